@@ -1,0 +1,139 @@
+//! `config`, `config get/set/unset`: config vars; a set or unset is a new release.
+
+use anyhow::bail;
+
+use super::{Context, Draft, ensure_env_matches, record, require_current};
+use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
+use crate::workspace::env_config::{check_name, parse_assignment};
+use crate::workspace::{EnvFile, Workspace};
+
+/// The current release's config vars (empty before the first release).
+pub fn vars(ws: &Workspace) -> anyhow::Result<ConfigVars> {
+    let ledger = Ledger::open(&ws.root)?;
+    Ok(ledger.current()?.map(|r| r.config).unwrap_or_default())
+}
+
+/// One config var of the current release.
+pub fn get(ws: &Workspace, name: &str) -> anyhow::Result<String> {
+    check_name(name)?;
+    match vars(ws)?.remove(name) {
+        Some(value) => Ok(value),
+        None => bail!("config var `{name}` is not set"),
+    }
+}
+
+/// What a config change did.
+#[derive(Debug)]
+pub struct ConfigChanged {
+    pub release: Release,
+    /// The vars set, in the order given, with their new values.
+    pub set: Vec<(String, String)>,
+    pub removed: Vec<String>,
+    /// Set when the change left rolled-back code: the deploy whose code runs again.
+    pub restored_deploy: Option<u64>,
+}
+
+/// `config set NAME=VALUE…`: one release with the new values.
+pub fn set(ws: &Workspace, ctx: &Context, assignments: &[String]) -> anyhow::Result<ConfigChanged> {
+    let mut set: Vec<(String, String)> = Vec::new();
+    for arg in assignments {
+        let (name, value) = parse_assignment(arg)?;
+        if set.iter().any(|(n, _)| *n == name) {
+            bail!("config var `{name}` is given more than once");
+        }
+        set.push((name, value));
+    }
+    if set.is_empty() {
+        bail!("no config vars given: pass NAME=VALUE");
+    }
+    let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
+    let change = format!("Config add {}", names.join(", "));
+    change_vars(ws, ctx, change, |config| {
+        for (name, value) in &set {
+            config.insert(name.clone(), value.clone());
+        }
+        Ok(())
+    })
+    .map(|(release, restored_deploy)| ConfigChanged {
+        release,
+        set,
+        removed: Vec::new(),
+        restored_deploy,
+    })
+}
+
+/// `config unset NAME…`: one release without those vars.
+pub fn unset(ws: &Workspace, ctx: &Context, names: &[String]) -> anyhow::Result<ConfigChanged> {
+    let mut removed: Vec<String> = Vec::new();
+    for name in names {
+        check_name(name)?;
+        if !removed.contains(name) {
+            removed.push(name.clone());
+        }
+    }
+    if removed.is_empty() {
+        bail!("no config vars given: pass the NAMEs to remove");
+    }
+    let change = format!("Config remove {}", removed.join(", "));
+    change_vars(ws, ctx, change, |config| {
+        let missing: Vec<&str> = removed
+            .iter()
+            .filter(|n| config.remove(n.as_str()).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!("config var {} not set", quote_list(&missing, "is", "are"));
+        }
+        Ok(())
+    })
+    .map(|(release, restored_deploy)| ConfigChanged {
+        release,
+        set: Vec::new(),
+        removed,
+        restored_deploy,
+    })
+}
+
+fn quote_list(names: &[&str], one: &str, many: &str) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let verb = if names.len() == 1 { one } else { many };
+    format!("{} {verb}", quoted.join(", "))
+}
+
+/// Records a release with the current release's add-ons and the edited
+/// config. Code that runs because of a rollback is temporary: the new release
+/// runs the latest deploy's code again.
+fn change_vars(
+    ws: &Workspace,
+    ctx: &Context,
+    change: String,
+    edit: impl FnOnce(&mut ConfigVars) -> anyhow::Result<()>,
+) -> anyhow::Result<(Release, Option<u64>)> {
+    let (mut ledger, _lock) = ctx.lock(ws)?;
+    let current = require_current(&ledger, ws)?;
+    let mut env = EnvFile::load(&ws.root)?;
+    ensure_env_matches(&ledger, &env, &current, ws)?;
+    let mut config = current.config.clone();
+    edit(&mut config)?;
+    let restored = current.code.deploy != current.latest_deploy.deploy;
+    let note = restored.then(|| {
+        format!(
+            "Runs the code of v{} (the latest deploy) again, leaving the rolled-back code of v{}",
+            current.latest_deploy.deploy, current.code.deploy
+        )
+    });
+    let draft = Draft {
+        kind: ChangeKind::Config,
+        change,
+        message: None,
+        note,
+        rollback_to: None,
+        status: Status::Succeeded,
+        code: current.latest_deploy.clone(),
+        latest_deploy: current.latest_deploy.clone(),
+        config,
+        addons: current.addons.clone(),
+    };
+    let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    Ok((release, restored.then_some(current.latest_deploy.deploy)))
+}

@@ -1,0 +1,185 @@
+//! `deploy`: build the workspace and record the result as a new release.
+
+use std::io::BufReader;
+use std::process::{ExitStatus, Stdio};
+
+use anyhow::{Context as _, bail};
+use cargo_metadata::Message;
+
+use super::{Context, Draft, record};
+use crate::ledger::{ChangeKind, Code, DIR, Release, Slug, SlugStore, Status};
+use crate::process::ProcessBuilder;
+use crate::workspace::{EnvFile, Workspace, git};
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Record commit, config and add-ons without building; the slug stays the current one.
+    pub no_build: bool,
+    /// Deploy even with uncommitted changes.
+    pub allow_dirty: bool,
+    /// The cargo profile to build with.
+    pub profile: String,
+    pub message: Option<String>,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        Self {
+            no_build: false,
+            allow_dirty: false,
+            profile: "release".to_owned(),
+            message: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Deployed {
+    pub release: Release,
+    /// Whether a slug was built (false with `--no-build`).
+    pub built: bool,
+}
+
+/// A build that failed: its release is recorded with status `failed`.
+#[derive(Debug)]
+pub struct BuildFailed {
+    pub version: u64,
+    pub current: Option<u64>,
+    pub status: ExitStatus,
+}
+
+impl std::fmt::Display for BuildFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "build failed ({}); recorded v{} as failed",
+            self.status, self.version
+        )?;
+        match self.current {
+            Some(c) => write!(f, ", v{c} is still the current release"),
+            None => f.write_str(", there is no current release yet"),
+        }
+    }
+}
+
+impl std::error::Error for BuildFailed {}
+
+pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Result<Deployed> {
+    let commit = git::head_commit(&ws.root)?;
+    let (mut ledger, _lock) = ctx.lock(ws)?;
+    let mut env = EnvFile::load(&ws.root)?;
+    let env_path = env.relative_path(&ws.root);
+    let dirty = git::dirty_paths(&ws.root, &[DIR, &env_path])?;
+    if !dirty.is_empty() && !opts.allow_dirty {
+        bail!(
+            "{} {} in the working directory {} changes that were not yet committed into git:\n\n{}\n\n\
+             to proceed despite this, pass the `--allow-dirty` flag",
+            dirty.len(),
+            if dirty.len() == 1 { "file" } else { "files" },
+            if dirty.len() == 1 {
+                "contains"
+            } else {
+                "contain"
+            },
+            dirty.join("\n")
+        );
+    }
+    let current = ledger.current()?;
+
+    let (slug, status) = if opts.no_build {
+        let slug = current
+            .as_ref()
+            .map(|c| c.code.slug.clone())
+            .unwrap_or_default();
+        (slug, None)
+    } else {
+        let (slug, status) = build(ws, &ledger.slugs(), &opts.profile)?;
+        (slug, Some(status))
+    };
+    let failed = status.filter(|s| !s.success());
+    let version = ledger.next_version();
+    let code = Code {
+        commit: commit.clone(),
+        deploy: version,
+        dirty: !dirty.is_empty(),
+        slug,
+    };
+    let latest_deploy = match (&failed, &current) {
+        (Some(_), Some(current)) => current.latest_deploy.clone(),
+        _ => code.clone(),
+    };
+    let draft = Draft {
+        kind: ChangeKind::Deploy,
+        change: format!("Deploy {}", &commit[..commit.len().min(7)]),
+        message: opts.message.clone(),
+        note: None,
+        rollback_to: None,
+        status: if failed.is_some() {
+            Status::Failed
+        } else {
+            Status::Succeeded
+        },
+        code,
+        latest_deploy,
+        config: env.vars()?,
+        addons: ws.addons()?,
+    };
+    let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    if let Some(status) = failed {
+        return Err(BuildFailed {
+            version: release.version,
+            current: current.map(|c| c.version),
+            status,
+        }
+        .into());
+    }
+    Ok(Deployed {
+        release,
+        built: !opts.no_build,
+    })
+}
+
+/// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
+/// and stores the executables cargo reports into the slug store.
+fn build(ws: &Workspace, slugs: &SlugStore, profile: &str) -> anyhow::Result<(Slug, ExitStatus)> {
+    let cargo = ProcessBuilder::cargo()
+        .args(["build", "--workspace", "--bins", "--profile", profile])
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--manifest-path",
+        ])
+        .arg(&ws.manifest_path)
+        .cwd(&ws.root);
+    let mut child = cargo
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("could not execute process `{cargo}`"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("cargo's output is not captured")?;
+    let mut built = Vec::new();
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
+        if let Message::CompilerArtifact(artifact) = message
+            && let Some(path) = artifact.executable
+        {
+            built.push((artifact.target.name, path));
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("failed to wait for `{cargo}`"))?;
+    if !status.success() {
+        return Ok((Slug::default(), status));
+    }
+    let executables = built
+        .iter()
+        .map(|(name, path)| slugs.store(name, path.as_std_path()))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((Slug::from_executables(executables), status))
+}

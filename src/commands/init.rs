@@ -1,0 +1,93 @@
+//! `init [--tier]`: set up `.releases/` and the tier setting.
+
+use anyhow::Context as _;
+use fs_err as fs;
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::Context;
+use crate::ledger::retention::{self, Pruned};
+use crate::ledger::{Tier, atomic};
+use crate::workspace::Workspace;
+
+#[derive(Debug)]
+pub struct Initialized {
+    pub tier: Tier,
+    /// Whether `.releases/` was created or completed.
+    pub created_ledger: bool,
+    /// The manifest table the tier was written to, if the manifest changed.
+    pub wrote_tier: Option<&'static str>,
+    pub pruned: Pruned,
+}
+
+/// Idempotent: an existing ledger is kept, and the tier is written only when
+/// asked for (or, with none set yet, as the explicit default).
+pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Result<Initialized> {
+    let (mut ledger, _lock) = ctx.lock(ws)?;
+    let created_ledger = ledger.create()?;
+    let text = fs::read_to_string(&ws.manifest_path)?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .with_context(|| format!("failed to parse `{}`", ws.manifest_path.display()))?;
+    let section = if doc.contains_key("workspace") {
+        "workspace"
+    } else {
+        "package"
+    };
+    let settings = settings_table(&mut doc, section).with_context(|| {
+        format!(
+            "cannot write the tier into `{}`",
+            ws.manifest_path.display()
+        )
+    })?;
+    let wanted = tier.unwrap_or(ws.tier);
+    let mut wrote_tier = None;
+    if settings.get("tier").and_then(Item::as_str) != Some(wanted.as_str()) {
+        match settings.get_mut("tier").and_then(Item::as_value_mut) {
+            Some(value) => {
+                let decor = value.decor().clone();
+                *value = wanted.as_str().into();
+                *value.decor_mut() = decor;
+            }
+            None => {
+                settings.insert("tier", toml_edit::value(wanted.as_str()));
+            }
+        }
+        atomic::write(&ws.manifest_path, doc.to_string().as_bytes())?;
+        wrote_tier = Some(if section == "workspace" {
+            "[workspace.metadata.release-log]"
+        } else {
+            "[package.metadata.release-log]"
+        });
+    }
+    ws.tier = wanted;
+    let pruned = retention::apply(&mut ledger, wanted)?;
+    Ok(Initialized {
+        tier: wanted,
+        created_ledger,
+        wrote_tier,
+        pruned,
+    })
+}
+
+/// `[<section>.metadata.release-log]`, created as a header of its own
+/// rather than as `[<section>.metadata]` with a dotted key.
+fn settings_table<'a>(doc: &'a mut DocumentMut, section: &str) -> anyhow::Result<&'a mut Table> {
+    let section_table = doc
+        .get_mut(section)
+        .and_then(Item::as_table_mut)
+        .with_context(|| format!("the manifest has no `[{section}]` table"))?;
+    let metadata = section_table
+        .entry("metadata")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .with_context(|| format!("`{section}.metadata` is not a table"))?;
+    metadata
+        .entry("release-log")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .with_context(|| format!("`{section}.metadata.release-log` is not a table"))
+}

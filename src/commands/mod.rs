@@ -1,0 +1,195 @@
+//! One module per subcommand: an options struct and one function returning what happened.
+
+pub mod config;
+pub mod deploy;
+pub mod init;
+pub mod releases;
+pub mod rollback;
+pub mod run;
+pub mod sync;
+
+use std::fmt;
+
+use anyhow::bail;
+use jiff::ZonedDateTime as Zoned;
+
+use crate::ledger::retention::{self, Pruned};
+use crate::ledger::{ChangeKind, Code, ConfigVars, Ledger, LedgerLock, Release, Status, release};
+use crate::workspace::{EnvFile, Workspace, git};
+
+/// The inputs that would otherwise be globals, so output can be reproduced.
+pub struct Context {
+    /// "Now", in the time zone used to show absolute times.
+    pub now: Zoned,
+    /// Who acts; `None` asks `git config user.email`, then the OS.
+    pub user: Option<String>,
+    /// Called once when another process holds the ledger lock and this one waits.
+    pub on_lock_wait: Box<dyn Fn()>,
+}
+
+impl Context {
+    pub fn new(now: Zoned) -> Self {
+        Self {
+            now,
+            user: None,
+            on_lock_wait: Box::new(|| {}),
+        }
+    }
+
+    fn user(&self, ws: &Workspace) -> anyhow::Result<String> {
+        match &self.user {
+            Some(user) => Ok(user.clone()),
+            None => git::acting_user(&ws.root),
+        }
+    }
+
+    /// Opens the ledger and takes its writer lock.
+    fn lock(&self, ws: &Workspace) -> anyhow::Result<(Ledger, LedgerLock)> {
+        // List the files only once the lock is held, so the numbering is current.
+        let lock = Ledger::open(&ws.root)?.lock(&*self.on_lock_wait)?;
+        Ok((Ledger::open(&ws.root)?, lock))
+    }
+}
+
+/// A release about to be recorded: what the command decided, before the
+/// ledger assigns its number, time and chain link.
+struct Draft {
+    kind: ChangeKind,
+    change: String,
+    message: Option<String>,
+    note: Option<String>,
+    rollback_to: Option<u64>,
+    status: Status,
+    code: Code,
+    latest_deploy: Code,
+    config: ConfigVars,
+    addons: Vec<crate::ledger::Addon>,
+}
+
+/// Appends a release, then (if it succeeded) regenerates the workspace state
+/// from it — `[env]` first, `.releases/current` last, so an interrupted run is
+/// recognised and finished — and applies the tier's retention.
+fn record(
+    ws: &Workspace,
+    ledger: &mut Ledger,
+    ctx: &Context,
+    env: &mut EnvFile,
+    draft: Draft,
+) -> anyhow::Result<(Release, Pruned)> {
+    let previous_digest = ledger.newest().map(|v| ledger.digest(v)).transpose()?;
+    let release = Release {
+        format: release::FORMAT,
+        version: ledger.next_version(),
+        kind: draft.kind,
+        change: draft.change,
+        message: draft.message,
+        by: ctx.user(ws)?,
+        when: ctx.now.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        status: draft.status,
+        note: draft.note,
+        rollback_to: draft.rollback_to,
+        previous_digest,
+        code: draft.code,
+        latest_deploy: draft.latest_deploy,
+        config: draft.config,
+        addons: draft.addons,
+    };
+    ledger.append(&release)?;
+    let mut pruned = Pruned::default();
+    if release.succeeded() {
+        env.set_vars(&release.config)?;
+        env.save()?;
+        ledger.switch_current(&release)?;
+        pruned = retention::apply(ledger, ws.tier)?;
+    }
+    Ok((release, pruned))
+}
+
+/// The change between two sets of config vars.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigDiff {
+    pub added: Vec<(String, String)>,
+    pub changed: Vec<(String, String, String)>,
+    pub removed: Vec<(String, String)>,
+}
+
+impl ConfigDiff {
+    pub fn between(old: &ConfigVars, new: &ConfigVars) -> Self {
+        let mut diff = Self::default();
+        for (name, value) in new {
+            match old.get(name) {
+                None => diff.added.push((name.clone(), value.clone())),
+                Some(v) if v != value => {
+                    diff.changed.push((name.clone(), v.clone(), value.clone()))
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, value) in old {
+            if !new.contains_key(name) {
+                diff.removed.push((name.clone(), value.clone()));
+            }
+        }
+        diff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+impl fmt::Display for ConfigDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in &self.added {
+            writeln!(f, "  + {name} => {value}")?;
+        }
+        for (name, old, new) in &self.changed {
+            writeln!(f, "  ~ {name} => {new} (was {old})")?;
+        }
+        for (name, value) in &self.removed {
+            writeln!(f, "  - {name} (was {value})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses to go on when `[env]` was edited by hand and no longer matches the
+/// current release, so an edit is never overwritten silently. When the
+/// workspace state is merely behind the ledger (a change was interrupted
+/// after its release file was written), the command goes on and finishes it.
+fn ensure_env_matches(
+    ledger: &Ledger,
+    env: &EnvFile,
+    current: &Release,
+    ws: &Workspace,
+) -> anyhow::Result<()> {
+    let vars = env.vars()?;
+    if vars == current.config {
+        return Ok(());
+    }
+    if ledger
+        .current_pointer()
+        .is_some_and(|p| p < current.version)
+    {
+        return Ok(());
+    }
+    let diff = ConfigDiff::between(&current.config, &vars);
+    bail!(
+        "`[env]` in {} was edited by hand and no longer matches v{}:\n{diff}\
+         To record the edit as a new release, run `cargo release-log deploy`; \
+         to discard it, run `cargo release-log sync`.",
+        env.relative_path(&ws.root),
+        current.version
+    )
+}
+
+/// The current release, or an error saying there is none yet.
+fn require_current(ledger: &Ledger, ws: &Workspace) -> anyhow::Result<Release> {
+    match ledger.current()? {
+        Some(release) => Ok(release),
+        None => bail!(
+            "{} has no releases yet; run `cargo release-log deploy` first",
+            ws.name
+        ),
+    }
+}

@@ -1,0 +1,68 @@
+//! `run`: start the current release's executable with its config vars.
+
+use std::process::Command;
+
+use anyhow::bail;
+
+use super::require_current;
+use crate::ledger::{Executable, Ledger};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub bin: Option<String>,
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// The command that starts the current release; the caller spawns it.
+pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
+    let ledger = Ledger::open(&ws.root)?;
+    let current = require_current(&ledger, ws)?;
+    let exes = &current.code.slug.executables;
+    let exe = pick(exes, opts.bin.as_deref(), &ws.name, current.version)?;
+    let path = ledger.slugs().path(exe);
+    if !path.is_file() {
+        bail!(
+            "the slug of v{} is not stored in this workspace (`{}` is missing); \
+             run `cargo release-log deploy` to build it here",
+            current.version,
+            path.display()
+        );
+    }
+    let mut cmd = Command::new(path);
+    cmd.args(&opts.args)
+        .envs(&current.config)
+        .current_dir(&ws.root);
+    Ok(cmd)
+}
+
+fn pick<'a>(
+    exes: &'a [Executable],
+    bin: Option<&str>,
+    name: &str,
+    version: u64,
+) -> anyhow::Result<&'a Executable> {
+    let names = || {
+        exes.iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if exes.is_empty() {
+        bail!("v{version} has no executables: deploy a workspace with a binary target");
+    }
+    match bin {
+        Some(bin) => match exes.iter().find(|e| e.name == bin) {
+            Some(exe) => Ok(exe),
+            None => bail!("v{version} has no executable `{bin}`; it has {}", names()),
+        },
+        None if exes.len() == 1 => Ok(&exes[0]),
+        None => match exes.iter().find(|e| e.name == name) {
+            Some(exe) => Ok(exe),
+            None => bail!(
+                "v{version} has several executables; pick one with `--bin`: {}",
+                names()
+            ),
+        },
+    }
+}

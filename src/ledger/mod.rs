@@ -1,0 +1,282 @@
+//! The `.releases/` store: one immutable TOML file per release, slugs, the lock, the current pointer.
+
+pub mod atomic;
+pub mod lock;
+pub mod release;
+pub mod retention;
+pub mod slugs;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use fs_err as fs;
+
+pub use lock::LedgerLock;
+pub use release::{
+    Addon, ChangeKind, Code, ConfigVars, Executable, Release, Slug, Status, Version,
+};
+pub use retention::{Ineligible, Tier};
+pub use slugs::SlugStore;
+
+/// The folder, relative to the workspace root.
+pub const DIR: &str = ".releases";
+
+const GITIGNORE: &str = "\
+# Written by cargo release-log. Commit the release files (v*.toml);
+# the built slugs, the current pointer and the lock stay local.
+/slugs/
+/current
+/.lock
+/.tmp-*
+";
+
+/// The release files of one workspace, by number.
+#[derive(Debug)]
+pub struct Ledger {
+    dir: PathBuf,
+    /// Numbers of the release files present, ascending.
+    versions: Vec<u64>,
+}
+
+impl Ledger {
+    /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
+    pub fn open(root: &Path) -> anyhow::Result<Self> {
+        let dir = root.join(DIR);
+        let mut versions = Vec::new();
+        match fs::read_dir(&dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let name = entry?.file_name();
+                    if let Some(v) = name.to_str().and_then(release_file_version) {
+                        versions.push(v);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        versions.sort_unstable();
+        Ok(Self { dir, versions })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    /// Creates `.releases/` and its `.gitignore`; returns whether anything was written.
+    pub fn create(&self) -> anyhow::Result<bool> {
+        let created = !self.exists();
+        fs::create_dir_all(&self.dir)?;
+        let wrote = atomic::write(&self.dir.join(".gitignore"), GITIGNORE.as_bytes())?;
+        Ok(created || wrote)
+    }
+
+    /// Takes the writer lock, creating the ledger folder if needed.
+    pub fn lock(&self, on_wait: &dyn Fn()) -> anyhow::Result<LedgerLock> {
+        self.create()?;
+        LedgerLock::acquire(&self.dir.join(".lock"), on_wait)
+    }
+
+    pub fn versions(&self) -> &[u64] {
+        &self.versions
+    }
+
+    pub fn newest(&self) -> Option<u64> {
+        self.versions.last().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.versions.is_empty()
+    }
+
+    /// The number the next release gets. The newest file is never pruned,
+    /// so numbers are never reused.
+    pub fn next_version(&self) -> u64 {
+        self.newest().map_or(1, |v| v + 1)
+    }
+
+    pub fn path(&self, version: u64) -> PathBuf {
+        self.dir.join(format!("v{version}.toml"))
+    }
+
+    pub fn slugs(&self) -> SlugStore {
+        SlugStore::new(self.dir.join("slugs"))
+    }
+
+    /// Reads and validates release file `vN.toml`.
+    pub fn read(&self, version: u64) -> anyhow::Result<Release> {
+        let path = self.path(version);
+        let text = fs::read_to_string(&path)?;
+        Release::parse(&text, version)
+            .with_context(|| format!("failed to read `{}`", path.display()))
+    }
+
+    /// Reads the release a user named, saying which exist when it does not.
+    pub fn get(&self, version: Version) -> anyhow::Result<Release> {
+        if self.versions.binary_search(&version.0).is_ok() {
+            return self.read(version.0);
+        }
+        let known = match (self.versions.first(), self.versions.last()) {
+            (None, _) | (_, None) => {
+                bail!("release {version} does not exist: there are no releases yet")
+            }
+            (Some(first), Some(last)) => (*first, *last),
+        };
+        if version.0 < known.0 {
+            bail!(
+                "release {version} is no longer stored (the tier's retention pruned it); \
+                 the releases kept are {}",
+                list_versions(&self.versions)
+            );
+        }
+        bail!(
+            "release {version} does not exist; the releases are {}",
+            list_versions(&self.versions)
+        )
+    }
+
+    /// The newest `n` releases, newest first.
+    pub fn newest_releases(&self, n: usize) -> anyhow::Result<Vec<Release>> {
+        self.versions
+            .iter()
+            .rev()
+            .take(n)
+            .map(|&v| self.read(v))
+            .collect()
+    }
+
+    /// The current release: the newest that succeeded.
+    pub fn current(&self) -> anyhow::Result<Option<Release>> {
+        for &version in self.versions.iter().rev() {
+            let release = self.read(version)?;
+            if release.succeeded() {
+                return Ok(Some(release));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `sha256:<hex>` of a release file's bytes, for the next release's chain link.
+    pub fn digest(&self, version: u64) -> anyhow::Result<String> {
+        let bytes = fs::read(self.path(version))?;
+        Ok(format!("sha256:{}", slugs::sha256_bytes(&bytes)))
+    }
+
+    /// Writes a new release file. Its number must be the next one, and it must
+    /// link to the newest file; files are never overwritten.
+    pub fn append(&mut self, release: &Release) -> anyhow::Result<()> {
+        let expected = self.next_version();
+        if release.version != expected {
+            bail!(
+                "release v{} cannot follow v{}",
+                release.version,
+                expected - 1
+            );
+        }
+        let path = self.path(release.version);
+        if path.exists() {
+            bail!("`{}` already exists", path.display());
+        }
+        atomic::write(&path, release.to_toml().as_bytes())?;
+        self.versions.push(release.version);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
+        atomic::remove(&self.path(version))?;
+        self.versions.retain(|&v| v != version);
+        Ok(())
+    }
+
+    fn current_pointer_path(&self) -> PathBuf {
+        self.dir.join("current")
+    }
+
+    /// The release `.releases/current` points at, if it exists and reads.
+    pub fn current_pointer(&self) -> Option<u64> {
+        let text = fs::read_to_string(self.current_pointer_path()).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        table.get("release")?.as_integer()?.try_into().ok()
+    }
+
+    /// Switches `.releases/current` to `release` atomically; returns whether it changed.
+    pub fn switch_current(&self, release: &Release) -> anyhow::Result<bool> {
+        let slugs = self.slugs();
+        let mut text = format!(
+            "# The release this workspace runs; `cargo release-log sync` regenerates it.\n\
+             release = {}\n\n[executables]\n",
+            release.version
+        );
+        for exe in &release.code.slug.executables {
+            let path = slugs.path(exe);
+            let rel = path.strip_prefix(&self.dir).unwrap_or(&path);
+            let _ = writeln!(
+                text,
+                "{} = {:?}",
+                toml_key(&exe.name),
+                rel.display().to_string()
+            );
+        }
+        atomic::write(&self.current_pointer_path(), text.as_bytes())
+    }
+}
+
+fn toml_key(name: &str) -> String {
+    toml_edit::Key::new(name).display_repr().into_owned()
+}
+
+fn release_file_version(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix('v')?.strip_suffix(".toml")?;
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `v1, v2, v3` or `v1 to v40` for a run without gaps.
+pub fn list_versions(versions: &[u64]) -> String {
+    match versions {
+        [] => "none".to_owned(),
+        [first, .., last] if last - first + 1 == versions.len() as u64 && versions.len() > 3 => {
+            format!("v{first} to v{last}")
+        }
+        _ => versions
+            .iter()
+            .map(|v| format!("v{v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_file_names() {
+        assert_eq!(release_file_version("v1.toml"), Some(1));
+        assert_eq!(release_file_version("v120.toml"), Some(120));
+        for name in [
+            "v0.toml",
+            "v01.toml",
+            "v.toml",
+            "v1.toml.tmp",
+            "x1.toml",
+            "v1a.toml",
+        ] {
+            assert_eq!(release_file_version(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn version_lists() {
+        assert_eq!(list_versions(&[4, 5]), "v4, v5");
+        assert_eq!(list_versions(&[1, 2, 3, 4, 5]), "v1 to v5");
+        assert_eq!(list_versions(&[1, 3, 4, 5]), "v1, v3, v4, v5");
+    }
+}

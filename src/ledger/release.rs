@@ -1,0 +1,263 @@
+//! The release model: what one `.releases/vN.toml` file records.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+/// The format written by this version; newer files are refused, never misread.
+pub const FORMAT: u32 = 1;
+
+/// The config vars of a release: the `[env]` table, by name.
+pub type ConfigVars = BTreeMap<String, String>;
+
+/// One numbered, immutable release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Release {
+    pub format: u32,
+    pub version: u64,
+    pub kind: ChangeKind,
+    /// What changed, as the history shows it: `Deploy 575bfa8`, `Config add A`.
+    pub change: String,
+    /// The `-m` message, kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Who made the release: `git config user.email`, else the OS user.
+    pub by: String,
+    /// When, RFC 3339 with the offset the release was made in.
+    pub when: String,
+    pub status: Status,
+    /// A note on how the release came to run what it runs, e.g. that a
+    /// config change brought back the latest deploy's code after a rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// For a rollback: the release whose code and config it copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<u64>,
+    /// `sha256:<hex>` of the previous release's file: a hash chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_digest: Option<String>,
+    /// The code this release runs.
+    pub code: Code,
+    /// The code of the most recent succeeded deploy, kept in every release so
+    /// that rolled-back code can be left again after that deploy's own file
+    /// was pruned.
+    pub latest_deploy: Code,
+    /// Config vars (the `[env]` table).
+    #[serde(default)]
+    pub config: ConfigVars,
+    /// External dependencies with their resolved versions.
+    #[serde(default)]
+    pub addons: Vec<Addon>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Deploy,
+    Config,
+    Addon,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Succeeded,
+    Failed,
+}
+
+/// Code: a commit and the slug built from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Code {
+    /// Full commit sha.
+    pub commit: String,
+    /// The deploy release this code was built by (0 when there was none yet).
+    pub deploy: u64,
+    /// Whether the work tree had uncommitted changes (`deploy --allow-dirty`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
+    pub slug: Slug,
+}
+
+/// The built executables of the workspace members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Slug {
+    pub total_size: u64,
+    #[serde(default)]
+    pub executables: Vec<Executable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Executable {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// An external dependency of the workspace members.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Addon {
+    pub name: String,
+    /// `registry+…`, `git+…`, or `path+<path relative to the workspace root>`.
+    pub source: String,
+    /// The version requirement the manifests ask for.
+    pub req: String,
+    /// The version resolved in Cargo.lock, when the lock file has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The workspace members that depend on it.
+    pub used_by: Vec<String>,
+}
+
+impl Addon {
+    /// `name@version` (or the requirement when nothing is resolved yet).
+    pub fn spec(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}@{v}", self.name),
+            None => format!("{}@{}", self.name, self.req),
+        }
+    }
+}
+
+impl Slug {
+    pub fn from_executables(mut executables: Vec<Executable>) -> Self {
+        executables.sort_by(|a, b| a.name.cmp(&b.name));
+        let total_size = executables.iter().map(|e| e.size).sum();
+        Self {
+            total_size,
+            executables,
+        }
+    }
+}
+
+impl Release {
+    pub fn succeeded(&self) -> bool {
+        self.status == Status::Succeeded
+    }
+
+    /// Parses and validates the text of `vN.toml`.
+    pub fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
+        // Look at `format` before the strict parse so a newer file is refused
+        // for what it is rather than for a field this version doesn't know.
+        let doc: toml::Table = toml::from_str(text).context("not valid TOML")?;
+        match doc.get("format") {
+            Some(toml::Value::Integer(f)) if *f == i64::from(FORMAT) => {}
+            Some(toml::Value::Integer(f)) if *f > i64::from(FORMAT) => bail!(
+                "written in release format {f}, newer than this cargo-release-log \
+                 understands (format {FORMAT}); upgrade cargo-release-log"
+            ),
+            Some(other) => bail!("unknown release format `{other}` (expected {FORMAT})"),
+            None => bail!("missing `format` field"),
+        }
+        let release: Release = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!("{}", e.message()).context(format!(
+                "invalid release file{}",
+                e.span()
+                    .map(|s| format!(" at line {}", line_of(text, s.start)))
+                    .unwrap_or_default()
+            ))
+        })?;
+        release.validate(expected_version)?;
+        Ok(release)
+    }
+
+    fn validate(&self, expected_version: u64) -> anyhow::Result<()> {
+        if self.version != expected_version {
+            bail!(
+                "the file says `version = {}`, but its name says v{expected_version}",
+                self.version
+            );
+        }
+        jiff::Timestamp::from_str(&self.when)
+            .with_context(|| format!("`when = \"{}\"` is not an RFC 3339 time", self.when))?;
+        for code in [&self.code, &self.latest_deploy] {
+            for exe in &code.slug.executables {
+                if !is_sha256(&exe.sha256) {
+                    bail!("executable `{}` has an invalid sha256", exe.name);
+                }
+                if !is_plain_file_name(&exe.name) {
+                    bail!("executable name `{}` is not a plain file name", exe.name);
+                }
+            }
+        }
+        if let Some(d) = &self.previous_digest
+            && d.strip_prefix("sha256:").is_none_or(|h| !is_sha256(h))
+        {
+            bail!("`previous-digest` is not of the form `sha256:<hex>`");
+        }
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the release model always serializes")
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].lines().count().max(1)
+}
+
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn is_plain_file_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
+}
+
+/// A release number as users write it: `v12` or `12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u64);
+
+impl FromStr for Version {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let digits = s.strip_prefix('v').unwrap_or(s);
+        let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        match digits.parse::<u64>() {
+            Ok(n) if valid && n > 0 => Ok(Version(n)),
+            _ => bail!("invalid release `{s}`: expected a release number like `v12` or `12`"),
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_strictly() {
+        assert_eq!("v12".parse::<Version>().unwrap(), Version(12));
+        assert_eq!("3".parse::<Version>().unwrap(), Version(3));
+        for bad in [
+            "v0",
+            "0",
+            "v-1",
+            "-1",
+            "v",
+            "",
+            "vv1",
+            "v1.0",
+            "v../x",
+            "+1",
+            "v99999999999999999999999",
+        ] {
+            assert!(bad.parse::<Version>().is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! What deploy reads from git: the commit, whether the tree is dirty, who acts.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use crate::process::ProcessBuilder;
+
+/// The full sha of `HEAD`.
+pub fn head_commit(root: &Path) -> anyhow::Result<String> {
+    let inside = ProcessBuilder::git(root)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output_unchecked()?;
+    if !inside.status.success() {
+        bail!(
+            "`{}` is not in a git repository; a deploy records the commit it ships \
+             (run `git init` and commit the workspace first)",
+            root.display()
+        );
+    }
+    let head =
+        ProcessBuilder::git(root).args(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+    let output = head.output_unchecked()?;
+    if !output.status.success() {
+        bail!(
+            "the git repository at `{}` has no commits yet; commit the workspace first",
+            root.display()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Paths under `root` with uncommitted changes (as `git status` shows them),
+/// leaving out the `managed` paths (relative to `root`) the tool writes itself.
+pub fn dirty_paths(root: &Path, managed: &[&str]) -> anyhow::Result<Vec<String>> {
+    let mut status = ProcessBuilder::git(root).args([
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+        ".",
+    ]);
+    for path in managed {
+        status = status.arg(format!(":(exclude){path}"));
+    }
+    let output = status.output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut paths = Vec::new();
+    let mut entries = text.split('\0').filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        let (code, path) = entry.split_at_checked(3).unwrap_or(("", entry));
+        paths.push(path.to_owned());
+        // A rename or copy is followed by its source path.
+        if code.starts_with(['R', 'C']) {
+            entries.next();
+        }
+    }
+    Ok(paths)
+}
+
+/// `git config user.email`, if set.
+pub fn user_email(root: &Path) -> Option<String> {
+    ProcessBuilder::git(root)
+        .args(["config", "user.email"])
+        .read()
+        .ok()
+        .filter(|e| !e.is_empty())
+}
+
+/// Who acts: `git config user.email`, else the OS user.
+pub fn acting_user(root: &Path) -> anyhow::Result<String> {
+    if let Some(email) = user_email(root) {
+        return Ok(email);
+    }
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .context("cannot tell who is acting: set `git config user.email`")
+}
