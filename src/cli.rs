@@ -24,16 +24,26 @@ pub enum Cargo {
 /// change is a numbered release kept in `.releases/`, which you can list,
 /// inspect and roll back.
 #[derive(Debug, Args)]
-#[command(version, about, long_about = None, propagate_version = true)]
+#[command(version, about, long_about = None, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     /// Path to Cargo.toml of the workspace (default: found upward from here)
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global Options"
+    )]
     pub manifest_path: Option<PathBuf>,
     /// Coloring of messages
-    #[arg(long, global = true, value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "WHEN",
+        help_heading = "Global Options"
+    )]
     pub color: Option<ColorChoice>,
     /// Print only results and errors, no progress reports
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global Options")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -171,6 +181,14 @@ pub struct RunArgs {
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<OsString>,
 }
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo release-log deploy                 build and record a release
+  cargo release-log releases               the history, newest first
+  cargo release-log config set MYVAR=42    change config, as a new release
+  cargo release-log rollback               undo the last release
+  cargo release-log releases:info v3       Heroku spellings work too";
 
 fn clap_cargo_styles() -> clap::builder::Styles {
     use clap::builder::styling::{AnsiColor, Effects};

@@ -7,7 +7,9 @@ use std::io::{IsTerminal as _, Write as _};
 pub enum ColorChoice {
     /// Color when stderr is a terminal and `NO_COLOR` is not set.
     Auto,
+    /// Always color
     Always,
+    /// Never color
     Never,
 }
 

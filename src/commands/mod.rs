@@ -36,9 +36,9 @@ impl Context {
         }
     }
 
-    fn user(&self, ws: &Workspace) -> anyhow::Result<String> {
+    fn user(&self, ws: &Workspace) -> String {
         match &self.user {
-            Some(user) => Ok(user.clone()),
+            Some(user) => user.clone(),
             None => git::acting_user(&ws.root),
         }
     }
@@ -83,7 +83,7 @@ fn record(
         kind: draft.kind,
         change: draft.change,
         message: draft.message,
-        by: ctx.user(ws)?,
+        by: ctx.user(ws),
         when: ctx.now.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         status: draft.status,
         note: draft.note,

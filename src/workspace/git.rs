@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 
 use crate::process::ProcessBuilder;
 
@@ -68,13 +68,14 @@ pub fn user_email(root: &Path) -> Option<String> {
         .filter(|e| !e.is_empty())
 }
 
-/// Who acts: `git config user.email`, else the OS user.
-pub fn acting_user(root: &Path) -> anyhow::Result<String> {
-    if let Some(email) = user_email(root) {
-        return Ok(email);
-    }
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .context("cannot tell who is acting: set `git config user.email`")
+/// Who acts: `git config user.email`, else the OS user, else `unknown`
+/// (a deploy from a bare container is still worth recording).
+pub fn acting_user(root: &Path) -> String {
+    user_email(root)
+        .or_else(|| {
+            ["USER", "USERNAME", "LOGNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }
