@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{self, Context, config, deploy, init, releases, rollback, run, sync};
+use crate::commands::{Context, config, deploy, init, releases, rollback, run, sync};
 use crate::ledger::{Tier, Version};
 use crate::render;
 use crate::shell::{ColorChoice, Shell};
@@ -479,8 +479,6 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     }
     ExitCode::FAILURE
 }
-
-impl commands::ConfigDiff {}
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Shell {
     color: bool,
     quiet: bool,

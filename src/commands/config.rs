@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 
-use super::{Context, Draft, ensure_env_matches, record, require_current};
+use super::{Context, Draft, ensure_env_matches, record};
 use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
 use crate::workspace::env_config::{check_name, parse_assignment};
 use crate::workspace::{EnvFile, Workspace};
@@ -109,8 +109,7 @@ fn change_vars(
     change: String,
     edit: impl FnOnce(&mut ConfigVars) -> anyhow::Result<()>,
 ) -> anyhow::Result<(Release, Option<u64>)> {
-    let (mut ledger, _lock) = ctx.lock(ws)?;
-    let current = require_current(&ledger, ws)?;
+    let (mut ledger, _lock, current) = ctx.lock_current(ws)?;
     let mut env = EnvFile::load(&ws.root)?;
     ensure_env_matches(&ledger, &env, &current, ws)?;
     let mut config = current.config.clone();

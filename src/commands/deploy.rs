@@ -66,7 +66,9 @@ impl std::error::Error for BuildFailed {}
 
 pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Result<Deployed> {
     let commit = git::head_commit(&ws.root)?;
-    let (mut ledger, _lock) = ctx.lock(ws)?;
+    let (mut ledger, _lock) = ctx
+        .lock(ws, true)?
+        .context("the ledger folder was just created")?;
     let mut env = EnvFile::load(&ws.root)?;
     let env_path = env.relative_path(&ws.root);
     let dirty = git::dirty_paths(&ws.root, &[DIR, &env_path])?;
@@ -121,7 +123,9 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         },
         code,
         latest_deploy,
-        config: env.vars()?,
+        config: env
+            .vars()
+            .with_context(|| format!("cannot record the config vars in `{env_path}`"))?,
         addons: ws.addons()?,
     };
     let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;

@@ -22,8 +22,10 @@ pub struct Initialized {
 /// Idempotent: an existing ledger is kept, and the tier is written only when
 /// asked for (or, with none set yet, as the explicit default).
 pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Result<Initialized> {
-    let (mut ledger, _lock) = ctx.lock(ws)?;
-    let created_ledger = ledger.create()?;
+    let created_ledger = crate::ledger::Ledger::open(&ws.root)?.create()?;
+    let (mut ledger, _lock) = ctx
+        .lock(ws, true)?
+        .context("the ledger folder was just created")?;
     let text = fs::read_to_string(&ws.manifest_path)?;
     let mut doc: DocumentMut = text
         .parse()

@@ -43,11 +43,28 @@ impl Context {
         }
     }
 
-    /// Opens the ledger and takes its writer lock.
-    fn lock(&self, ws: &Workspace) -> anyhow::Result<(Ledger, LedgerLock)> {
-        // List the files only once the lock is held, so the numbering is current.
-        let lock = Ledger::open(&ws.root)?.lock(&*self.on_lock_wait)?;
-        Ok((Ledger::open(&ws.root)?, lock))
+    /// Takes the ledger's writer lock, creating `.releases/` first when
+    /// `create` (deploy, init); without it a missing ledger is left alone and
+    /// `None` returned, so a refused command writes nothing.
+    fn lock(&self, ws: &Workspace, create: bool) -> anyhow::Result<Option<(Ledger, LedgerLock)>> {
+        let ledger = Ledger::open(&ws.root)?;
+        if create {
+            ledger.create()?;
+        } else if !ledger.exists() {
+            return Ok(None);
+        }
+        let lock = ledger.lock(&*self.on_lock_wait)?;
+        // List the files again now that the lock is held, so the numbering is current.
+        Ok(Some((Ledger::open(&ws.root)?, lock)))
+    }
+
+    /// Takes the lock of a ledger that must have a current release.
+    fn lock_current(&self, ws: &Workspace) -> anyhow::Result<(Ledger, LedgerLock, Release)> {
+        let Some((ledger, lock)) = self.lock(ws, false)? else {
+            bail!("{}", no_releases(ws));
+        };
+        let current = require_current(&ledger, ws)?;
+        Ok((ledger, lock, current))
     }
 }
 
@@ -76,10 +93,10 @@ fn record(
     env: &mut EnvFile,
     draft: Draft,
 ) -> anyhow::Result<(Release, Pruned)> {
-    let previous_digest = ledger.newest().map(|v| ledger.digest(v)).transpose()?;
-    let release = Release {
+    let mut release = Release {
         format: release::FORMAT,
-        version: ledger.next_version(),
+        // The ledger numbers and links the release when it appends it.
+        version: 0,
         kind: draft.kind,
         change: draft.change,
         message: draft.message,
@@ -88,13 +105,13 @@ fn record(
         status: draft.status,
         note: draft.note,
         rollback_to: draft.rollback_to,
-        previous_digest,
+        previous_digest: None,
         code: draft.code,
         latest_deploy: draft.latest_deploy,
         config: draft.config,
         addons: draft.addons,
     };
-    ledger.append(&release)?;
+    ledger.append(&mut release)?;
     let mut pruned = Pruned::default();
     if release.succeeded() {
         env.set_vars(&release.config)?;
@@ -163,13 +180,22 @@ fn ensure_env_matches(
     current: &Release,
     ws: &Workspace,
 ) -> anyhow::Result<()> {
-    let vars = env.vars()?;
+    let vars = match env.vars() {
+        Ok(vars) => vars,
+        Err(e) => bail!(
+            "`[env]` in {} was edited by hand and cannot be read: {e:#}\n\
+             Fix the entry, or run `cargo release-log sync` to regenerate `[env]` from v{}.",
+            env.relative_path(&ws.root),
+            current.version
+        ),
+    };
     if vars == current.config {
         return Ok(());
     }
-    if ledger
-        .current_pointer()
-        .is_some_and(|p| p < current.version)
+    // `[env]` still holds the config of the release the workspace was last
+    // switched to: a change was interrupted after writing its release file.
+    if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
+        && ledger.read(pointer).is_ok_and(|r| r.config == vars)
     {
         return Ok(());
     }
@@ -187,9 +213,13 @@ fn ensure_env_matches(
 fn require_current(ledger: &Ledger, ws: &Workspace) -> anyhow::Result<Release> {
     match ledger.current()? {
         Some(release) => Ok(release),
-        None => bail!(
-            "{} has no releases yet; run `cargo release-log deploy` first",
-            ws.name
-        ),
+        None => bail!("{}", no_releases(ws)),
     }
+}
+
+fn no_releases(ws: &Workspace) -> String {
+    format!(
+        "{} has no releases yet; run `cargo release-log deploy` first",
+        ws.name
+    )
 }

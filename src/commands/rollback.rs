@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 
-use super::{Context, Draft, ensure_env_matches, record, require_current};
+use super::{Context, Draft, ensure_env_matches, record};
 use crate::ledger::retention::{self, eligibility};
 use crate::ledger::{ChangeKind, Release, Status, Tier, Version};
 use crate::workspace::{EnvFile, Workspace};
@@ -21,8 +21,7 @@ pub fn rollback(
     ctx: &Context,
     target: Option<Version>,
 ) -> anyhow::Result<RolledBack> {
-    let (mut ledger, _lock) = ctx.lock(ws)?;
-    let current = require_current(&ledger, ws)?;
+    let (mut ledger, _lock, current) = ctx.lock_current(ws)?;
     let bare_target = retention::rollback_target(&ledger, &current)?;
     let target = match target {
         None => match bare_target {

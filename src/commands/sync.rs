@@ -15,12 +15,14 @@ pub struct Synced {
 }
 
 pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
-    let (ledger, _lock) = ctx.lock(ws)?;
+    let Some((ledger, _lock)) = ctx.lock(ws, false)? else {
+        return Ok(Synced::default());
+    };
     let Some(current) = ledger.current()? else {
         return Ok(Synced::default());
     };
     let mut env = EnvFile::load(&ws.root)?;
-    let diff = ConfigDiff::between(&env.vars()?, &current.config);
+    let diff = ConfigDiff::between(&env.vars_lossy(), &current.config);
     env.set_vars(&current.config)?;
     env.save()?;
     let switched_current = ledger.switch_current(&current)?;

@@ -14,8 +14,16 @@ pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let dir = parent(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    // A new file gets the usual mode (0666 less the umask), not the 0600 of
+    // a temporary file; a replaced file keeps its own below.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     // Keep the permissions of a file being replaced (a script, a read-only config).

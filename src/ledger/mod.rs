@@ -76,9 +76,8 @@ impl Ledger {
         Ok(created || wrote)
     }
 
-    /// Takes the writer lock, creating the ledger folder if needed.
+    /// Takes the writer lock of an existing ledger folder.
     pub fn lock(&self, on_wait: &dyn Fn()) -> anyhow::Result<LedgerLock> {
-        self.create()?;
         LedgerLock::acquire(&self.dir.join(".lock"), on_wait)
     }
 
@@ -167,17 +166,12 @@ impl Ledger {
         Ok(format!("sha256:{}", slugs::sha256_bytes(&bytes)))
     }
 
-    /// Writes a new release file. Its number must be the next one, and it must
-    /// link to the newest file; files are never overwritten.
-    pub fn append(&mut self, release: &Release) -> anyhow::Result<()> {
-        let expected = self.next_version();
-        if release.version != expected {
-            bail!(
-                "release v{} cannot follow v{}",
-                release.version,
-                expected - 1
-            );
-        }
+    /// Writes `release` as the next release file: the ledger gives it its
+    /// number and links it to the newest file by that file's digest. Files
+    /// are never overwritten.
+    pub fn append(&mut self, release: &mut Release) -> anyhow::Result<()> {
+        release.version = self.next_version();
+        release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
         let path = self.path(release.version);
         if path.exists() {
             bail!("`{}` already exists", path.display());
@@ -271,6 +265,80 @@ mod tests {
         ] {
             assert_eq!(release_file_version(name), None, "{name}");
         }
+    }
+
+    fn release(config: &[(&str, &str)]) -> Release {
+        let code = Code {
+            commit: "0".repeat(40),
+            deploy: 1,
+            dirty: false,
+            slug: Slug::default(),
+        };
+        Release {
+            format: release::FORMAT,
+            version: 0,
+            kind: ChangeKind::Config,
+            change: "Config add A".to_owned(),
+            message: None,
+            by: "jim@example.com".to_owned(),
+            when: "2026-01-15T04:00:00-08:00".to_owned(),
+            status: Status::Succeeded,
+            note: None,
+            rollback_to: None,
+            previous_digest: None,
+            code: code.clone(),
+            latest_deploy: code,
+            config: config
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            addons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn numbers_and_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        ledger.create().unwrap();
+        for i in 0..3 {
+            let mut r = release(&[("A", &i.to_string())]);
+            ledger.append(&mut r).unwrap();
+            assert_eq!(r.version, i + 1);
+        }
+        // Each file names the digest of the one before; the first names none.
+        assert_eq!(ledger.read(1).unwrap().previous_digest, None);
+        for v in 2..=3 {
+            assert_eq!(
+                ledger.read(v).unwrap().previous_digest,
+                Some(ledger.digest(v - 1).unwrap())
+            );
+        }
+        // Pruning old files never brings their numbers back.
+        ledger.remove(1).unwrap();
+        ledger.remove(2).unwrap();
+        let reopened = Ledger::open(dir.path()).unwrap();
+        assert_eq!(reopened.versions(), [3]);
+        assert_eq!(reopened.next_version(), 4);
+        // A file read back is the release written.
+        let mut expected = release(&[("A", "2")]);
+        expected.version = 3;
+        expected.previous_digest = reopened.read(3).unwrap().previous_digest;
+        assert_eq!(reopened.read(3).unwrap(), expected);
+    }
+
+    #[test]
+    fn current_is_the_newest_that_succeeded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::open(dir.path()).unwrap();
+        ledger.create().unwrap();
+        assert!(ledger.current().unwrap().is_none());
+        ledger.append(&mut release(&[])).unwrap();
+        let mut failed = release(&[]);
+        failed.status = Status::Failed;
+        ledger.append(&mut failed).unwrap();
+        assert_eq!(ledger.current().unwrap().unwrap().version, 1);
+        assert_eq!(ledger.next_version(), 3);
     }
 
     #[test]

@@ -63,12 +63,12 @@ impl fmt::Display for Ineligible {
             Ineligible::Current => f.write_str("it is the current release"),
             Ineligible::Failed => f.write_str("its build failed"),
             Ineligible::SlugMissing(names) => {
-                write!(f, "its slug is no longer stored ({})", names.join(", "))
+                write!(f, "its slug is no longer stored: {}", names.join(", "))
             }
             Ineligible::AddonsDiffer(names) => {
                 write!(
                     f,
-                    "its add-ons differ from the current ones ({})",
+                    "its add-ons differ from the current ones: {}",
                     names.join(", ")
                 )
             }

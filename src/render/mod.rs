@@ -65,10 +65,12 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     } else {
         ""
     };
-    line(
-        "Code",
-        &format!("{short}{dirty}, built by v{}", r.code.deploy),
-    );
+    let built = if r.succeeded() {
+        format!("built by v{}", r.code.deploy)
+    } else {
+        "build failed".to_owned()
+    };
+    line("Code", &format!("{short}{dirty}, {built}"));
     let slug = &r.code.slug;
     let exes: Vec<&str> = slug.executables.iter().map(|e| e.name.as_str()).collect();
     line(

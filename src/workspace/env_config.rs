@@ -45,13 +45,11 @@ impl EnvFile {
         let doc: DocumentMut = original
             .parse()
             .with_context(|| format!("failed to parse `{}`", path.display()))?;
-        let file = Self {
+        Ok(Self {
             path,
             doc,
             original,
-        };
-        file.vars()?;
-        Ok(file)
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -66,14 +64,28 @@ impl EnvFile {
         };
         for (name, item) in env.iter() {
             let value = entry_value(item).with_context(|| {
-                format!(
-                    "`[env]` entry `{name}` in `{}` is neither a string nor `{{ value = \"…\" }}`",
-                    self.path.display()
-                )
+                format!("`[env]` entry `{name}` is neither a string nor `{{ value = \"…\" }}`")
             })?;
             vars.insert(name.to_owned(), value.to_owned());
         }
         Ok(vars)
+    }
+
+    /// Like [`Self::vars`], but an entry cargo could not read is shown by its
+    /// TOML text, so that `sync` can say what it replaces.
+    pub fn vars_lossy(&self) -> ConfigVars {
+        let Some(env) = self.env_table() else {
+            return ConfigVars::new();
+        };
+        env.iter()
+            .map(|(name, item)| {
+                let value = match entry_value(item) {
+                    Some(v) => v.to_owned(),
+                    None => format!("<not a string: {}>", item.to_string().trim()),
+                };
+                (name.to_owned(), value)
+            })
+            .collect()
     }
 
     fn env_table(&self) -> Option<&dyn TableLike> {
@@ -170,6 +182,9 @@ pub fn parse_assignment(arg: &str) -> anyhow::Result<(String, String)> {
     let Some((name, value)) = arg.split_once('=') else {
         bail!("`{arg}` is not of the form NAME=VALUE");
     };
+    if name.is_empty() {
+        bail!("`{arg}` has no name before `=`: expected NAME=VALUE");
+    }
     check_name(name)?;
     if value.contains('\0') {
         bail!(
