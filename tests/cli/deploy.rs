@@ -1,0 +1,262 @@
+//! `deploy` and `init`: releases recorded, slugs stored, dirty trees, failed builds.
+
+use crate::snap;
+use crate::support::*;
+
+#[test]
+fn first_deploy() {
+    let p = Project::new();
+    let run = p.run(&["deploy"]);
+    snap!(run);
+    snap!(redact(&p.read(".releases/v1.toml"), p.root()));
+    assert_eq!(
+        p.read(".releases/.gitignore"),
+        "# Written by cargo release-log. Commit the release files (v*.toml);\n\
+         # the built slugs, the current pointer and the lock stay local.\n\
+         /slugs/\n/current\n/.lock\n/.tmp-*\n"
+    );
+    // The ledger's own files are ignored, so git only sees the release file.
+    assert_eq!(
+        p.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "?? .releases/.gitignore\n?? .releases/v1.toml"
+    );
+}
+
+#[test]
+fn second_deploy_links_to_the_first() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.advance(420);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    let sha = p.commit("say v2");
+    let run = p.run(&["deploy", "-m", "greet as v2"]);
+    snap!(run);
+    let v2 = p.read(".releases/v2.toml");
+    snap!(redact(&v2, p.root()));
+    assert!(v2.contains(&format!("commit = \"{sha}\"")));
+    let digest = sha256_hex(&std::fs::read(p.path(".releases/v1.toml")).unwrap());
+    assert!(
+        v2.contains(&format!("previous-digest = \"sha256:{digest}\"")),
+        "{v2}"
+    );
+    // Two different executables are stored, each once.
+    assert_eq!(
+        std::fs::read_dir(p.path(".releases/slugs"))
+            .unwrap()
+            .count(),
+        2
+    );
+    assert!(p.read(".releases/current").contains("release = 2"));
+}
+
+#[test]
+fn identical_builds_share_one_slug() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.ok(&["deploy"]);
+    assert_eq!(
+        std::fs::read_dir(p.path(".releases/slugs"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn dirty_tree_is_refused_then_allowed() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.write(
+        "src/main.rs",
+        &MAIN_RS.replace("from v1", "from a dirty tree"),
+    );
+    p.write("notes.txt", "untracked\n");
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    snap!(run);
+
+    let run = p.run(&["deploy", "--allow-dirty"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(p.read(".releases/v2.toml").contains("dirty = true"));
+    assert!(p.ok(&["run"]).starts_with("hello from a dirty tree"));
+}
+
+#[test]
+fn paths_the_tool_manages_are_not_dirt() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.ok(&["config", "set", "MYVAR=1"]);
+    // `.releases/` and `.cargo/config.toml` changed and are uncommitted.
+    assert!(!p.git(&["status", "--porcelain"]).is_empty());
+    p.ok(&["deploy"]);
+}
+
+#[test]
+fn failed_build_is_recorded_and_keeps_the_current_release() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.advance(60);
+    p.write(
+        "src/main.rs",
+        "fn main() { let x: u32 = \"not a number\"; }\n",
+    );
+    p.commit("break the build");
+    let run = p.run(&["deploy"]);
+    assert_eq!(run.code, 1);
+    snap!(run);
+    assert!(p.read(".releases/v2.toml").contains("status = \"failed\""));
+    assert!(p.read(".releases/current").contains("release = 1"));
+    assert!(p.ok(&["run"]).starts_with("hello from v1"));
+    assert!(p.ok(&["releases"]).contains("v2    Deploy"));
+    assert!(p.ok(&["releases"]).contains("(failed)"));
+    // The failed number is used: the next deploy is v3.
+    p.write("src/main.rs", MAIN_RS);
+    p.commit("fix the build");
+    assert!(p.ok(&["deploy"]).contains("done, v3"));
+}
+
+#[test]
+fn no_build_keeps_the_current_slug() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    p.commit("unbuilt change");
+    let run = p.run(&["deploy", "--no-build"]);
+    snap!(run);
+    let v1 = p.read(".releases/v1.toml");
+    let v2 = p.read(".releases/v2.toml");
+    let slug =
+        |t: &str| t[t.find("[code.slug]").unwrap()..t.find("[latest-deploy]").unwrap()].to_owned();
+    assert_eq!(slug(&v1), slug(&v2));
+    assert!(p.ok(&["run"]).starts_with("hello from v1"));
+}
+
+#[test]
+fn workspace_members_and_addons() {
+    let p = Project::with_files(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n",
+        ),
+        (
+            "api/Cargo.toml",
+            "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nshared = { path = \"../../shared\" }\nworker = { path = \"../worker\" }\n",
+        ),
+        (
+            "api/src/main.rs",
+            "fn main() { println!(\"api {}\", shared::NAME); }\n",
+        ),
+        (
+            "worker/Cargo.toml",
+            "[package]\nname = \"worker\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\nshared = { path = \"../../shared\" }\n\n[dev-dependencies]\ndevonly = { path = \"../../devonly\" }\n",
+        ),
+        ("worker/src/lib.rs", ""),
+        (
+            "worker/src/bin/worker.rs",
+            "fn main() { println!(\"worker\"); }\n",
+        ),
+        (
+            "../shared/Cargo.toml",
+            "[package]\nname = \"shared\"\nversion = \"1.2.3\"\nedition = \"2021\"\n",
+        ),
+        (
+            "../shared/src/lib.rs",
+            "pub const NAME: &str = \"shared\";\n",
+        ),
+        (
+            "../devonly/Cargo.toml",
+            "[package]\nname = \"devonly\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("../devonly/src/lib.rs", ""),
+    ]);
+    p.ok(&["deploy"]);
+    snap!(p.ok(&["info"]));
+    let v1 = p.read(".releases/v1.toml");
+    assert!(v1.contains("used-by = [\"api\", \"worker\"]"), "{v1}");
+    assert!(!v1.contains("devonly"));
+    assert!(p.run(&["run"]).stderr.contains("pick one with `--bin`"));
+    assert_eq!(p.ok(&["run", "--bin", "api"]), "api shared\n");
+    assert_eq!(p.ok(&["run", "--bin", "worker"]), "worker\n");
+}
+
+#[test]
+fn init_writes_the_tier_once() {
+    let p = Project::new();
+    let run = p.run(&["init"]);
+    snap!(run);
+    snap!(p.read("Cargo.toml"));
+    let again = p.run(&["init"]);
+    assert_eq!(again.code, 0);
+    assert!(again.changes.is_empty(), "init is idempotent:\n{again}");
+}
+
+#[test]
+fn init_in_a_virtual_workspace_keeps_the_manifest_as_written() {
+    let manifest = "# The fleet.\n[workspace]\nmembers = [\"api\"] # more soon\nresolver = \"2\"\n\n[workspace.dependencies]\n";
+    let p = Project::with_files(&[
+        ("Cargo.toml", manifest),
+        (
+            "api/Cargo.toml",
+            "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("api/src/main.rs", "fn main() {}\n"),
+    ]);
+    p.ok(&["init", "--tier", "basic"]);
+    assert_eq!(
+        p.read("Cargo.toml"),
+        format!("{manifest}\n[workspace.metadata.release-log]\ntier = \"basic\"\n")
+    );
+    p.commit("basic tier");
+    assert!(p.ok(&["init"]).contains("(tier: basic)"));
+}
+
+#[test]
+fn waits_for_the_ledger_lock_and_says_so() {
+    use std::io::{BufRead as _, BufReader};
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(p.path(".releases/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = p
+        .command(&["deploy", "--no-build"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert_eq!(
+        line,
+        "    Blocking waiting for file lock on the release ledger\n"
+    );
+    lock.unlock().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("done, v2"));
+}
+
+#[test]
+fn manifest_path_from_elsewhere() {
+    let p = Project::new();
+    let manifest = p.path("Cargo.toml");
+    let mut cmd = p.command(&["--manifest-path", manifest.to_str().unwrap(), "deploy"]);
+    let output = cmd.current_dir(std::env::temp_dir()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(p.exists(".releases/v1.toml"));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: real temporary workspaces, real `git` and `cargo`, a fixed clock and author.
+
+mod support;
+
+mod config;
+mod deploy;
+mod errors;
+mod help;
+mod history;
+mod rollback;
+mod run;
+mod tiers;

@@ -1,0 +1,69 @@
+//! `run`: the current release's executable, with its config vars.
+
+use crate::support::*;
+
+#[test]
+fn runs_the_current_code_with_its_config() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.ok(&["config", "set", "MYVAR=42"]);
+    // Rebuilding in target/ does not change what runs: the slug does.
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    p.cargo(&["build", "--release"]);
+    assert_eq!(
+        p.ok(&["run"]),
+        "hello from v1 (MYVAR=Some(\"42\"), args=[])\n"
+    );
+    p.commit("v2");
+    p.ok(&["deploy"]);
+    assert_eq!(
+        p.ok(&["run", "--", "a b", "--flag"]),
+        "hello from v2 (MYVAR=Some(\"42\"), args=[\"a b\", \"--flag\"])\n"
+    );
+}
+
+#[test]
+fn passes_the_exit_code_through() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let run = p.run(&["run", "--", "exit=7"]);
+    assert_eq!(run.code, 7);
+    assert!(run.stderr.is_empty());
+}
+
+#[test]
+fn before_any_release() {
+    let p = Project::new();
+    let run = p.run(&["run"]);
+    run.assert_refused();
+    assert_eq!(
+        run.stderr,
+        "error: myapp has no releases yet; run `cargo release-log deploy` first\n"
+    );
+}
+
+#[test]
+fn unknown_bin_names_the_ones_there_are() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let run = p.run(&["run", "--bin", "nope"]);
+    run.assert_refused();
+    assert_eq!(
+        run.stderr,
+        "error: v1 has no executable `nope`; it has myapp\n"
+    );
+}
+
+#[test]
+fn missing_slug_says_how_to_get_it() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    std::fs::remove_dir_all(p.path(".releases/slugs")).unwrap();
+    let run = p.run(&["run"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("run `cargo release-log deploy` to build it here"),
+        "{run}"
+    );
+}
