@@ -99,7 +99,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         (slug, Some(status))
     };
     let failed = status.filter(|s| !s.success());
-    let version = ledger.next_version();
+    let version = ledger.next_version()?;
     let code = Code {
         commit: commit.clone(),
         deploy: version,
@@ -113,7 +113,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
     let draft = Draft {
         kind: ChangeKind::Deploy,
         change: format!("Deploy {}", &commit[..commit.len().min(7)]),
-        message: opts.message.clone(),
+        message: opts.message.clone().filter(|m| !m.trim().is_empty()),
         note: None,
         rollback_to: None,
         status: if failed.is_some() {

@@ -95,8 +95,13 @@ impl Ledger {
 
     /// The number the next release gets. The newest file is never pruned,
     /// so numbers are never reused.
-    pub fn next_version(&self) -> u64 {
-        self.newest().map_or(1, |v| v + 1)
+    pub fn next_version(&self) -> anyhow::Result<u64> {
+        match self.newest() {
+            None => Ok(1),
+            Some(v) => v.checked_add(1).with_context(|| {
+                format!("no release can follow v{v}: release numbers are exhausted")
+            }),
+        }
     }
 
     pub fn path(&self, version: u64) -> PathBuf {
@@ -170,7 +175,7 @@ impl Ledger {
     /// number and links it to the newest file by that file's digest. Files
     /// are never overwritten.
     pub fn append(&mut self, release: &mut Release) -> anyhow::Result<()> {
-        release.version = self.next_version();
+        release.version = self.next_version()?;
         release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
         let path = self.path(release.version);
         if path.exists() {
@@ -319,7 +324,7 @@ mod tests {
         ledger.remove(2).unwrap();
         let reopened = Ledger::open(dir.path()).unwrap();
         assert_eq!(reopened.versions(), [3]);
-        assert_eq!(reopened.next_version(), 4);
+        assert_eq!(reopened.next_version().unwrap(), 4);
         // A file read back is the release written.
         let mut expected = release(&[("A", "2")]);
         expected.version = 3;
@@ -338,7 +343,7 @@ mod tests {
         failed.status = Status::Failed;
         ledger.append(&mut failed).unwrap();
         assert_eq!(ledger.current().unwrap().unwrap().version, 1);
-        assert_eq!(ledger.next_version(), 3);
+        assert_eq!(ledger.next_version().unwrap(), 3);
     }
 
     #[test]

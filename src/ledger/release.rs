@@ -176,6 +176,14 @@ impl Release {
                 self.version
             );
         }
+        for code in [&self.code, &self.latest_deploy] {
+            if !is_commit_sha(&code.commit) {
+                bail!(
+                    "`commit = \"{}\"` is not a full git commit sha",
+                    code.commit.escape_debug()
+                );
+            }
+        }
         jiff::Timestamp::from_str(&self.when)
             .with_context(|| format!("`when = \"{}\"` is not an RFC 3339 time", self.when))?;
         for code in [&self.code, &self.latest_deploy] {
@@ -203,6 +211,11 @@ impl Release {
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].lines().count().max(1)
+}
+
+/// A full sha-1 or sha-256 git object name.
+fn is_commit_sha(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn is_sha256(s: &str) -> bool {

@@ -89,6 +89,12 @@ fn unknown_fields_and_mismatched_numbers_are_refused() {
     let run = p.run(&["releases"]);
     run.assert_refused();
     assert!(run.stderr.contains("unknown variant `great`"), "{run}");
+    // A commit that is not a sha (here with multi-byte characters) is refused, not sliced.
+    let sha = v1.split("commit = \"").nth(1).unwrap()[..40].to_owned();
+    p.write(".releases/v1.toml", &v1.replace(&sha, "ééééééé"));
+    let run = p.run(&["info", "v1"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("`commit = \"ééééééé\"` is not a full git commit sha"), "{run}");
 }
 
 #[test]
