@@ -1,7 +1,6 @@
 //! The command line: `cargo release-log <command>`, with Heroku's `group:verb` spellings.
 
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{Context, config, deploy, init, releases, rollback, run, sync};
 use crate::ledger::{Tier, Version};
-use crate::render;
+use crate::render::{self, reports};
 use crate::shell::{ColorChoice, Shell};
 use crate::workspace::Workspace;
 
@@ -257,37 +256,15 @@ pub fn now() -> anyhow::Result<jiff::ZonedDateTime> {
 /// Runs a parsed command line; the exit code is the command's.
 pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
     let mut ctx = Context::new(now()?);
-    ctx.on_lock_wait = {
-        let quiet_note = Shell::new(Some(ColorChoice::Never), false);
-        let _ = shell;
-        Box::new(move || {
-            quiet_note.note("    Blocking waiting for file lock on the release ledger")
-        })
-    };
+    let notes = shell.clone();
+    ctx.on_lock_wait =
+        Box::new(move || notes.note("    Blocking waiting for file lock on the release ledger"));
     let mut ws = Workspace::load(cli.manifest_path.as_deref())?;
+    let ws = &mut ws;
     match cli.command {
         Command::Init(args) => {
-            let done = init::init(&mut ws, &ctx, args.tier)?;
-            let mut out = String::new();
-            if let Some(table) = done.wrote_tier {
-                let _ = writeln!(out, "Set tier = \"{}\" in {table} of Cargo.toml", done.tier);
-            }
-            if done.created_ledger {
-                out.push_str("Created .releases/ (commit its v*.toml files; slugs stay local)\n");
-            }
-            if !done.pruned.releases.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "Pruned {} (the basic tier keeps the current and the previous release)",
-                    crate::ledger::list_versions(&done.pruned.releases)
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} keeps its releases in .releases/ (tier: {})",
-                ws.name, done.tier
-            );
-            shell.status(&out);
+            let done = init::init(ws, &ctx, args.tier)?;
+            shell.status(&reports::initialized(&done, &ws.name));
         }
         Command::Deploy(args) => {
             let opts = deploy::DeployOptions {
@@ -296,103 +273,68 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
                 profile: args.profile,
                 message: args.message,
             };
-            let done = deploy::deploy(&ws, &ctx, &opts)?;
-            let size = render::size(done.release.code.slug.total_size);
-            let first = if done.built {
-                format!("-----> Compiled slug size is {size}")
-            } else {
-                format!("-----> Skipped the build (--no-build); the slug stays at {size}")
-            };
-            shell.status(&format!(
-                "{first}\n-----> Launching... done, v{}\n",
-                done.release.version
-            ));
+            shell.status(&reports::deployed(&deploy::deploy(ws, &ctx, &opts)?));
         }
-        Command::Releases(args) => match args.action {
-            Some(ReleasesAction::Info(info)) => show_info(&ws, &ctx, shell, info)?,
-            Some(ReleasesAction::Rollback(rb)) => do_rollback(&ws, &ctx, shell, rb)?,
-            None => {
-                let list = releases::list(&ws, usize::try_from(args.num).unwrap_or(usize::MAX))?;
-                if args.json {
-                    shell.out(&json(&list)?);
-                } else if list.is_empty() {
-                    shell.out(&format!("{} has no releases.\n", ws.name));
-                } else {
-                    shell.out(&render::table::releases(&list, &ctx.now, shell.width()));
-                }
+        Command::Releases(ReleasesArgs {
+            action: Some(ReleasesAction::Info(args)),
+            ..
+        })
+        | Command::Info(args) => {
+            let info = releases::info(ws, parse_release(args.release.as_deref())?)?;
+            if args.json {
+                shell.out(&json(&info)?);
+            } else if args.shell {
+                shell.out(&render::shell_lines(&info.release.config));
+            } else {
+                shell.out(&render::info(&info, &ctx.now));
             }
-        },
-        Command::Info(args) => show_info(&ws, &ctx, shell, args)?,
-        Command::Rollback(args) => do_rollback(&ws, &ctx, shell, args)?,
+        }
+        Command::Releases(ReleasesArgs {
+            action: Some(ReleasesAction::Rollback(args)),
+            ..
+        })
+        | Command::Rollback(args) => {
+            let done = rollback::rollback(ws, &ctx, parse_release(args.release.as_deref())?)?;
+            shell.status(&reports::rolled_back(&done));
+        }
+        Command::Releases(args) => {
+            let list = releases::list(ws, usize::try_from(args.num).unwrap_or(usize::MAX))?;
+            if args.json {
+                shell.out(&json(&list)?);
+            } else if list.is_empty() {
+                shell.out(&format!("{} has no releases.\n", ws.name));
+            } else {
+                shell.out(&render::table::releases(&list, &ctx.now, shell.width()));
+            }
+        }
         Command::Config(args) => match args.action {
             None => {
-                let vars = config::vars(&ws)?;
+                let vars = config::vars(ws)?;
                 if args.json {
                     shell.out(&json(&vars)?);
                 } else if args.shell {
                     shell.out(&render::shell_lines(&vars));
-                } else if vars.is_empty() {
-                    shell.out(&format!("{} has no config vars.\n", ws.name));
                 } else {
-                    let width = vars.keys().map(|k| k.len() + 1).max().unwrap_or(0);
-                    let mut out = format!("=== {} Config Vars\n", ws.name);
-                    for (name, value) in &vars {
-                        let _ = writeln!(out, "{:<width$} {value}", format!("{name}:"));
-                    }
-                    shell.out(&out);
+                    shell.out(&reports::config_vars(&vars, &ws.name));
                 }
             }
             Some(ConfigAction::Get { name }) => {
-                shell.out(&format!("{}\n", config::get(&ws, &name)?))
+                shell.out(&format!("{}\n", config::get(ws, &name)?))
             }
             Some(ConfigAction::Set { vars }) => {
-                let done = config::set(&ws, &ctx, &vars)?;
-                let mut out = String::from("Adding config vars:\n");
-                for (name, value) in &done.set {
-                    let _ = writeln!(out, "  {name} => {value}");
-                }
-                shell.status(&config_done(out, &done));
+                shell.status(&reports::config_changed(&config::set(ws, &ctx, &vars)?));
             }
             Some(ConfigAction::Unset { names }) => {
-                let done = config::unset(&ws, &ctx, &names)?;
-                let mut out = String::from("Removing config vars:\n");
-                for name in &done.removed {
-                    let _ = writeln!(out, "  {name}");
-                }
-                shell.status(&config_done(out, &done));
+                shell.status(&reports::config_changed(&config::unset(ws, &ctx, &names)?));
             }
         },
-        Command::Sync => {
-            let done = sync::sync(&ws, &ctx)?;
-            let Some(version) = done.release else {
-                shell.status(&format!("{} has no releases; nothing to sync.\n", ws.name));
-                return Ok(ExitCode::SUCCESS);
-            };
-            let mut out = String::new();
-            if !done.env.is_empty() {
-                let _ = write!(
-                    out,
-                    "Regenerated [env] in {} from v{version}:\n{}",
-                    done.env_path, done.env
-                );
-            }
-            if done.switched_current {
-                let _ = writeln!(out, "Switched .releases/current to v{version}");
-            }
-            if out.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "The workspace already matches v{version}; nothing to do."
-                );
-            }
-            shell.status(&out);
-        }
+        Command::Sync => shell.status(&reports::synced(&sync::sync(ws, &ctx)?, &ws.name)),
         Command::Run(args) => {
             let opts = run::RunOptions {
                 bin: args.bin,
                 args: args.args,
             };
-            let mut cmd = run::command(&ws, &opts)?;
+            let mut cmd = run::command(ws, &opts)?;
             let status = cmd.status().map_err(|e| {
                 anyhow::anyhow!(
                     "could not start `{}`: {e}",
@@ -405,61 +347,8 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show_info(ws: &Workspace, ctx: &Context, shell: &Shell, args: InfoArgs) -> anyhow::Result<()> {
-    let version = args
-        .release
-        .as_deref()
-        .map(str::parse::<Version>)
-        .transpose()?;
-    let info = releases::info(ws, version)?;
-    if args.json {
-        shell.out(&json(&info)?);
-    } else if args.shell {
-        shell.out(&render::shell_lines(&info.release.config));
-    } else {
-        shell.out(&render::info(&info, &ctx.now));
-    }
-    Ok(())
-}
-
-fn do_rollback(
-    ws: &Workspace,
-    ctx: &Context,
-    shell: &Shell,
-    args: RollbackArgs,
-) -> anyhow::Result<()> {
-    let version = args
-        .release
-        .as_deref()
-        .map(str::parse::<Version>)
-        .transpose()?;
-    let done = rollback::rollback(ws, ctx, version)?;
-    shell.status(&format!(
-        "Rolled back to v{target}\n\
-         Created v{new} with the code and config of v{target}; add-ons, databases and other \
-         external state are untouched.\n\
-         To undo, run: cargo release-log rollback v{previous}\n",
-        target = done.target,
-        new = done.release.version,
-        previous = done.previous,
-    ));
-    Ok(())
-}
-
-fn config_done(mut out: String, done: &config::ConfigChanged) -> String {
-    let _ = writeln!(
-        out,
-        "Updating vars and restarting app... done, v{}",
-        done.release.version
-    );
-    if let Some(deploy) = done.restored_deploy {
-        let _ = writeln!(
-            out,
-            "Rolled-back code is temporary: v{} runs the code of v{deploy}, the latest deploy, again.",
-            done.release.version
-        );
-    }
-    out
+fn parse_release(arg: Option<&str>) -> anyhow::Result<Option<Version>> {
+    arg.map(str::parse).transpose()
 }
 
 fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {

@@ -14,7 +14,6 @@ pub struct ProcessBuilder {
     program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
-    envs: Vec<(OsString, OsString)>,
 }
 
 impl ProcessBuilder {
@@ -23,7 +22,6 @@ impl ProcessBuilder {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
             cwd: None,
-            envs: Vec::new(),
         }
     }
 
@@ -57,20 +55,11 @@ impl ProcessBuilder {
         self
     }
 
-    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.envs
-            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
-        self
-    }
-
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
-        }
-        for (k, v) in &self.envs {
-            cmd.env(k, v);
         }
         cmd
     }

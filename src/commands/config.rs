@@ -4,7 +4,7 @@ use anyhow::bail;
 
 use super::{Context, Draft, ensure_env_matches, record};
 use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
-use crate::workspace::env_config::{check_name, parse_assignment};
+use crate::workspace::env_config::parse_assignment;
 use crate::workspace::{EnvFile, Workspace};
 
 /// The current release's config vars (empty before the first release).
@@ -15,7 +15,6 @@ pub fn vars(ws: &Workspace) -> anyhow::Result<ConfigVars> {
 
 /// One config var of the current release.
 pub fn get(ws: &Workspace, name: &str) -> anyhow::Result<String> {
-    check_name(name)?;
     match vars(ws)?.remove(name) {
         Some(value) => Ok(value),
         None => bail!("config var `{name}` is not set"),
@@ -66,10 +65,10 @@ pub fn set(ws: &Workspace, ctx: &Context, assignments: &[String]) -> anyhow::Res
 pub fn unset(ws: &Workspace, ctx: &Context, names: &[String]) -> anyhow::Result<ConfigChanged> {
     let mut removed: Vec<String> = Vec::new();
     for name in names {
-        check_name(name)?;
-        if !removed.contains(name) {
-            removed.push(name.clone());
+        if removed.contains(name) {
+            bail!("config var `{name}` is given more than once");
         }
+        removed.push(name.clone());
     }
     if removed.is_empty() {
         bail!("no config vars given: pass the NAMEs to remove");
@@ -133,6 +132,6 @@ fn change_vars(
         config,
         addons: current.addons.clone(),
     };
-    let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
     Ok((release, restored.then_some(current.latest_deploy.deploy)))
 }

@@ -6,7 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 
-use super::{Context, Draft, record};
+use super::{Context, Draft, EnvState, env_state, record};
 use crate::ledger::{ChangeKind, Code, DIR, Release, Slug, SlugStore, Status};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, git};
@@ -65,33 +65,46 @@ impl std::fmt::Display for BuildFailed {
 impl std::error::Error for BuildFailed {}
 
 pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Result<Deployed> {
+    // Refusals come first, before anything is built or written.
+    ws.tier()?;
     let commit = git::head_commit(&ws.root)?;
-    let (mut ledger, _lock) = ctx
-        .lock(ws, true)?
-        .context("the ledger folder was just created")?;
     let mut env = EnvFile::load(&ws.root)?;
     let env_path = env.relative_path(&ws.root);
     let dirty = git::dirty_paths(&ws.root, &[DIR, &env_path])?;
     if !dirty.is_empty() && !opts.allow_dirty {
+        let (files, verb) = if dirty.len() == 1 {
+            ("file", "contains")
+        } else {
+            ("files", "contain")
+        };
         bail!(
-            "{} {} in the working directory {} changes that were not yet committed into git:\n\n{}\n\n\
+            "{} {files} in the working directory {verb} changes that were not yet committed into git:\n\n{}\n\n\
              to proceed despite this, pass the `--allow-dirty` flag",
             dirty.len(),
-            if dirty.len() == 1 { "file" } else { "files" },
-            if dirty.len() == 1 {
-                "contains"
-            } else {
-                "contain"
-            },
             dirty.join("\n")
         );
     }
+    let (mut ledger, _lock) = ctx
+        .lock(ws, true)?
+        .context("the ledger folder was just created")?;
     let current = ledger.current()?;
+    let config = match &current {
+        None => env
+            .vars()
+            .with_context(|| format!("cannot read the config vars in {env_path}"))?,
+        Some(current) => match env_state(&ledger, &env, current, ws)? {
+            // Finish an interrupted change rather than record the stale `[env]`.
+            EnvState::Matches | EnvState::Interrupted => current.config.clone(),
+            // A deploy records a hand edit: it is how one is kept.
+            EnvState::HandEdited(vars) => vars,
+        },
+    };
 
     let (slug, status) = if opts.no_build {
+        // The latest deploy's build: rolled-back code does not become the new deploy's.
         let slug = current
             .as_ref()
-            .map(|c| c.code.slug.clone())
+            .map(|c| c.latest_deploy.slug.clone())
             .unwrap_or_default();
         (slug, None)
     } else {
@@ -99,10 +112,9 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         (slug, Some(status))
     };
     let failed = status.filter(|s| !s.success());
-    let version = ledger.next_version()?;
     let code = Code {
         commit: commit.clone(),
-        deploy: version,
+        deploy: ledger.next_version()?,
         dirty: !dirty.is_empty(),
         slug,
     };
@@ -123,12 +135,10 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         },
         code,
         latest_deploy,
-        config: env
-            .vars()
-            .with_context(|| format!("cannot record the config vars in `{env_path}`"))?,
+        config,
         addons: ws.addons()?,
     };
-    let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
     if let Some(status) = failed {
         return Err(BuildFailed {
             version: release.version,
@@ -167,17 +177,27 @@ fn build(ws: &Workspace, slugs: &SlugStore, profile: &str) -> anyhow::Result<(Sl
         .take()
         .context("cargo's output is not captured")?;
     let mut built = Vec::new();
+    let mut finished = false;
     for message in Message::parse_stream(BufReader::new(stdout)) {
         let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
-        if let Message::CompilerArtifact(artifact) = message
-            && let Some(path) = artifact.executable
-        {
-            built.push((artifact.target.name, path));
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                if let Some(path) = artifact.executable {
+                    built.push((artifact.target.name, path));
+                }
+            }
+            Message::BuildFinished(_) => finished = true,
+            _ => {}
         }
     }
     let status = child
         .wait()
         .with_context(|| format!("failed to wait for `{cargo}`"))?;
+    if !status.success() && !finished {
+        // Cargo stopped before building (a bad profile, an unreadable
+        // manifest): a mistake in the command, not a failed build to record.
+        bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
+    }
     if !status.success() {
         return Ok((Slug::default(), status));
     }

@@ -6,7 +6,7 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use super::Context;
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{Tier, atomic};
+use crate::ledger::{Ledger, Tier, atomic};
 use crate::workspace::Workspace;
 
 #[derive(Debug)]
@@ -22,9 +22,9 @@ pub struct Initialized {
 /// Idempotent: an existing ledger is kept, and the tier is written only when
 /// asked for (or, with none set yet, as the explicit default).
 pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Result<Initialized> {
-    let created_ledger = crate::ledger::Ledger::open(&ws.root)?.create()?;
+    let created_ledger = Ledger::create(&ws.root)?;
     let (mut ledger, _lock) = ctx
-        .lock(ws, true)?
+        .lock(ws, false)?
         .context("the ledger folder was just created")?;
     let text = fs::read_to_string(&ws.manifest_path)?;
     let mut doc: DocumentMut = text
@@ -41,7 +41,11 @@ pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Re
             ws.manifest_path.display()
         )
     })?;
-    let wanted = tier.unwrap_or(ws.tier);
+    // An invalid setting is overwritten by `--tier`, and refused without it.
+    let wanted = match tier {
+        Some(tier) => tier,
+        None => ws.tier()?,
+    };
     let mut wrote_tier = None;
     if settings.get("tier").and_then(Item::as_str) != Some(wanted.as_str()) {
         match settings.get_mut("tier").and_then(Item::as_value_mut) {
@@ -61,7 +65,7 @@ pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Re
             "[package.metadata.release-log]"
         });
     }
-    ws.tier = wanted;
+    ws.set_tier(wanted);
     let pruned = retention::apply(&mut ledger, wanted)?;
     Ok(Initialized {
         tier: wanted,

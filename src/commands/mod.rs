@@ -10,10 +10,10 @@ pub mod sync;
 
 use std::fmt;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use jiff::ZonedDateTime as Zoned;
 
-use crate::ledger::retention::{self, Pruned};
+use crate::ledger::retention;
 use crate::ledger::{ChangeKind, Code, ConfigVars, Ledger, LedgerLock, Release, Status, release};
 use crate::workspace::{EnvFile, Workspace, git};
 
@@ -44,24 +44,19 @@ impl Context {
     }
 
     /// Takes the ledger's writer lock, creating `.releases/` first when
-    /// `create` (deploy, init); without it a missing ledger is left alone and
-    /// `None` returned, so a refused command writes nothing.
+    /// `create` (deploy, init). Without it a missing ledger is left alone and
+    /// `None` returned, so that a refused command writes nothing.
     fn lock(&self, ws: &Workspace, create: bool) -> anyhow::Result<Option<(Ledger, LedgerLock)>> {
-        let ledger = Ledger::open(&ws.root)?;
         if create {
-            ledger.create()?;
-        } else if !ledger.exists() {
-            return Ok(None);
+            Ledger::create(&ws.root)?;
         }
-        let lock = ledger.lock(&*self.on_lock_wait)?;
-        // List the files again now that the lock is held, so the numbering is current.
-        Ok(Some((Ledger::open(&ws.root)?, lock)))
+        Ledger::lock(&ws.root, &*self.on_lock_wait)
     }
 
     /// Takes the lock of a ledger that must have a current release.
     fn lock_current(&self, ws: &Workspace) -> anyhow::Result<(Ledger, LedgerLock, Release)> {
         let Some((ledger, lock)) = self.lock(ws, false)? else {
-            bail!("{}", no_releases(ws));
+            bail!("{}", no_releases(ws, &[]));
         };
         let current = require_current(&ledger, ws)?;
         Ok((ledger, lock, current))
@@ -84,15 +79,15 @@ struct Draft {
 }
 
 /// Appends a release, then (if it succeeded) regenerates the workspace state
-/// from it — `[env]` first, `.releases/current` last, so an interrupted run is
-/// recognised and finished — and applies the tier's retention.
+/// from it — `[env]` first, `.releases/current` last, so that an interrupted
+/// run is recognised and finished — and applies the tier's retention.
 fn record(
     ws: &Workspace,
     ledger: &mut Ledger,
     ctx: &Context,
     env: &mut EnvFile,
     draft: Draft,
-) -> anyhow::Result<(Release, Pruned)> {
+) -> anyhow::Result<Release> {
     let mut release = Release {
         format: release::FORMAT,
         // The ledger numbers and links the release when it appends it.
@@ -111,15 +106,34 @@ fn record(
         config: draft.config,
         addons: draft.addons,
     };
-    ledger.append(&mut release)?;
-    let mut pruned = Pruned::default();
+    // Everything that can be refused is decided before the release file is
+    // written; after it, only writes of files already prepared remain.
+    let tier = ws.tier()?;
     if release.succeeded() {
         env.set_vars(&release.config)?;
-        env.save()?;
-        ledger.switch_current(&release)?;
-        pruned = retention::apply(ledger, ws.tier)?;
     }
-    Ok((release, pruned))
+    ledger.append(&mut release)?;
+    if release.succeeded() {
+        let mut switch = || -> anyhow::Result<()> {
+            env.save()?;
+            ledger.switch_current(&release)?;
+            Ok(())
+        };
+        switch().with_context(|| {
+            format!(
+                "v{} was recorded, but the workspace was not switched to it; \
+                 run `cargo release-log sync` to finish",
+                release.version
+            )
+        })?;
+    }
+    retention::apply(ledger, tier).with_context(|| {
+        format!(
+            "v{} was recorded, but older releases could not be pruned",
+            release.version
+        )
+    })?;
+    Ok(release)
 }
 
 /// The change between two sets of config vars.
@@ -170,35 +184,57 @@ impl fmt::Display for ConfigDiff {
     }
 }
 
+/// How the workspace's `[env]` stands against the current release.
+enum EnvState {
+    /// It holds the current release's config.
+    Matches,
+    /// It still holds the config of the release `.releases/current` points
+    /// at: a change was interrupted after writing its release file, and the
+    /// current release's config is what the workspace should have.
+    Interrupted,
+    /// It was edited by hand to these vars.
+    HandEdited(ConfigVars),
+}
+
+fn env_state(
+    ledger: &Ledger,
+    env: &EnvFile,
+    current: &Release,
+    ws: &Workspace,
+) -> anyhow::Result<EnvState> {
+    let vars = match env.vars() {
+        Ok(vars) => vars,
+        Err(e) => bail!(
+            "`[env]` in {} was edited by hand and cannot be read: {e:#}\n\
+             Fix it, or run `cargo release-log sync` to regenerate it from v{}.",
+            env.relative_path(&ws.root),
+            current.version
+        ),
+    };
+    if vars == current.config {
+        return Ok(EnvState::Matches);
+    }
+    if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
+        && ledger.read(pointer).is_ok_and(|r| r.config == vars)
+    {
+        return Ok(EnvState::Interrupted);
+    }
+    Ok(EnvState::HandEdited(vars))
+}
+
 /// Refuses to go on when `[env]` was edited by hand and no longer matches the
-/// current release, so an edit is never overwritten silently. When the
-/// workspace state is merely behind the ledger (a change was interrupted
-/// after its release file was written), the command goes on and finishes it.
+/// current release, so that an edit is never overwritten silently. When the
+/// workspace is merely behind the ledger, the command goes on and finishes
+/// the interrupted change.
 fn ensure_env_matches(
     ledger: &Ledger,
     env: &EnvFile,
     current: &Release,
     ws: &Workspace,
 ) -> anyhow::Result<()> {
-    let vars = match env.vars() {
-        Ok(vars) => vars,
-        Err(e) => bail!(
-            "`[env]` in {} was edited by hand and cannot be read: {e:#}\n\
-             Fix the entry, or run `cargo release-log sync` to regenerate `[env]` from v{}.",
-            env.relative_path(&ws.root),
-            current.version
-        ),
+    let EnvState::HandEdited(vars) = env_state(ledger, env, current, ws)? else {
+        return Ok(());
     };
-    if vars == current.config {
-        return Ok(());
-    }
-    // `[env]` still holds the config of the release the workspace was last
-    // switched to: a change was interrupted after writing its release file.
-    if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
-        && ledger.read(pointer).is_ok_and(|r| r.config == vars)
-    {
-        return Ok(());
-    }
     let diff = ConfigDiff::between(&current.config, &vars);
     bail!(
         "`[env]` in {} was edited by hand and no longer matches v{}:\n{diff}\
@@ -213,13 +249,21 @@ fn ensure_env_matches(
 fn require_current(ledger: &Ledger, ws: &Workspace) -> anyhow::Result<Release> {
     match ledger.current()? {
         Some(release) => Ok(release),
-        None => bail!("{}", no_releases(ws)),
+        None => bail!("{}", no_releases(ws, ledger.versions())),
     }
 }
 
-fn no_releases(ws: &Workspace) -> String {
-    format!(
-        "{} has no releases yet; run `cargo release-log deploy` first",
-        ws.name
-    )
+fn no_releases(ws: &Workspace, failed: &[u64]) -> String {
+    if failed.is_empty() {
+        format!(
+            "{} has no releases yet; run `cargo release-log deploy` first",
+            ws.name
+        )
+    } else {
+        format!(
+            "{} has no successful release yet ({} failed); run `cargo release-log deploy` first",
+            ws.name,
+            crate::ledger::list_versions(failed)
+        )
+    }
 }

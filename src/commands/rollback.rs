@@ -21,6 +21,7 @@ pub fn rollback(
     ctx: &Context,
     target: Option<Version>,
 ) -> anyhow::Result<RolledBack> {
+    let basic = ws.tier()? == Tier::Basic;
     let (mut ledger, _lock, current) = ctx.lock_current(ws)?;
     let bare_target = retention::rollback_target(&ledger, &current)?;
     let target = match target {
@@ -31,7 +32,7 @@ pub fn rollback(
         Some(version) => {
             let release = match ledger.get(version) {
                 Ok(r) => r,
-                Err(e) if ws.tier == Tier::Basic && version.0 < current.version => {
+                Err(e) if basic && version.0 < current.version => {
                     return Err(e.context(basic_tier_refusal(version)));
                 }
                 Err(e) => return Err(e),
@@ -39,8 +40,7 @@ pub fn rollback(
             if let Err(why) = eligibility(&ledger, &release, Some(&current)) {
                 bail!("cannot roll back to {version}: {why}");
             }
-            if ws.tier == Tier::Basic && bare_target.as_ref().is_none_or(|t| t.version != version.0)
-            {
+            if basic && bare_target.as_ref().is_none_or(|t| t.version != version.0) {
                 bail!("{}", basic_tier_refusal(version));
             }
             release
@@ -60,7 +60,7 @@ pub fn rollback(
         config: target.config.clone(),
         addons: current.addons.clone(),
     };
-    let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
     Ok(RolledBack {
         release,
         target: target.version,
@@ -84,8 +84,11 @@ fn no_target(ledger: &crate::ledger::Ledger, current: &Release) -> anyhow::Resul
         .rev()
         .find(|&&v| v < current.version);
     Ok(match previous {
+        None if current.version == 1 => {
+            "no release to roll back to: v1 is the first release".to_owned()
+        }
         None => format!(
-            "no release to roll back to: v{} is the first release",
+            "no release to roll back to: no release before v{} is kept",
             current.version
         ),
         Some(&v) => {

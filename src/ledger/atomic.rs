@@ -13,6 +13,14 @@ pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
     if fs::read(path).is_ok_and(|old| old == contents) {
         return Ok(false);
     }
+    // Replace what a symlink points at, not the link itself.
+    let resolved;
+    let path = if path.is_symlink() {
+        resolved = fs::canonicalize(path)?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = parent(path);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".tmp-");

@@ -60,25 +60,27 @@ impl Ledger {
         Ok(Self { dir, versions })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn exists(&self) -> bool {
-        self.dir.is_dir()
-    }
-
-    /// Creates `.releases/` and its `.gitignore`; returns whether anything was written.
-    pub fn create(&self) -> anyhow::Result<bool> {
-        let created = !self.exists();
-        fs::create_dir_all(&self.dir)?;
-        let wrote = atomic::write(&self.dir.join(".gitignore"), GITIGNORE.as_bytes())?;
+    /// Creates `.releases/` and its `.gitignore` (kept as it is once it
+    /// exists); returns whether anything was written.
+    pub fn create(root: &Path) -> anyhow::Result<bool> {
+        let dir = root.join(DIR);
+        let created = !dir.is_dir();
+        fs::create_dir_all(&dir)?;
+        let gitignore = dir.join(".gitignore");
+        let wrote = !gitignore.exists() && atomic::write(&gitignore, GITIGNORE.as_bytes())?;
         Ok(created || wrote)
     }
 
-    /// Takes the writer lock of an existing ledger folder.
-    pub fn lock(&self, on_wait: &dyn Fn()) -> anyhow::Result<LedgerLock> {
-        LedgerLock::acquire(&self.dir.join(".lock"), on_wait)
+    /// Takes the writer lock of the ledger at `root`, then lists its files,
+    /// so that the numbering seen is the one no other process can change.
+    /// `None` when there is no ledger folder (nothing is created).
+    pub fn lock(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Option<(Self, LedgerLock)>> {
+        let dir = root.join(DIR);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let lock = LedgerLock::acquire(&dir.join(".lock"), on_wait)?;
+        Ok(Some((Self::open(root)?, lock)))
     }
 
     pub fn versions(&self) -> &[u64] {
@@ -89,18 +91,16 @@ impl Ledger {
         self.versions.last().copied()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.versions.is_empty()
-    }
-
     /// The number the next release gets. The newest file is never pruned,
     /// so numbers are never reused.
     pub fn next_version(&self) -> anyhow::Result<u64> {
         match self.newest() {
             None => Ok(1),
-            Some(v) => v.checked_add(1).with_context(|| {
-                format!("no release can follow v{v}: release numbers are exhausted")
-            }),
+            // TOML integers are i64: a larger number could not be read back.
+            Some(v) if v >= i64::MAX as u64 => {
+                bail!("no release can follow v{v}: release numbers are exhausted")
+            }
+            Some(v) => Ok(v + 1),
         }
     }
 
@@ -125,23 +125,18 @@ impl Ledger {
         if self.versions.binary_search(&version.0).is_ok() {
             return self.read(version.0);
         }
-        let known = match (self.versions.first(), self.versions.last()) {
-            (None, _) | (_, None) => {
-                bail!("release {version} does not exist: there are no releases yet")
-            }
-            (Some(first), Some(last)) => (*first, *last),
-        };
-        if version.0 < known.0 {
-            bail!(
-                "release {version} is no longer stored (the tier's retention pruned it); \
-                 the releases kept are {}",
+        match self.newest() {
+            None => bail!("release {version} does not exist: there are no releases yet"),
+            // Numbers are never reused: a missing number below the newest was pruned.
+            Some(newest) if version.0 < newest => bail!(
+                "release {version} is no longer stored (retention pruned it); the releases kept are {}",
                 list_versions(&self.versions)
-            );
+            ),
+            Some(_) => bail!(
+                "release {version} does not exist; the releases are {}",
+                list_versions(&self.versions)
+            ),
         }
-        bail!(
-            "release {version} does not exist; the releases are {}",
-            list_versions(&self.versions)
-        )
     }
 
     /// The newest `n` releases, newest first.
@@ -214,12 +209,8 @@ impl Ledger {
         for exe in &release.code.slug.executables {
             let path = slugs.path(exe);
             let rel = path.strip_prefix(&self.dir).unwrap_or(&path);
-            let _ = writeln!(
-                text,
-                "{} = {:?}",
-                toml_key(&exe.name),
-                rel.display().to_string()
-            );
+            let value = toml_edit::Value::from(rel.display().to_string());
+            let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
         }
         atomic::write(&self.current_pointer_path(), text.as_bytes())
     }
@@ -304,8 +295,8 @@ mod tests {
     #[test]
     fn numbers_and_chain() {
         let dir = tempfile::tempdir().unwrap();
+        Ledger::create(dir.path()).unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
-        ledger.create().unwrap();
         for i in 0..3 {
             let mut r = release(&[("A", &i.to_string())]);
             ledger.append(&mut r).unwrap();
@@ -335,8 +326,8 @@ mod tests {
     #[test]
     fn current_is_the_newest_that_succeeded() {
         let dir = tempfile::tempdir().unwrap();
+        Ledger::create(dir.path()).unwrap();
         let mut ledger = Ledger::open(dir.path()).unwrap();
-        ledger.create().unwrap();
         assert!(ledger.current().unwrap().is_none());
         ledger.append(&mut release(&[])).unwrap();
         let mut failed = release(&[]);

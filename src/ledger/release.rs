@@ -184,6 +184,14 @@ impl Release {
                 );
             }
         }
+        for (name, value) in &self.config {
+            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                bail!(
+                    "config var `{}` cannot be an environment variable",
+                    name.escape_debug()
+                );
+            }
+        }
         jiff::Timestamp::from_str(&self.when)
             .with_context(|| format!("`when = \"{}\"` is not an RFC 3339 time", self.when))?;
         for code in [&self.code, &self.latest_deploy] {
@@ -237,7 +245,7 @@ impl FromStr for Version {
         let digits = s.strip_prefix('v').unwrap_or(s);
         let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         match digits.parse::<u64>() {
-            Ok(n) if valid && n > 0 => Ok(Version(n)),
+            Ok(n) if valid && n > 0 && n <= i64::MAX as u64 => Ok(Version(n)),
             _ => bail!("invalid release `{s}`: expected a release number like `v12` or `12`"),
         }
     }

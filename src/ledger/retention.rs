@@ -62,9 +62,11 @@ impl fmt::Display for Ineligible {
         match self {
             Ineligible::Current => f.write_str("it is the current release"),
             Ineligible::Failed => f.write_str("its build failed"),
-            Ineligible::SlugMissing(names) => {
-                write!(f, "its slug is no longer stored: {}", names.join(", "))
-            }
+            Ineligible::SlugMissing(names) => write!(
+                f,
+                "its built executables are missing here: {}; slugs are not committed",
+                names.join(", ")
+            ),
             Ineligible::AddonsDiffer(names) => {
                 write!(
                     f,
@@ -140,9 +142,10 @@ pub struct Pruned {
     pub slugs: usize,
 }
 
-/// Applies the tier: `basic` keeps the current release, the one a bare
-/// rollback would go to, and the newest file (so numbers and the hash chain
-/// continue after a failed deploy); `advanced` keeps everything. Slugs that no
+/// Applies the tier: `basic` keeps the current release, the one before it,
+/// the one a bare rollback would go to (usually the same), and the newest
+/// file (so numbers and the hash chain continue after a failed deploy);
+/// `advanced` keeps everything. Slugs that no
 /// kept release refers to are deleted.
 pub fn apply(ledger: &mut Ledger, tier: Tier) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
@@ -153,6 +156,19 @@ pub fn apply(ledger: &mut Ledger, tier: Tier) -> anyhow::Result<Pruned> {
         return Ok(pruned);
     };
     let mut keep = BTreeSet::from([current.version]);
+    // The previous release, even when it cannot be rolled back to, so that
+    // the history always shows the step before the current one.
+    for &version in ledger
+        .versions()
+        .iter()
+        .rev()
+        .filter(|&&v| v < current.version)
+    {
+        if ledger.read(version)?.succeeded() {
+            keep.insert(version);
+            break;
+        }
+    }
     if let Some(target) = rollback_target(ledger, &current)? {
         keep.insert(target.version);
     }

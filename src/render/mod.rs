@@ -1,5 +1,6 @@
 //! Human output: the releases table, release details, times, sizes, shell quoting.
 
+pub mod reports;
 pub mod table;
 pub mod time;
 

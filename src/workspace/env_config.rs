@@ -21,11 +21,11 @@ impl EnvFile {
     pub fn path_in(root: &Path) -> PathBuf {
         let dir = root.join(".cargo");
         let legacy = dir.join("config");
-        let path = dir.join("config.toml");
-        if !path.exists() && legacy.is_file() {
+        // Cargo reads `config` when both exist.
+        if legacy.is_file() {
             legacy
         } else {
-            path
+            dir.join("config.toml")
         }
     }
 
@@ -52,16 +52,15 @@ impl EnvFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The config vars in `[env]`, in the string or `{ value = … }` forms cargo accepts.
     pub fn vars(&self) -> anyhow::Result<ConfigVars> {
         let mut vars = ConfigVars::new();
-        let Some(env) = self.env_table() else {
+        let Some(item) = self.doc.get("env") else {
             return Ok(vars);
         };
+        let env = item
+            .as_table_like()
+            .context("`env` is not a table of config vars")?;
         for (name, item) in env.iter() {
             let value = entry_value(item).with_context(|| {
                 format!("`[env]` entry `{name}` is neither a string nor `{{ value = \"…\" }}`")
@@ -97,7 +96,10 @@ impl EnvFile {
     /// and its comments, a new one is added at the end (in order if the
     /// table was sorted), and a table left empty is dropped.
     pub fn set_vars(&mut self, vars: &ConfigVars) -> anyhow::Result<()> {
-        if self.doc.get("env").is_none() {
+        // A missing `env`, or one that is not a table (a hand edit being
+        // discarded), starts afresh.
+        if !self.doc.get("env").is_some_and(Item::is_table_like) {
+            self.doc.remove("env");
             if vars.is_empty() {
                 return Ok(());
             }
@@ -195,7 +197,7 @@ pub fn parse_assignment(arg: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// Config var names are environment variable names: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn check_name(name: &str) -> anyhow::Result<()> {
+fn check_name(name: &str) -> anyhow::Result<()> {
     let mut bytes = name.bytes();
     let valid = bytes
         .next()

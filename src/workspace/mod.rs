@@ -4,16 +4,21 @@ pub mod env_config;
 pub mod git;
 pub mod lockfile;
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use cargo_metadata::{Metadata, MetadataCommand};
+use fs_err as fs;
 
 use crate::ledger::{Addon, Tier};
+use crate::process::ProcessBuilder;
 
 pub use env_config::EnvFile;
 
-/// A Cargo workspace, read once with `cargo metadata --no-deps` and passed down.
+/// A Cargo workspace: its root and settings come from the root manifest;
+/// the members and their dependencies (`cargo metadata`) are read only by
+/// the commands that need them, once.
 #[derive(Debug)]
 pub struct Workspace {
     pub root: PathBuf,
@@ -21,71 +26,114 @@ pub struct Workspace {
     pub manifest_path: PathBuf,
     /// The root package's name, or the root folder's.
     pub name: String,
-    pub tier: Tier,
-    metadata: Metadata,
+    /// The tier setting; an invalid one is an error only where the tier matters.
+    tier: Result<Tier, String>,
+    metadata: OnceCell<Metadata>,
 }
 
 impl Workspace {
     /// Finds the workspace like cargo does: from `manifest_path`, or upward from the current folder.
     pub fn load(manifest_path: Option<&Path>) -> anyhow::Result<Self> {
-        let mut cmd = MetadataCommand::new();
-        cmd.no_deps();
+        let mut locate = ProcessBuilder::cargo().args([
+            "locate-project",
+            "--workspace",
+            "--message-format",
+            "plain",
+        ]);
         if let Some(path) = manifest_path {
             if !path.is_file() {
                 bail!("the manifest path `{}` does not exist", path.display());
             }
-            cmd.manifest_path(path);
+            locate = locate.arg("--manifest-path").arg(path);
         }
-        let metadata = cmd.exec().map_err(|e| match e {
-            cargo_metadata::Error::CargoMetadata { stderr } => {
-                anyhow::anyhow!("{}", stderr.trim().trim_start_matches("error: ").to_owned())
-            }
-            other => anyhow::Error::new(other),
-        });
-        let metadata = metadata.context("could not read the Cargo workspace")?;
-        let root = metadata.workspace_root.clone().into_std_path_buf();
-        let manifest_path = root.join("Cargo.toml");
-        let name = match metadata.root_package() {
-            Some(p) => p.name.to_string(),
-            None => root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "workspace".to_owned()),
-        };
-        let tier = read_tier(&metadata, &manifest_path)?;
+        let output = locate.output_unchecked()?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(anyhow::anyhow!(
+                "{}",
+                stderr.trim().trim_start_matches("error: ").to_owned()
+            ))
+            .context("could not find the Cargo workspace");
+        }
+        let manifest_path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let root = manifest_path
+            .parent()
+            .with_context(|| format!("`{}` has no folder", manifest_path.display()))?
+            .to_owned();
+        let text = fs::read_to_string(&manifest_path)?;
+        let manifest: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("failed to parse `{}`", manifest_path.display()))?;
+        let name = manifest
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "workspace".to_owned());
+        let tier = read_tier(&manifest)
+            .map_err(|e| format!("invalid {e} in `{}`", manifest_path.display()));
         Ok(Self {
             root,
             manifest_path,
             name,
             tier,
-            metadata,
+            metadata: OnceCell::new(),
         })
+    }
+
+    /// The releases tier: `[workspace.metadata.release-log] tier`, else
+    /// `[package.metadata.release-log] tier`, else `advanced`.
+    pub fn tier(&self) -> anyhow::Result<Tier> {
+        self.tier.clone().map_err(|e| anyhow::anyhow!(e))
+    }
+
+    pub fn set_tier(&mut self, tier: Tier) {
+        self.tier = Ok(tier);
+    }
+
+    /// `cargo metadata --no-deps`, run on first use.
+    fn metadata(&self) -> anyhow::Result<&Metadata> {
+        if let Some(metadata) = self.metadata.get() {
+            return Ok(metadata);
+        }
+        let metadata = MetadataCommand::new()
+            .no_deps()
+            .manifest_path(&self.manifest_path)
+            .exec()
+            .map_err(|e| match e {
+                cargo_metadata::Error::CargoMetadata { stderr } => {
+                    anyhow::anyhow!("{}", stderr.trim().trim_start_matches("error: ").to_owned())
+                }
+                other => anyhow::Error::new(other),
+            })
+            .context("could not read the members of the Cargo workspace")?;
+        Ok(self.metadata.get_or_init(|| metadata))
     }
 
     /// The add-ons: external normal and build dependencies, resolved in Cargo.lock.
     pub fn addons(&self) -> anyhow::Result<Vec<Addon>> {
-        lockfile::addons(&self.metadata)
+        lockfile::addons(self.metadata()?)
     }
 }
 
-fn read_tier(metadata: &Metadata, manifest: &Path) -> anyhow::Result<Tier> {
-    let from_workspace = metadata.workspace_metadata.get("release-log");
-    let from_package = metadata
-        .root_package()
-        .and_then(|p| p.metadata.get("release-log"));
-    let (table, setting) = match (from_workspace, from_package) {
-        (Some(t), _) => (t, "workspace.metadata.release-log"),
-        (None, Some(t)) => (t, "package.metadata.release-log"),
+/// The tier setting of a root manifest; the error names the setting.
+fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
+    let section = |name: &str| {
+        manifest
+            .get(name)
+            .and_then(|s| s.get("metadata"))
+            .and_then(|m| m.get("release-log"))
+            .and_then(|r| r.get("tier"))
+    };
+    let (value, setting) = match (section("workspace"), section("package")) {
+        (Some(v), _) => (v, "workspace.metadata.release-log.tier"),
+        (None, Some(v)) => (v, "package.metadata.release-log.tier"),
         (None, None) => return Ok(Tier::default()),
     };
-    match table.get("tier") {
-        None => Ok(Tier::default()),
-        Some(serde_json::Value::String(s)) => s
-            .parse()
-            .with_context(|| format!("invalid `{setting}.tier` in `{}`", manifest.display())),
-        Some(other) => bail!(
-            "invalid `{setting}.tier` in `{}`: expected \"basic\" or \"advanced\", found {other}",
-            manifest.display()
-        ),
+    match value.as_str() {
+        Some(s) => s.parse().map_err(|e| format!("`{setting}`: {e}")),
+        None => Err(format!(
+            "`{setting}`: expected \"basic\" or \"advanced\", found {value}"
+        )),
     }
 }

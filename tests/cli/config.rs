@@ -501,3 +501,51 @@ fn a_hand_edit_after_an_interrupted_change_is_still_refused() {
     let set = refused(&p, &["config", "set", "C=3"]);
     assert!(set.stderr.contains("A => changed"), "{set}");
 }
+
+#[test]
+fn an_env_that_is_not_a_table_is_refused_before_anything_is_written() {
+    let p = deployed();
+    p.write(".cargo/config.toml", "env = \"oops\"\n");
+    let run = refused(&p, &["config", "set", "A=1"]);
+    assert!(
+        run.stderr.contains("`env` is not a table of config vars"),
+        "{run}"
+    );
+    assert_eq!(p.release_files(), ["v1.toml"]);
+    let sync = ok(&p, &["sync"]);
+    assert!(sync.stdout.starts_with("Regenerated [env]"), "{sync}");
+    assert_eq!(p.read(".cargo/config.toml"), "");
+    ok(&p, &["config", "set", "A=1"]);
+    assert_eq!(p.read(".cargo/config.toml"), "[env]\nA = \"1\"\n");
+}
+
+#[test]
+fn a_deploy_after_an_interrupted_change_keeps_that_change() {
+    let p = deployed();
+    let (current_v1, config_v1) = (p.read(".releases/current"), String::new());
+    p.ok(&["config", "set", "A=1"]);
+    interrupt(&p, &current_v1, &config_v1);
+    p.ok(&["deploy"]);
+    assert_eq!(p.ok(&["info", "--shell"]), "A=1\n");
+    assert_eq!(p.read(".cargo/config.toml"), "[env]\nA = \"1\"\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_config_toml_stays_a_link() {
+    let p = deployed();
+    p.write(
+        "shared/cargo-config.toml",
+        "# shared settings\n[env]\nA = \"1\"\n",
+    );
+    fs_err::create_dir_all(p.path(".cargo")).unwrap();
+    std::os::unix::fs::symlink("../shared/cargo-config.toml", p.path(".cargo/config.toml"))
+        .unwrap();
+    p.ok(&["deploy", "--allow-dirty"]);
+    p.ok(&["config", "set", "B=2"]);
+    assert!(p.path(".cargo/config.toml").is_symlink());
+    assert_eq!(
+        p.read("shared/cargo-config.toml"),
+        "# shared settings\n[env]\nA = \"1\"\nB = \"2\"\n"
+    );
+}

@@ -260,3 +260,58 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[test]
+fn a_refused_first_deploy_writes_nothing() {
+    let p = Project::new();
+    p.write("notes.txt", "not committed\n");
+    p.run(&["deploy"]).assert_refused();
+    assert!(!p.exists(".releases"));
+}
+
+#[test]
+fn a_mistyped_profile_records_nothing() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let run = p.run(&["deploy", "--profile", "relaese"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("stopped before building"), "{run}");
+    assert_eq!(p.release_files(), ["v1.toml"]);
+}
+
+#[test]
+fn only_failed_releases_is_not_no_releases() {
+    let p = Project::new();
+    p.write("src/main.rs", "fn main() { let x: u32 = \"no\"; }\n");
+    p.commit("broken");
+    assert_eq!(p.run(&["deploy"]).code, 1);
+    let run = p.run(&["run"]);
+    assert_eq!(
+        run.stderr,
+        "error: myapp has no successful release yet (v1 failed); run `cargo release-log deploy` first\n"
+    );
+}
+
+#[test]
+fn no_build_after_a_rollback_keeps_the_latest_deploys_build() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    change_code(&p, "v2");
+    p.ok(&["deploy"]);
+    p.ok(&["rollback"]);
+    assert!(p.ok(&["run"]).starts_with("hello from v1"));
+    p.ok(&["deploy", "--no-build"]);
+    // The new deploy's commit is v2's, and so is what runs: not the rolled-back v1 build.
+    assert!(p.ok(&["run"]).starts_with("hello from v2"));
+}
+
+#[test]
+fn the_ledger_gitignore_is_kept_once_written() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let gitignore = p.read(".releases/.gitignore") + "/scratch/\n";
+    p.write(".releases/.gitignore", &gitignore);
+    p.ok(&["deploy"]);
+    p.ok(&["init"]);
+    assert_eq!(p.read(".releases/.gitignore"), gitignore);
+}

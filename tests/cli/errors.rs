@@ -94,7 +94,11 @@ fn unknown_fields_and_mismatched_numbers_are_refused() {
     p.write(".releases/v1.toml", &v1.replace(&sha, "ééééééé"));
     let run = p.run(&["info", "v1"]);
     run.assert_refused();
-    assert!(run.stderr.contains("`commit = \"ééééééé\"` is not a full git commit sha"), "{run}");
+    assert!(
+        run.stderr
+            .contains("`commit = \"ééééééé\"` is not a full git commit sha"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -119,7 +123,7 @@ fn outside_a_workspace() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not read the Cargo workspace\n"),
+        stderr.starts_with("error: could not find the Cargo workspace\n"),
         "{stderr}"
     );
     let run = p.run(&["--manifest-path", "nope/Cargo.toml", "releases"]);
@@ -135,9 +139,18 @@ fn invalid_tier_setting() {
     let p = Project::new();
     let manifest = p.read("Cargo.toml") + "\n[package.metadata.release-log]\ntier = \"gold\"\n";
     p.write("Cargo.toml", &manifest);
-    let run = p.run(&["releases"]);
+    p.commit("gold tier");
+    // Where the tier matters, it is refused before anything is built or written.
+    let run = p.run(&["deploy"]);
     run.assert_refused();
     snap!(run);
+    // Reading the history does not depend on it, and `init --tier` repairs it.
+    assert_eq!(p.ok(&["releases"]), "myapp has no releases.\n");
+    p.ok(&["init", "--tier", "basic"]);
+    assert!(
+        p.read("Cargo.toml")
+            .ends_with("[package.metadata.release-log]\ntier = \"basic\"\n")
+    );
 }
 
 #[test]

@@ -221,18 +221,7 @@ fn an_addon_difference_refuses_rollback() {
     p.ok(&["deploy"]);
     p.advance(60);
 
-    let addon = p.root().parent().unwrap().join("addon");
-    fs::create_dir_all(addon.join("src")).unwrap();
-    fs::write(
-        addon.join("Cargo.toml"),
-        "[package]\nname = \"addon\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    fs::write(addon.join("src/lib.rs"), "pub fn hi() {}\n").unwrap();
-    let manifest = p.read("Cargo.toml") + "addon = { path = \"../addon\" }\n";
-    p.write("Cargo.toml", &manifest);
-    p.cargo(&["generate-lockfile", "--offline"]);
-    p.commit("use addon");
+    add_path_addon(&p);
     p.ok(&["deploy"]);
     p.advance(60);
 

@@ -295,3 +295,38 @@ fn basic_rolled_back_code_is_temporary() {
     );
     assert_eq!(p.release_files(), ["v3.toml", "v4.toml"]);
 }
+
+#[test]
+fn basic_keeps_the_previous_release_even_when_it_cannot_be_rolled_back_to() {
+    let p = basic();
+    add_path_addon(&p);
+    p.ok(&["deploy"]);
+    // v1 has other add-ons, so no rollback goes there, but it is the previous release.
+    assert_eq!(p.release_files(), ["v1.toml", "v2.toml"]);
+    p.ok(&["config", "set", "A=1"]);
+    assert_eq!(p.release_files(), ["v2.toml", "v3.toml"]);
+    let run = p.run(&["info", "v1"]);
+    run.assert_refused();
+    assert_eq!(
+        run.stderr,
+        "error: release v1 is no longer stored (retention pruned it); the releases kept are v2, v3\n"
+    );
+}
+
+#[test]
+fn a_pruned_release_between_kept_ones_is_reported_as_pruned() {
+    let p = basic();
+    p.write("src/main.rs", "fn main() { let x: u32 = \"no\"; }\n");
+    p.commit("broken");
+    assert_eq!(p.run(&["deploy"]).code, 1);
+    p.write("src/main.rs", MAIN_RS);
+    p.commit("fixed");
+    p.ok(&["deploy"]);
+    p.ok(&["config", "set", "A=1"]);
+    assert_eq!(p.release_files(), ["v3.toml", "v4.toml"]);
+    let run = p.run(&["info", "v2"]);
+    assert!(
+        run.stderr.contains("release v2 is no longer stored"),
+        "{run}"
+    );
+}

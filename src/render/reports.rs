@@ -1,0 +1,140 @@
+//! What the commands that change something report, in Heroku's words.
+
+use std::fmt::Write as _;
+
+use super::size;
+use crate::commands::config::ConfigChanged;
+use crate::commands::deploy::Deployed;
+use crate::commands::init::Initialized;
+use crate::commands::rollback::RolledBack;
+use crate::commands::sync::Synced;
+use crate::ledger::{ConfigVars, list_versions};
+
+pub fn initialized(done: &Initialized, app: &str) -> String {
+    let mut out = String::new();
+    if let Some(table) = done.wrote_tier {
+        let _ = writeln!(out, "Set tier = \"{}\" in {table} of Cargo.toml", done.tier);
+    }
+    if done.created_ledger {
+        out.push_str("Created .releases/ (commit its v*.toml files; slugs stay local)\n");
+    }
+    if !done.pruned.releases.is_empty() {
+        let _ = writeln!(
+            out,
+            "Pruned {} (the basic tier keeps the current and the previous release)",
+            list_versions(&done.pruned.releases)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{app} keeps its releases in .releases/ (tier: {})",
+        done.tier
+    );
+    out
+}
+
+pub fn deployed(done: &Deployed) -> String {
+    let slug = &done.release.code.slug;
+    let first = match (done.built, slug.executables.is_empty()) {
+        (true, _) => format!("-----> Compiled slug size is {}", size(slug.total_size)),
+        (false, true) => "-----> Skipped the build (--no-build); there is no slug yet".to_owned(),
+        (false, false) => format!(
+            "-----> Skipped the build (--no-build); the slug stays at {}",
+            size(slug.total_size)
+        ),
+    };
+    format!(
+        "{first}\n-----> Launching... done, v{}\n",
+        done.release.version
+    )
+}
+
+/// `config`: Heroku's aligned `NAME: value` list.
+pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
+    if vars.is_empty() {
+        return format!("{app} has no config vars.\n");
+    }
+    let width = vars
+        .keys()
+        .map(|k| k.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut out = format!("=== {app} Config Vars\n");
+    for (name, value) in vars {
+        let _ = writeln!(out, "{:<width$} {value}", format!("{name}:"));
+    }
+    out
+}
+
+pub fn config_changed(done: &ConfigChanged) -> String {
+    let mut out = String::new();
+    if !done.set.is_empty() {
+        out.push_str("Adding config vars:\n");
+        for (name, value) in &done.set {
+            let _ = writeln!(out, "  {name} => {value}");
+        }
+    }
+    if !done.removed.is_empty() {
+        out.push_str("Removing config vars:\n");
+        for name in &done.removed {
+            let _ = writeln!(out, "  {name}");
+        }
+    }
+    let version = done.release.version;
+    let _ = writeln!(out, "Updating vars and restarting app... done, v{version}");
+    if let Some(deploy) = done.restored_deploy {
+        let _ = writeln!(
+            out,
+            "Rolled-back code is temporary: v{version} runs the code of v{deploy}, the latest deploy, again."
+        );
+    }
+    out
+}
+
+pub fn rolled_back(done: &RolledBack) -> String {
+    format!(
+        "Rolled back to v{target}\n\
+         Created v{new} with the code and config of v{target}; add-ons, databases and other \
+         external state are untouched.\n\
+         To undo, run: cargo release-log rollback v{previous}\n",
+        target = done.target,
+        new = done.release.version,
+        previous = done.previous,
+    )
+}
+
+pub fn synced(done: &Synced, app: &str) -> String {
+    let Some(version) = done.release else {
+        return format!("{app} has no releases; nothing to sync.\n");
+    };
+    let mut out = String::new();
+    if done.env_changed {
+        let _ = write!(
+            out,
+            "Regenerated [env] in {} from v{version}",
+            done.env_path
+        );
+        if done.env.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = write!(out, ":\n{}", done.env);
+        }
+    }
+    if done.switched_current {
+        let _ = writeln!(out, "Switched .releases/current to v{version}");
+    }
+    if !done.pruned.releases.is_empty() {
+        let _ = writeln!(
+            out,
+            "Pruned {} (the basic tier keeps the current and the previous release)",
+            list_versions(&done.pruned.releases)
+        );
+    }
+    if out.is_empty() {
+        let _ = writeln!(
+            out,
+            "The workspace already matches v{version}; nothing to do."
+        );
+    }
+    out
+}
