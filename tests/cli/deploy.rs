@@ -315,3 +315,36 @@ fn the_ledger_gitignore_is_kept_once_written() {
     p.ok(&["init"]);
     assert_eq!(p.read(".releases/.gitignore"), gitignore);
 }
+
+#[test]
+fn concurrent_changes_get_distinct_numbers_and_one_chain() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let mut cmd = p.command(&["config", "set", &format!("W{i}=1")]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    for handle in handles {
+        let output = handle.join().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let files = p.release_files();
+    assert_eq!(files.len(), 9, "{files:?}");
+    for v in 2..=9 {
+        let previous =
+            sha256_hex(&std::fs::read(p.path(&format!(".releases/v{}.toml", v - 1))).unwrap());
+        let text = p.read(&format!(".releases/v{v}.toml"));
+        assert!(
+            text.contains(&format!("previous-digest = \"sha256:{previous}\"")),
+            "v{v} breaks the chain"
+        );
+    }
+    // Every change landed: the current release holds all eight vars.
+    assert_eq!(p.ok(&["info", "--shell"]).lines().count(), 8);
+}

@@ -7,6 +7,7 @@ mod deploy;
 mod errors;
 mod help;
 mod history;
+mod library;
 mod rollback;
 mod run;
 mod tiers;
