@@ -78,7 +78,7 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Record commit, config and add-ons without building (keeps the current slug)
+    /// Record commit, config and add-ons without building (runs the latest deploy's build)
     #[arg(long)]
     pub no_build: bool,
     /// Deploy even if the working tree has uncommitted changes

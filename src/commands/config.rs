@@ -3,6 +3,7 @@
 use anyhow::bail;
 
 use super::{Context, Draft, ensure_env_matches, record};
+use crate::ledger::retention::Pruned;
 use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
 use crate::workspace::env_config::parse_assignment;
 use crate::workspace::{EnvFile, Workspace};
@@ -30,6 +31,7 @@ pub struct ConfigChanged {
     pub removed: Vec<String>,
     /// Set when the change left rolled-back code: the deploy whose code runs again.
     pub restored_deploy: Option<u64>,
+    pub pruned: Pruned,
 }
 
 /// `config set NAME=VALUE…`: one release with the new values.
@@ -53,12 +55,7 @@ pub fn set(ws: &Workspace, ctx: &Context, assignments: &[String]) -> anyhow::Res
         }
         Ok(())
     })
-    .map(|(release, restored_deploy)| ConfigChanged {
-        release,
-        set,
-        removed: Vec::new(),
-        restored_deploy,
-    })
+    .map(|changed| ConfigChanged { set, ..changed })
 }
 
 /// `config unset NAME…`: one release without those vars.
@@ -85,12 +82,7 @@ pub fn unset(ws: &Workspace, ctx: &Context, names: &[String]) -> anyhow::Result<
         }
         Ok(())
     })
-    .map(|(release, restored_deploy)| ConfigChanged {
-        release,
-        set: Vec::new(),
-        removed,
-        restored_deploy,
-    })
+    .map(|changed| ConfigChanged { removed, ..changed })
 }
 
 fn quote_list(names: &[&str], one: &str, many: &str) -> String {
@@ -107,7 +99,7 @@ fn change_vars(
     ctx: &Context,
     change: String,
     edit: impl FnOnce(&mut ConfigVars) -> anyhow::Result<()>,
-) -> anyhow::Result<(Release, Option<u64>)> {
+) -> anyhow::Result<ConfigChanged> {
     let (mut ledger, _lock, current) = ctx.lock_current(ws)?;
     let mut env = EnvFile::load(&ws.root)?;
     ensure_env_matches(&ledger, &env, &current, ws)?;
@@ -132,6 +124,12 @@ fn change_vars(
         config,
         addons: current.addons.clone(),
     };
-    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
-    Ok((release, restored.then_some(current.latest_deploy.deploy)))
+    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    Ok(ConfigChanged {
+        release,
+        set: Vec::new(),
+        removed: Vec::new(),
+        restored_deploy: restored.then_some(current.latest_deploy.deploy),
+        pruned,
+    })
 }

@@ -6,14 +6,15 @@ use std::process::{ExitStatus, Stdio};
 use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 
-use super::{Context, Draft, EnvState, env_state, record};
-use crate::ledger::{ChangeKind, Code, DIR, Release, Slug, SlugStore, Status};
+use super::{ConfigDiff, Context, Draft, EnvState, env_state, record, unreadable_env};
+use crate::ledger::retention::Pruned;
+use crate::ledger::{ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, git};
 
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
-    /// Record commit, config and add-ons without building; the slug stays the current one.
+    /// Record commit, config and add-ons without building; the latest deploy's build runs.
     pub no_build: bool,
     /// Deploy even with uncommitted changes.
     pub allow_dirty: bool,
@@ -38,6 +39,12 @@ pub struct Deployed {
     pub release: Release,
     /// Whether a slug was built (false with `--no-build`).
     pub built: bool,
+    /// How the recorded config vars differ from the previous current
+    /// release's: a deploy records `[env]` as the workspace has it.
+    pub config: ConfigDiff,
+    /// The path of the `[env]` file, relative to the workspace root.
+    pub env_path: String,
+    pub pruned: Pruned,
 }
 
 /// A build that failed: its release is recorded with status `failed`.
@@ -65,12 +72,14 @@ impl std::fmt::Display for BuildFailed {
 impl std::error::Error for BuildFailed {}
 
 pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Result<Deployed> {
-    // Refusals come first, before anything is built or written.
+    // Everything that can refuse the deploy is checked before anything is
+    // built or written.
     ws.tier()?;
     let commit = git::head_commit(&ws.root)?;
-    let mut env = EnvFile::load(&ws.root)?;
+    let env = EnvFile::load(&ws.root)?;
     let env_path = env.relative_path(&ws.root);
-    let dirty = git::dirty_paths(&ws.root, &[DIR, &env_path])?;
+    env.vars().map_err(|e| unreadable_env(&env_path, e))?;
+    let dirty = dirty_paths(ws, &env_path)?;
     if !dirty.is_empty() && !opts.allow_dirty {
         let (files, verb) = if dirty.len() == 1 {
             ("file", "contains")
@@ -84,14 +93,24 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
             dirty.join("\n")
         );
     }
+    // A ledger that cannot be read is refused before a long build, too.
+    Ledger::open(&ws.root)?.current()?;
+    // The build runs without the ledger lock, so that config changes are not
+    // held up by it; what it built is stored once the lock is held.
+    let build = if opts.no_build {
+        None
+    } else {
+        Some(build(ws, &opts.profile)?)
+    };
+
     let (mut ledger, _lock) = ctx
         .lock(ws, true)?
         .context("the ledger folder was just created")?;
+    // Read under the lock: a config change may have landed while we built.
+    let mut env = EnvFile::load(&ws.root)?;
     let current = ledger.current()?;
     let config = match &current {
-        None => env
-            .vars()
-            .with_context(|| format!("cannot read the config vars in {env_path}"))?,
+        None => env.vars()?,
         Some(current) => match env_state(&ledger, &env, current, ws)? {
             // Finish an interrupted change rather than record the stale `[env]`.
             EnvState::Matches | EnvState::Interrupted => current.config.clone(),
@@ -99,46 +118,76 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
             EnvState::HandEdited(vars) => vars,
         },
     };
-
-    let (slug, status) = if opts.no_build {
-        // The latest deploy's build: rolled-back code does not become the new deploy's.
-        let slug = current
-            .as_ref()
-            .map(|c| c.latest_deploy.slug.clone())
-            .unwrap_or_default();
-        (slug, None)
-    } else {
-        let (slug, status) = build(ws, &ledger.slugs(), &opts.profile)?;
-        (slug, Some(status))
+    let version = ledger.next_version()?;
+    let failed = build.as_ref().map(|b| b.status).filter(|s| !s.success());
+    let (code, status) = match build {
+        Some(Built {
+            executables,
+            status,
+        }) if status.success() => {
+            let slugs = ledger.slugs();
+            let executables = executables
+                .iter()
+                .map(|(name, path)| slugs.store(name, path.as_std_path()))
+                .collect::<anyhow::Result<_>>()?;
+            let slug = Slug::from_executables(executables);
+            (
+                Code {
+                    commit: commit.clone(),
+                    deploy: version,
+                    dirty: !dirty.is_empty(),
+                    slug,
+                },
+                Status::Succeeded,
+            )
+        }
+        Some(_) => {
+            let code = Code {
+                commit: commit.clone(),
+                deploy: version,
+                dirty: !dirty.is_empty(),
+                slug: Slug::default(),
+            };
+            (code, Status::Failed)
+        }
+        // Without a build, the new commit runs on the latest deploy's build.
+        None => {
+            let (deploy, slug) = match &current {
+                Some(c) => (c.latest_deploy.deploy, c.latest_deploy.slug.clone()),
+                None => (version, Slug::default()),
+            };
+            (
+                Code {
+                    commit: commit.clone(),
+                    deploy,
+                    dirty: !dirty.is_empty(),
+                    slug,
+                },
+                Status::Succeeded,
+            )
+        }
     };
-    let failed = status.filter(|s| !s.success());
-    let code = Code {
-        commit: commit.clone(),
-        deploy: ledger.next_version()?,
-        dirty: !dirty.is_empty(),
-        slug,
-    };
-    let latest_deploy = match (&failed, &current) {
-        (Some(_), Some(current)) => current.latest_deploy.clone(),
+    let latest_deploy = match (status, &current) {
+        (Status::Failed, Some(current)) => current.latest_deploy.clone(),
         _ => code.clone(),
     };
+    let previous_config = current
+        .as_ref()
+        .map(|c| c.config.clone())
+        .unwrap_or_default();
     let draft = Draft {
         kind: ChangeKind::Deploy,
         change: format!("Deploy {}", &commit[..commit.len().min(7)]),
         message: opts.message.clone().filter(|m| !m.trim().is_empty()),
         note: None,
         rollback_to: None,
-        status: if failed.is_some() {
-            Status::Failed
-        } else {
-            Status::Succeeded
-        },
+        status,
         code,
         latest_deploy,
         config,
         addons: ws.addons()?,
     };
-    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
     if let Some(status) = failed {
         return Err(BuildFailed {
             version: release.version,
@@ -148,14 +197,38 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         .into());
     }
     Ok(Deployed {
+        config: ConfigDiff::between(&previous_config, &release.config),
         release,
         built: !opts.no_build,
+        env_path,
+        pruned,
     })
 }
 
+/// Uncommitted changes in the workspace and in the path add-ons outside it,
+/// leaving out the files the tool manages itself.
+fn dirty_paths(ws: &Workspace, env_path: &str) -> anyhow::Result<Vec<String>> {
+    let mut dirty = git::dirty_paths(&ws.root, &[DIR, env_path], &ws.root)?;
+    for dir in ws.path_addon_dirs()? {
+        // An add-on outside any git repository has nothing to compare with.
+        if let Ok(paths) = git::dirty_paths(&dir, &[], &ws.root) {
+            dirty.extend(paths);
+        }
+    }
+    dirty.sort();
+    dirty.dedup();
+    Ok(dirty)
+}
+
+/// What `cargo build` produced: the executables by target name, and how it ended.
+struct Built {
+    executables: Vec<(String, cargo_metadata::camino::Utf8PathBuf)>,
+    status: ExitStatus,
+}
+
 /// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
-/// and stores the executables cargo reports into the slug store.
-fn build(ws: &Workspace, slugs: &SlugStore, profile: &str) -> anyhow::Result<(Slug, ExitStatus)> {
+/// and collects the executables cargo reports.
+fn build(ws: &Workspace, profile: &str) -> anyhow::Result<Built> {
     let cargo = ProcessBuilder::cargo()
         .args(["build", "--workspace", "--bins", "--profile", profile])
         .args([
@@ -176,14 +249,14 @@ fn build(ws: &Workspace, slugs: &SlugStore, profile: &str) -> anyhow::Result<(Sl
         .stdout
         .take()
         .context("cargo's output is not captured")?;
-    let mut built = Vec::new();
+    let mut executables = Vec::new();
     let mut finished = false;
     for message in Message::parse_stream(BufReader::new(stdout)) {
         let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
         match message {
             Message::CompilerArtifact(artifact) => {
                 if let Some(path) = artifact.executable {
-                    built.push((artifact.target.name, path));
+                    executables.push((artifact.target.name, path));
                 }
             }
             Message::BuildFinished(_) => finished = true,
@@ -198,12 +271,8 @@ fn build(ws: &Workspace, slugs: &SlugStore, profile: &str) -> anyhow::Result<(Sl
         // manifest): a mistake in the command, not a failed build to record.
         bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
     }
-    if !status.success() {
-        return Ok((Slug::default(), status));
-    }
-    let executables = built
-        .iter()
-        .map(|(name, path)| slugs.store(name, path.as_std_path()))
-        .collect::<anyhow::Result<_>>()?;
-    Ok((Slug::from_executables(executables), status))
+    Ok(Built {
+        executables,
+        status,
+    })
 }

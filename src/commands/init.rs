@@ -22,10 +22,7 @@ pub struct Initialized {
 /// Idempotent: an existing ledger is kept, and the tier is written only when
 /// asked for (or, with none set yet, as the explicit default).
 pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Result<Initialized> {
-    let created_ledger = Ledger::create(&ws.root)?;
-    let (mut ledger, _lock) = ctx
-        .lock(ws, false)?
-        .context("the ledger folder was just created")?;
+    // Decide everything before writing anything, so a refusal changes nothing.
     let text = fs::read_to_string(&ws.manifest_path)?;
     let mut doc: DocumentMut = text
         .parse()
@@ -58,12 +55,19 @@ pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Re
                 settings.insert("tier", toml_edit::value(wanted.as_str()));
             }
         }
-        atomic::write(&ws.manifest_path, doc.to_string().as_bytes())?;
         wrote_tier = Some(if section == "workspace" {
             "[workspace.metadata.release-log]"
         } else {
             "[package.metadata.release-log]"
         });
+    }
+
+    let created_ledger = Ledger::create(&ws.root)?;
+    let (mut ledger, _lock) = ctx
+        .lock(ws, false)?
+        .context("the ledger folder was just created")?;
+    if wrote_tier.is_some() {
+        atomic::write(&ws.manifest_path, doc.to_string().as_bytes())?;
     }
     ws.set_tier(wanted);
     let pruned = retention::apply(&mut ledger, wanted)?;

@@ -13,7 +13,7 @@ use std::fmt;
 use anyhow::{Context as _, bail};
 use jiff::ZonedDateTime as Zoned;
 
-use crate::ledger::retention;
+use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{ChangeKind, Code, ConfigVars, Ledger, LedgerLock, Release, Status, release};
 use crate::workspace::{EnvFile, Workspace, git};
 
@@ -87,7 +87,7 @@ fn record(
     ctx: &Context,
     env: &mut EnvFile,
     draft: Draft,
-) -> anyhow::Result<Release> {
+) -> anyhow::Result<(Release, Pruned)> {
     let mut release = Release {
         format: release::FORMAT,
         // The ledger numbers and links the release when it appends it.
@@ -109,6 +109,8 @@ fn record(
     // Everything that can be refused is decided before the release file is
     // written; after it, only writes of files already prepared remain.
     let tier = ws.tier()?;
+    // Never write a file that would be refused when read back.
+    release.validate()?;
     if release.succeeded() {
         env.set_vars(&release.config)?;
     }
@@ -127,13 +129,13 @@ fn record(
             )
         })?;
     }
-    retention::apply(ledger, tier).with_context(|| {
+    let pruned = retention::apply(ledger, tier).with_context(|| {
         format!(
             "v{} was recorded, but older releases could not be pruned",
             release.version
         )
     })?;
-    Ok(release)
+    Ok((release, pruned))
 }
 
 /// The change between two sets of config vars.
@@ -202,15 +204,9 @@ fn env_state(
     current: &Release,
     ws: &Workspace,
 ) -> anyhow::Result<EnvState> {
-    let vars = match env.vars() {
-        Ok(vars) => vars,
-        Err(e) => bail!(
-            "`[env]` in {} was edited by hand and cannot be read: {e:#}\n\
-             Fix it, or run `cargo release-log sync` to regenerate it from v{}.",
-            env.relative_path(&ws.root),
-            current.version
-        ),
-    };
+    let vars = env
+        .vars()
+        .map_err(|e| unreadable_env(&env.relative_path(&ws.root), e))?;
     if vars == current.config {
         return Ok(EnvState::Matches);
     }
@@ -220,6 +216,14 @@ fn env_state(
         return Ok(EnvState::Interrupted);
     }
     Ok(EnvState::HandEdited(vars))
+}
+
+/// `[env]` holds something cargo or an environment cannot take.
+fn unreadable_env(env_path: &str, err: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "`[env]` in {env_path} was edited by hand and cannot be read: {err:#}\n\
+         Fix it, or run `cargo release-log sync` to regenerate it from the current release."
+    )
 }
 
 /// Refuses to go on when `[env]` was edited by hand and no longer matches the

@@ -3,7 +3,7 @@
 use anyhow::bail;
 
 use super::{Context, Draft, ensure_env_matches, record};
-use crate::ledger::retention::{self, eligibility};
+use crate::ledger::retention::{self, Pruned, eligibility};
 use crate::ledger::{ChangeKind, Release, Status, Tier, Version};
 use crate::workspace::{EnvFile, Workspace};
 
@@ -14,6 +14,7 @@ pub struct RolledBack {
     pub target: u64,
     /// The release that was current before, which `rollback vN` restores.
     pub previous: u64,
+    pub pruned: Pruned,
 }
 
 pub fn rollback(
@@ -60,11 +61,12 @@ pub fn rollback(
         config: target.config.clone(),
         addons: current.addons.clone(),
     };
-    let release = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
     Ok(RolledBack {
         release,
         target: target.version,
         previous: current.version,
+        pruned,
     })
 }
 

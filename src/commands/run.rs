@@ -49,7 +49,10 @@ fn pick<'a>(
             .join(", ")
     };
     if exes.is_empty() {
-        bail!("v{version} has no executables: deploy a workspace with a binary target");
+        bail!(
+            "v{version} has no executables: it was recorded with `deploy --no-build` before \
+             anything was built, or the workspace has no binary target"
+        );
     }
     match bin {
         Some(bin) => match exes.iter().find(|e| e.name == bin) {

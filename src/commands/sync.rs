@@ -17,10 +17,14 @@ pub struct Synced {
     pub switched_current: bool,
     /// Releases and slugs the tier no longer keeps.
     pub pruned: Pruned,
+    /// Why retention did not run: the tier setting is invalid.
+    pub tier_error: Option<String>,
 }
 
 pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
-    let tier = ws.tier()?;
+    // `sync` is how a broken state is repaired, so a bad tier setting does
+    // not stop it: it only skips retention.
+    let tier = ws.tier();
     let Some((mut ledger, _lock)) = ctx.lock(ws, false)? else {
         return Ok(Synced::default());
     };
@@ -33,7 +37,10 @@ pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
     let env_changed = env.save()?;
     let switched_current = ledger.switch_current(&current)?;
     // Retention too may not have run before a crash.
-    let pruned = retention::apply(&mut ledger, tier)?;
+    let (pruned, tier_error) = match tier {
+        Ok(tier) => (retention::apply(&mut ledger, tier)?, None),
+        Err(e) => (Pruned::default(), Some(format!("{e:#}"))),
+    };
     Ok(Synced {
         release: Some(current.version),
         env: diff,
@@ -41,5 +48,6 @@ pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
         env_path: env.relative_path(&ws.root),
         switched_current,
         pruned,
+        tier_error,
     })
 }

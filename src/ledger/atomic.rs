@@ -94,4 +94,20 @@ mod tests {
             .collect();
         assert_eq!(names, ["v1.toml"]);
     }
+
+    #[test]
+    fn a_failed_replace_keeps_the_old_state_and_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder cannot be replaced by a file: the rename fails.
+        let target = dir.path().join("current");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("kept"), "old").unwrap();
+        assert!(write(&target, b"new").is_err());
+        assert_eq!(fs::read_to_string(target.join("kept")).unwrap(), "old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["current"]);
+    }
 }

@@ -129,7 +129,7 @@ impl Ledger {
             None => bail!("release {version} does not exist: there are no releases yet"),
             // Numbers are never reused: a missing number below the newest was pruned.
             Some(newest) if version.0 < newest => bail!(
-                "release {version} is no longer stored (retention pruned it); the releases kept are {}",
+                "release {version} is no longer stored; the releases kept are {}",
                 list_versions(&self.versions)
             ),
             Some(_) => bail!(

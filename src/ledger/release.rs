@@ -165,17 +165,18 @@ impl Release {
                     .unwrap_or_default()
             ))
         })?;
-        release.validate(expected_version)?;
+        if release.version != expected_version {
+            bail!(
+                "the file says `version = {}`, but its name says v{expected_version}",
+                release.version
+            );
+        }
+        release.validate()?;
         Ok(release)
     }
 
-    fn validate(&self, expected_version: u64) -> anyhow::Result<()> {
-        if self.version != expected_version {
-            bail!(
-                "the file says `version = {}`, but its name says v{expected_version}",
-                self.version
-            );
-        }
+    /// Checks what serde cannot: shas, times, names usable as files and environment variables.
+    pub fn validate(&self) -> anyhow::Result<()> {
         for code in [&self.code, &self.latest_deploy] {
             if !is_commit_sha(&code.commit) {
                 bail!(

@@ -53,6 +53,9 @@ impl FromStr for Tier {
 pub enum Ineligible {
     Current,
     Failed,
+    /// It has no executables while the current release has some: it was
+    /// recorded with `deploy --no-build` before anything was built.
+    NeverBuilt,
     SlugMissing(Vec<String>),
     AddonsDiffer(Vec<String>),
 }
@@ -62,6 +65,9 @@ impl fmt::Display for Ineligible {
         match self {
             Ineligible::Current => f.write_str("it is the current release"),
             Ineligible::Failed => f.write_str("its build failed"),
+            Ineligible::NeverBuilt => {
+                f.write_str("it was deployed with --no-build before anything was built")
+            }
             Ineligible::SlugMissing(names) => write!(
                 f,
                 "its built executables are missing here: {}; slugs are not committed",
@@ -89,6 +95,11 @@ pub fn eligibility(
     }
     if !release.succeeded() {
         return Err(Ineligible::Failed);
+    }
+    if release.code.slug.executables.is_empty()
+        && current.is_some_and(|c| !c.code.slug.executables.is_empty())
+    {
+        return Err(Ineligible::NeverBuilt);
     }
     let missing = ledger.slugs().missing(&release.code.slug);
     if !missing.is_empty() {

@@ -26,14 +26,20 @@ pub fn size(bytes: u64) -> String {
 
 /// The Change column: the change text, the `-m` message, and a failure mark.
 pub fn change_text(release: &Release) -> String {
-    let mut text = release.change.clone();
+    // One line per release, whatever a message or a hand edit holds.
+    let mut text: String = release.change.chars().map(printable).collect();
     if let Some(message) = &release.message {
-        let _ = write!(text, ": {message}");
+        text.push_str(": ");
+        text.extend(message.chars().map(printable));
     }
     if !release.succeeded() {
         text.push_str(" (failed)");
     }
     text
+}
+
+fn printable(c: char) -> char {
+    if c.is_control() { ' ' } else { c }
 }
 
 /// `releases:info`: the release in full.

@@ -8,23 +8,22 @@ use crate::commands::deploy::Deployed;
 use crate::commands::init::Initialized;
 use crate::commands::rollback::RolledBack;
 use crate::commands::sync::Synced;
+use crate::ledger::retention::Pruned;
 use crate::ledger::{ConfigVars, list_versions};
 
 pub fn initialized(done: &Initialized, app: &str) -> String {
     let mut out = String::new();
     if let Some(table) = done.wrote_tier {
-        let _ = writeln!(out, "Set tier = \"{}\" in {table} of Cargo.toml", done.tier);
+        let _ = writeln!(
+            out,
+            "Set tier = \"{}\" in {table} of Cargo.toml (commit it before the next deploy)",
+            done.tier
+        );
     }
     if done.created_ledger {
         out.push_str("Created .releases/ (commit its v*.toml files; slugs stay local)\n");
     }
-    if !done.pruned.releases.is_empty() {
-        let _ = writeln!(
-            out,
-            "Pruned {} (the basic tier keeps the current and the previous release)",
-            list_versions(&done.pruned.releases)
-        );
-    }
+    out.push_str(&pruned(&done.pruned));
     let _ = writeln!(
         out,
         "{app} keeps its releases in .releases/ (tier: {})",
@@ -34,6 +33,15 @@ pub fn initialized(done: &Initialized, app: &str) -> String {
 }
 
 pub fn deployed(done: &Deployed) -> String {
+    let mut out = String::new();
+    if !done.config.is_empty() {
+        // A deploy records `[env]` as it finds it: say what that changes.
+        let _ = write!(
+            out,
+            "-----> Recording config vars from {}:\n{}",
+            done.env_path, done.config
+        );
+    }
     let slug = &done.release.code.slug;
     let first = match (done.built, slug.executables.is_empty()) {
         (true, _) => format!("-----> Compiled slug size is {}", size(slug.total_size)),
@@ -43,9 +51,22 @@ pub fn deployed(done: &Deployed) -> String {
             size(slug.total_size)
         ),
     };
-    format!(
-        "{first}\n-----> Launching... done, v{}\n",
+    let _ = writeln!(
+        out,
+        "{first}\n-----> Launching... done, v{}",
         done.release.version
+    );
+    out + &pruned(&done.pruned)
+}
+
+/// A line naming the releases retention removed, if any.
+fn pruned(pruned: &Pruned) -> String {
+    if pruned.releases.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Pruned {} (the basic tier keeps the current and the previous release)\n",
+        list_versions(&pruned.releases)
     )
 }
 
@@ -88,7 +109,7 @@ pub fn config_changed(done: &ConfigChanged) -> String {
             "Rolled-back code is temporary: v{version} runs the code of v{deploy}, the latest deploy, again."
         );
     }
-    out
+    out + &pruned(&done.pruned)
 }
 
 pub fn rolled_back(done: &RolledBack) -> String {
@@ -96,10 +117,11 @@ pub fn rolled_back(done: &RolledBack) -> String {
         "Rolled back to v{target}\n\
          Created v{new} with the code and config of v{target}; add-ons, databases and other \
          external state are untouched.\n\
-         To undo, run: cargo release-log rollback v{previous}\n",
+         To undo, run: cargo release-log rollback v{previous}\n{pruned}",
         target = done.target,
         new = done.release.version,
         previous = done.previous,
+        pruned = pruned(&done.pruned),
     )
 }
 
@@ -123,11 +145,11 @@ pub fn synced(done: &Synced, app: &str) -> String {
     if done.switched_current {
         let _ = writeln!(out, "Switched .releases/current to v{version}");
     }
-    if !done.pruned.releases.is_empty() {
+    out.push_str(&pruned(&done.pruned));
+    if let Some(error) = &done.tier_error {
         let _ = writeln!(
             out,
-            "Pruned {} (the basic tier keeps the current and the previous release)",
-            list_versions(&done.pruned.releases)
+            "Kept every release, as the tier setting is invalid: {error}"
         );
     }
     if out.is_empty() {

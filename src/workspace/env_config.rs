@@ -65,6 +65,12 @@ impl EnvFile {
             let value = entry_value(item).with_context(|| {
                 format!("`[env]` entry `{name}` is neither a string nor `{{ value = \"…\" }}`")
             })?;
+            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+                bail!(
+                    "`[env]` entry `{}` cannot be an environment variable",
+                    name.escape_debug()
+                );
+            }
             vars.insert(name.to_owned(), value.to_owned());
         }
         Ok(vars)

@@ -1,9 +1,10 @@
 //! What deploy reads from git: the commit, whether the tree is dirty, who acts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
+use super::relative_to;
 use crate::process::ProcessBuilder;
 
 /// The full sha of `HEAD`.
@@ -30,10 +31,16 @@ pub fn head_commit(root: &Path) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// Paths under `root` with uncommitted changes (as `git status` shows them),
-/// leaving out the `managed` paths (relative to `root`) the tool writes itself.
-pub fn dirty_paths(root: &Path, managed: &[&str]) -> anyhow::Result<Vec<String>> {
-    let mut status = ProcessBuilder::git(root).args([
+/// Paths under `dir` with uncommitted changes (as `git status` shows them),
+/// leaving out the `managed` paths (relative to `dir`) the tool writes
+/// itself, and shown relative to `base`.
+pub fn dirty_paths(dir: &Path, managed: &[&str], base: &Path) -> anyhow::Result<Vec<String>> {
+    let top = PathBuf::from(
+        ProcessBuilder::git(dir)
+            .args(["rev-parse", "--show-toplevel"])
+            .read()?,
+    );
+    let mut status = ProcessBuilder::git(dir).args([
         "status",
         "--porcelain=v1",
         "-z",
@@ -50,7 +57,8 @@ pub fn dirty_paths(root: &Path, managed: &[&str]) -> anyhow::Result<Vec<String>>
     let mut entries = text.split('\0').filter(|e| !e.is_empty());
     while let Some(entry) = entries.next() {
         let (code, path) = entry.split_at_checked(3).unwrap_or(("", entry));
-        paths.push(path.to_owned());
+        // git names paths from the top of its repository.
+        paths.push(relative_to(&top.join(path), base).display().to_string());
         // A rename or copy is followed by its source path.
         if code.starts_with(['R', 'C']) {
             entries.next();

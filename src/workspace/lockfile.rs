@@ -1,10 +1,10 @@
 //! Add-ons: the members' external dependencies, with versions resolved from Cargo.lock.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use cargo_metadata::{DependencyKind, Metadata};
+use cargo_metadata::{Dependency, DependencyKind, Metadata, Package};
 use fs_err as fs;
 use serde::Deserialize;
 
@@ -44,45 +44,30 @@ fn read_lock(root: &Path) -> anyhow::Result<LockFile> {
 pub fn addons(metadata: &Metadata) -> anyhow::Result<Vec<Addon>> {
     let root = metadata.workspace_root.as_std_path();
     let lock = read_lock(root)?;
-    let members = metadata.workspace_packages();
-    let member_dirs: Vec<&Path> = members
-        .iter()
-        .filter_map(|p| p.manifest_path.parent().map(|d| d.as_std_path()))
-        .collect();
-
     // (name, source, requirement) -> (resolved version, members using it)
     let mut found: BTreeMap<(String, String, String), Resolved> = BTreeMap::new();
-    for member in &members {
+    for (member, dep) in external_dependencies(metadata) {
         let locked_member = lock.package.iter().find(|p| {
             p.name == member.name.as_str()
                 && p.source.is_none()
                 && p.version == member.version.to_string()
         });
-        for dep in &member.dependencies {
-            if !matches!(dep.kind, DependencyKind::Normal | DependencyKind::Build) {
-                continue;
+        let source = match (&dep.source, &dep.path) {
+            (Some(s), _) => s.repr.clone(),
+            (None, Some(path)) => {
+                format!(
+                    "path+{}",
+                    super::relative_to(path.as_std_path(), root).display()
+                )
             }
-            if dep
-                .path
-                .as_ref()
-                .is_some_and(|p| member_dirs.contains(&p.as_std_path()))
-            {
-                continue;
-            }
-            let source = match (&dep.source, &dep.path) {
-                (Some(s), _) => s.repr.clone(),
-                (None, Some(path)) => {
-                    format!("path+{}", relative_to(path.as_std_path(), root).display())
-                }
-                (None, None) => "unknown".to_owned(),
-            };
-            let version = locked_member.and_then(|m| resolve(&lock, m, &dep.name, &dep.req));
-            let entry = found
-                .entry((dep.name.clone(), source, dep.req.to_string()))
-                .or_insert((version, Vec::new()));
-            if !entry.1.contains(&member.name.to_string()) {
-                entry.1.push(member.name.to_string());
-            }
+            (None, None) => "unknown".to_owned(),
+        };
+        let version = locked_member.and_then(|m| resolve(&lock, m, &dep.name, &dep.req));
+        let entry = found
+            .entry((dep.name.clone(), source, dep.req.to_string()))
+            .or_insert((version, Vec::new()));
+        if !entry.1.contains(&member.name.to_string()) {
+            entry.1.push(member.name.to_string());
         }
     }
     Ok(found
@@ -98,6 +83,39 @@ pub fn addons(metadata: &Metadata) -> anyhow::Result<Vec<Addon>> {
             }
         })
         .collect())
+}
+
+/// The members' normal and build dependencies that are not members
+/// themselves (dev-dependencies do not ship).
+fn external_dependencies(metadata: &Metadata) -> impl Iterator<Item = (&Package, &Dependency)> {
+    let members = metadata.workspace_packages();
+    let member_dirs: Vec<&Path> = members
+        .iter()
+        .filter_map(|p| p.manifest_path.parent().map(|d| d.as_std_path()))
+        .collect();
+    members.into_iter().flat_map(move |member| {
+        let member_dirs = member_dirs.clone();
+        member
+            .dependencies
+            .iter()
+            .filter(|d| matches!(d.kind, DependencyKind::Normal | DependencyKind::Build))
+            .filter(move |d| {
+                d.path
+                    .as_ref()
+                    .is_none_or(|p| !member_dirs.contains(&p.as_std_path()))
+            })
+            .map(move |d| (member, d))
+    })
+}
+
+/// The folders of the path add-ons.
+pub fn path_dependencies(metadata: &Metadata) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = external_dependencies(metadata)
+        .filter_map(|(_, d)| d.path.as_ref().map(|p| p.clone().into_std_path_buf()))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
 }
 
 /// The version Cargo.lock resolved `name` to for `member`.
@@ -132,34 +150,4 @@ fn resolve(
         .find(|v| cargo_metadata::semver::Version::parse(v).is_ok_and(|v| req.matches(&v)))
         .or(versions.first())
         .cloned()
-}
-
-/// `path` relative to `base`, with `..` where it lies outside.
-fn relative_to(path: &Path, base: &Path) -> PathBuf {
-    let path: Vec<Component> = path.components().collect();
-    let base: Vec<Component> = base.components().collect();
-    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
-    let mut rel = PathBuf::new();
-    for _ in common..base.len() {
-        rel.push("..");
-    }
-    rel.extend(&path[common..]);
-    rel
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths() {
-        assert_eq!(
-            relative_to(Path::new("/a/b/c"), Path::new("/a/b")),
-            Path::new("c")
-        );
-        assert_eq!(
-            relative_to(Path::new("/a/lib"), Path::new("/a/b")),
-            Path::new("../lib")
-        );
-    }
 }

@@ -5,7 +5,7 @@ pub mod git;
 pub mod lockfile;
 
 use std::cell::OnceCell;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use cargo_metadata::{Metadata, MetadataCommand};
@@ -53,7 +53,7 @@ impl Workspace {
                 "{}",
                 stderr.trim().trim_start_matches("error: ").to_owned()
             ))
-            .context("could not find the Cargo workspace");
+            .context("could not read the Cargo workspace");
         }
         let manifest_path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
         let root = manifest_path
@@ -110,6 +110,14 @@ impl Workspace {
         Ok(self.metadata.get_or_init(|| metadata))
     }
 
+    /// The folders of path add-ons outside the workspace root: their changes ship too.
+    pub fn path_addon_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        Ok(lockfile::path_dependencies(self.metadata()?)
+            .into_iter()
+            .filter(|dir| !dir.starts_with(&self.root))
+            .collect())
+    }
+
     /// The add-ons: external normal and build dependencies, resolved in Cargo.lock.
     pub fn addons(&self) -> anyhow::Result<Vec<Addon>> {
         lockfile::addons(self.metadata()?)
@@ -135,5 +143,35 @@ fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
         None => Err(format!(
             "`{setting}`: expected \"basic\" or \"advanced\", found {value}"
         )),
+    }
+}
+
+/// `path` relative to `base`, with `..` where it lies outside.
+pub(crate) fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let path: Vec<Component> = path.components().collect();
+    let base: Vec<Component> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..base.len() {
+        rel.push("..");
+    }
+    rel.extend(&path[common..]);
+    rel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            relative_to(Path::new("/a/b/c"), Path::new("/a/b")),
+            Path::new("c")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/lib"), Path::new("/a/b")),
+            Path::new("../lib")
+        );
     }
 }

@@ -180,17 +180,6 @@ fn workspace_members_and_addons() {
 }
 
 #[test]
-fn init_writes_the_tier_once() {
-    let p = Project::new();
-    let run = p.run(&["init"]);
-    snap!(run);
-    snap!(p.read("Cargo.toml"));
-    let again = p.run(&["init"]);
-    assert_eq!(again.code, 0);
-    assert!(again.changes.is_empty(), "init is idempotent:\n{again}");
-}
-
-#[test]
 fn init_in_a_virtual_workspace_keeps_the_manifest_as_written() {
     let manifest = "# The fleet.\n[workspace]\nmembers = [\"api\"] # more soon\nresolver = \"2\"\n\n[workspace.dependencies]\n";
     let p = Project::with_files(&[
@@ -272,10 +261,12 @@ fn a_refused_first_deploy_writes_nothing() {
 #[test]
 fn a_mistyped_profile_records_nothing() {
     let p = Project::new();
-    p.ok(&["deploy"]);
+    // Not even the ledger folder, on a first deploy.
     let run = p.run(&["deploy", "--profile", "relaese"]);
     run.assert_refused();
     assert!(run.stderr.contains("stopped before building"), "{run}");
+    p.ok(&["deploy"]);
+    p.run(&["deploy", "--profile", "relaese"]).assert_refused();
     assert_eq!(p.release_files(), ["v1.toml"]);
 }
 
@@ -347,4 +338,129 @@ fn concurrent_changes_get_distinct_numbers_and_one_chain() {
     }
     // Every change landed: the current release holds all eight vars.
     assert_eq!(p.ok(&["info", "--shell"]).lines().count(), 8);
+}
+
+#[test]
+fn env_entries_that_cannot_be_environment_variables_are_refused() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.write(".cargo/config.toml", "[env]\n\"A=B\" = \"1\"\n");
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    snap!(run);
+    assert_eq!(p.release_files(), ["v1.toml"]);
+    p.ok(&["sync"]);
+    assert_eq!(p.read(".cargo/config.toml"), "");
+}
+
+#[test]
+fn a_deploy_records_the_config_it_finds_once_it_holds_the_lock() {
+    use std::io::{BufRead as _, BufReader};
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(p.path(".releases/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child = p
+        .command(&["deploy", "--no-build"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("Blocking waiting for file lock"), "{line}");
+    // While the deploy waits, [env] changes (here by hand).
+    p.write(".cargo/config.toml", "[env]\nA = \"1\"\n");
+    lock.unlock().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with("-----> Recording config vars from .cargo/config.toml:\n  + A => 1\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("-----> Launching... done, v2\n"),
+        "{stdout}"
+    );
+    assert_eq!(p.ok(&["info", "--shell"]), "A=1\n");
+}
+
+#[test]
+fn uncommitted_changes_in_a_path_addon_are_dirt() {
+    let p = Project::new();
+    p.write(
+        "../shared/Cargo.toml",
+        "[package]\nname = \"shared\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    p.write(
+        "../shared/src/lib.rs",
+        "pub const NAME: &str = \"shared\";\n",
+    );
+    let shared = p.root().parent().unwrap().join("shared");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.email=a@b",
+            "-c",
+            "user.name=A",
+            "commit",
+            "-qm",
+            "shared",
+        ],
+    ] {
+        let status = clean(std::process::Command::new("git"))
+            .args(args)
+            .current_dir(&shared)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let manifest = p.read("Cargo.toml") + "shared = { path = \"../shared\" }\n";
+    p.write("Cargo.toml", &manifest);
+    p.cargo(&["generate-lockfile", "--offline"]);
+    p.commit("use shared");
+    p.ok(&["deploy"]);
+    p.write(
+        "../shared/src/lib.rs",
+        "pub const NAME: &str = \"changed\";\n",
+    );
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\n../shared/src/lib.rs\n"), "{run}");
+}
+
+#[test]
+fn no_build_records_which_build_runs() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    p.ok(&["deploy"]);
+    change_code(&p, "v3");
+    p.ok(&["deploy", "--no-build"]);
+    let info = p.ok(&["info"]);
+    assert!(info.contains(", built by v2\n"), "{info}");
+    // v1 was recorded before anything was built: nothing to roll back to.
+    let v1 = p.ok(&["info", "v1"]);
+    assert!(v1.ends_with("Eligible for Rollback?: No (it was deployed with --no-build before anything was built)\n"), "{v1}");
+    p.ok(&["rollback"]);
+    let run = p.run(&["rollback", "v1"]);
+    run.assert_refused();
+}
+
+#[test]
+fn messages_stay_on_one_line() {
+    let p = Project::new();
+    p.ok(&["deploy", "-m", "first\nsecond\tthird"]);
+    let table = p.ok(&["releases"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(
+        table.contains("Deploy 7d38e88: first second third"),
+        "{table}"
+    );
 }

@@ -123,7 +123,7 @@ fn outside_a_workspace() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not find the Cargo workspace\n"),
+        stderr.starts_with("error: could not read the Cargo workspace\n"),
         "{stderr}"
     );
     let run = p.run(&["--manifest-path", "nope/Cargo.toml", "releases"]);
@@ -144,6 +144,9 @@ fn invalid_tier_setting() {
     let run = p.run(&["deploy"]);
     run.assert_refused();
     snap!(run);
+    p.run(&["init"]).assert_refused();
+    // `sync` still repairs the workspace; it only keeps every release.
+    assert!(p.ok(&["sync"]).contains("nothing to sync"));
     // Reading the history does not depend on it, and `init --tier` repairs it.
     assert_eq!(p.ok(&["releases"]), "myapp has no releases.\n");
     p.ok(&["init", "--tier", "basic"]);

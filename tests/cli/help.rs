@@ -12,6 +12,10 @@ fn help_texts() {
         &["releases", "--help"],
         &["config", "--help"],
         &["rollback", "--help"],
+        &["init", "--help"],
+        &["info", "--help"],
+        &["sync", "--help"],
+        &["run", "--help"],
     ] {
         let run = p.run(args);
         assert_eq!(run.code, 0);

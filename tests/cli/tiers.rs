@@ -27,7 +27,7 @@ fn init_writes_the_tier_once() {
     assert!(
         first
             .stdout
-            .starts_with("Set tier = \"basic\" in [package.metadata.release-log] of Cargo.toml\n"),
+            .starts_with("Set tier = \"basic\" in [package.metadata.release-log] of Cargo.toml (commit it before the next deploy)\n"),
         "{first}"
     );
     let manifest = p.read("Cargo.toml");
@@ -54,7 +54,7 @@ fn init_says_it_created_the_ledger() {
     let run = ok(&p, &["init"]);
     assert_eq!(
         run.stdout,
-        "Set tier = \"advanced\" in [package.metadata.release-log] of Cargo.toml\n\
+        "Set tier = \"advanced\" in [package.metadata.release-log] of Cargo.toml (commit it before the next deploy)\n\
          Created .releases/ (commit its v*.toml files; slugs stay local)\n\
          myapp keeps its releases in .releases/ (tier: advanced)\n"
     );
@@ -76,7 +76,7 @@ fn init_writes_the_tier_of_a_virtual_workspace() {
     let run = ok(&p, &["init", "--tier", "basic"]);
     assert!(
         run.stdout.starts_with(
-            "Set tier = \"basic\" in [workspace.metadata.release-log] of Cargo.toml\n"
+            "Set tier = \"basic\" in [workspace.metadata.release-log] of Cargo.toml (commit it before the next deploy)\n"
         ),
         "{run}"
     );
@@ -309,7 +309,7 @@ fn basic_keeps_the_previous_release_even_when_it_cannot_be_rolled_back_to() {
     run.assert_refused();
     assert_eq!(
         run.stderr,
-        "error: release v1 is no longer stored (retention pruned it); the releases kept are v2, v3\n"
+        "error: release v1 is no longer stored; the releases kept are v2, v3\n"
     );
 }
 
