@@ -176,7 +176,7 @@ impl Ledger {
         if path.exists() {
             bail!("`{}` already exists", path.display());
         }
-        atomic::write(&path, release.to_toml().as_bytes())?;
+        atomic::write(&path, release.to_toml()?.as_bytes())?;
         self.versions.push(release.version);
         Ok(())
     }

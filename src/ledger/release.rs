@@ -213,8 +213,8 @@ impl Release {
         Ok(())
     }
 
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("the release model always serializes")
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        toml::to_string(self).context("failed to write the release as TOML")
     }
 }
 

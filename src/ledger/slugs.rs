@@ -33,15 +33,15 @@ impl SlugStore {
             size,
             sha256,
         };
-        let target = self.path(&exe);
+        let folder = self.dir.join(&exe.sha256);
+        let target = folder.join(&exe.name);
         if !target.is_file() {
-            let folder = target.parent().expect("a slug path has a folder");
-            fs::create_dir_all(folder)?;
+            fs::create_dir_all(&folder)?;
             let tmp = folder.join(format!(".tmp-{name}"));
             fs::copy(built, &tmp)?;
             fs::File::open(&tmp)?.sync_all()?;
             fs::rename(&tmp, &target)?;
-            atomic::sync_dir(folder)?;
+            atomic::sync_dir(&folder)?;
         }
         Ok(exe)
     }

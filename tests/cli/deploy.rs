@@ -199,33 +199,43 @@ fn init_in_a_virtual_workspace_keeps_the_manifest_as_written() {
     assert!(p.ok(&["init"]).contains("(tier: basic)"));
 }
 
-#[test]
-fn waits_for_the_ledger_lock_and_says_so() {
-    use std::io::{BufRead as _, BufReader};
-    let p = Project::new();
-    p.ok(&["deploy"]);
+/// Runs `args` while the test holds the ledger lock: waits for the command
+/// to say it is blocked, calls `meanwhile`, then lets it go.
+fn run_while_locked(p: &Project, args: &[&str], meanwhile: impl FnOnce()) -> (String, String) {
+    use std::io::{BufRead as _, BufReader, Read as _};
     let lock = std::fs::File::options()
         .write(true)
         .open(p.path(".releases/.lock"))
         .unwrap();
     lock.lock().unwrap();
     let mut child = p
-        .command(&["deploy", "--no-build"])
+        .command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    meanwhile();
+    lock.unlock().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{first}{rest}");
+    (String::from_utf8(output.stdout).unwrap(), first + &rest)
+}
+
+#[test]
+fn waits_for_the_ledger_lock_and_says_so() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let (stdout, stderr) = run_while_locked(&p, &["deploy", "--no-build"], || {});
     assert_eq!(
-        line,
+        stderr,
         "    Blocking waiting for file lock on the release ledger\n"
     );
-    lock.unlock().unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("done, v2"));
+    assert!(stdout.contains("done, v2"));
 }
 
 #[test]
@@ -355,30 +365,12 @@ fn env_entries_that_cannot_be_environment_variables_are_refused() {
 
 #[test]
 fn a_deploy_records_the_config_it_finds_once_it_holds_the_lock() {
-    use std::io::{BufRead as _, BufReader};
     let p = Project::new();
     p.ok(&["deploy"]);
-    let lock = std::fs::File::options()
-        .write(true)
-        .open(p.path(".releases/.lock"))
-        .unwrap();
-    lock.lock().unwrap();
-    let mut child = p
-        .command(&["deploy", "--no-build"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("Blocking waiting for file lock"), "{line}");
     // While the deploy waits, [env] changes (here by hand).
-    p.write(".cargo/config.toml", "[env]\nA = \"1\"\n");
-    lock.unlock().unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let (stdout, _) = run_while_locked(&p, &["deploy", "--no-build"], || {
+        p.write(".cargo/config.toml", "[env]\nA = \"1\"\n");
+    });
     assert!(
         stdout.starts_with("-----> Recording config vars from .cargo/config.toml:\n  + A => 1\n"),
         "{stdout}"

@@ -13,7 +13,7 @@ pub const START: i64 = 1_768_478_400;
 
 /// A workspace in a temporary folder, committed to a fresh git repository.
 pub struct Project {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     root: PathBuf,
     clock: Cell<i64>,
     width: Cell<Option<usize>>,
@@ -62,7 +62,7 @@ impl Project {
         let root = dir.path().canonicalize().unwrap().join("myapp");
         fs::create_dir_all(&root).unwrap();
         let project = Self {
-            _dir: dir,
+            dir,
             root,
             clock: Cell::new(START),
             width: Cell::new(None),
@@ -79,6 +79,13 @@ impl Project {
         }
         project.commit("initial");
         project
+    }
+
+    /// A cargo home of the test's own: no user configuration, and no lock on
+    /// a package cache shared with other tests (whose "Blocking" notes would
+    /// end up in snapshots).
+    fn cargo_home(&self) -> PathBuf {
+        self.dir.path().join("cargo-home")
     }
 
     pub fn root(&self) -> &Path {
@@ -134,6 +141,7 @@ impl Project {
     pub fn cargo(&self, args: &[&str]) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = clean(Command::new(cargo))
+            .env("CARGO_HOME", self.cargo_home())
             .args(args)
             .current_dir(&self.root)
             .output()
@@ -155,6 +163,7 @@ impl Project {
     /// The command for `cargo release-log <args>` in this workspace.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_cargo-release-log")));
+        cmd.env("CARGO_HOME", self.cargo_home());
         cmd.arg("release-log")
             .args(args)
             .current_dir(&self.root)
