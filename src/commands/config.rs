@@ -105,7 +105,7 @@ fn change_vars(
     ensure_env_matches(&ledger, &env, &current, ws)?;
     let mut config = current.config.clone();
     edit(&mut config)?;
-    let restored = current.code.deploy != current.latest_deploy.deploy;
+    let restored = current.code != current.latest_deploy;
     let note = restored.then(|| {
         format!(
             "Runs the code of v{} (the latest deploy) again, leaving the rolled-back code of v{}",

@@ -156,8 +156,8 @@ pub struct Pruned {
 /// Applies the tier: `basic` keeps the current release, the one before it,
 /// the one a bare rollback would go to (usually the same), and the newest
 /// file (so numbers and the hash chain continue after a failed deploy);
-/// `advanced` keeps everything. Slugs that no
-/// kept release refers to are deleted.
+/// `advanced` keeps everything. Slugs that no kept release refers to are
+/// deleted.
 pub fn apply(ledger: &mut Ledger, tier: Tier) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
     if tier == Tier::Advanced {
