@@ -272,6 +272,8 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
                 allow_dirty: args.allow_dirty,
                 profile: args.profile,
                 message: args.message,
+                quiet: cli.quiet,
+                color: cli.color.map(|c| c.as_str().to_owned()),
             };
             shell.status(&reports::deployed(&deploy::deploy(ws, &ctx, &opts)?));
         }

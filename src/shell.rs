@@ -13,6 +13,17 @@ pub enum ColorChoice {
     Never,
 }
 
+impl ColorChoice {
+    /// The spelling cargo takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorChoice::Auto => "auto",
+            ColorChoice::Always => "always",
+            ColorChoice::Never => "never",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Shell {
     color: bool,

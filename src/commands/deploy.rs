@@ -10,7 +10,7 @@ use super::{ConfigDiff, Context, Draft, EnvState, env_state, record, unreadable_
 use crate::ledger::retention::Pruned;
 use crate::ledger::{ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
 use crate::process::ProcessBuilder;
-use crate::workspace::{EnvFile, Workspace, git};
+use crate::workspace::{EnvFile, Workspace, env_config, git};
 
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
@@ -20,6 +20,9 @@ pub struct DeployOptions {
     pub allow_dirty: bool,
     /// The cargo profile to build with.
     pub profile: String,
+    /// Passed on to `cargo build`: `--quiet`, and `--color` when given.
+    pub quiet: bool,
+    pub color: Option<String>,
     pub message: Option<String>,
 }
 
@@ -30,6 +33,8 @@ impl Default for DeployOptions {
             allow_dirty: false,
             profile: "release".to_owned(),
             message: None,
+            quiet: false,
+            color: None,
         }
     }
 }
@@ -79,7 +84,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
     let env = EnvFile::load(&ws.root)?;
     let env_path = env.relative_path(&ws.root);
     env.vars().map_err(|e| unreadable_env(&env_path, e))?;
-    let dirty = dirty_paths(ws, &env_path)?;
+    let dirty = dirty_paths(ws, &env, &env_path)?;
     if !dirty.is_empty() && !opts.allow_dirty {
         let (files, verb) = if dirty.len() == 1 {
             ("file", "contains")
@@ -100,7 +105,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
     let build = if opts.no_build {
         None
     } else {
-        Some(build(ws, &opts.profile)?)
+        Some(build(ws, opts)?)
     };
 
     let (mut ledger, _lock) = ctx
@@ -112,15 +117,15 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
     let config = match &current {
         None => env.vars()?,
         Some(current) => match env_state(&ledger, &env, current, ws)? {
-            // Finish an interrupted change rather than record the stale `[env]`.
-            EnvState::Matches | EnvState::Interrupted => current.config.clone(),
+            // Finish what is behind rather than record a stale or missing `[env]`.
+            EnvState::Matches | EnvState::Behind => current.config.clone(),
             // A deploy records a hand edit: it is how one is kept.
             EnvState::HandEdited(vars) => vars,
         },
     };
     let version = ledger.next_version()?;
     let failed = build.as_ref().map(|b| b.status).filter(|s| !s.success());
-    let (code, status) = match build {
+    let (deploy, built_from, slug, status) = match build {
         Some(Built {
             executables,
             status,
@@ -130,42 +135,38 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
                 .iter()
                 .map(|(name, path)| slugs.store(name, path.as_std_path()))
                 .collect::<anyhow::Result<_>>()?;
-            let slug = Slug::from_executables(executables);
             (
-                Code {
-                    commit: commit.clone(),
-                    deploy: version,
-                    dirty: !dirty.is_empty(),
-                    slug,
-                },
+                version,
+                None,
+                Slug::from_executables(executables),
                 Status::Succeeded,
             )
         }
-        Some(_) => {
-            let code = Code {
-                commit: commit.clone(),
-                deploy: version,
-                dirty: !dirty.is_empty(),
-                slug: Slug::default(),
-            };
-            (code, Status::Failed)
-        }
+        Some(_) => (version, None, Slug::default(), Status::Failed),
         // Without a build, the new commit runs on the latest deploy's build.
-        None => {
-            let (deploy, slug) = match &current {
-                Some(c) => (c.latest_deploy.deploy, c.latest_deploy.slug.clone()),
-                None => (version, Slug::default()),
-            };
-            (
-                Code {
-                    commit: commit.clone(),
-                    deploy,
-                    dirty: !dirty.is_empty(),
-                    slug,
-                },
-                Status::Succeeded,
-            )
-        }
+        None => match &current {
+            Some(c) => {
+                let build = &c.latest_deploy;
+                let from = build
+                    .built_from
+                    .clone()
+                    .unwrap_or_else(|| build.commit.clone());
+                (
+                    build.deploy,
+                    Some(from),
+                    build.slug.clone(),
+                    Status::Succeeded,
+                )
+            }
+            None => (0, None, Slug::default(), Status::Succeeded),
+        },
+    };
+    let code = Code {
+        commit: commit.clone(),
+        deploy,
+        built_from,
+        dirty: !dirty.is_empty(),
+        slug,
     };
     let latest_deploy = match (status, &current) {
         (Status::Failed, Some(current)) => current.latest_deploy.clone(),
@@ -177,7 +178,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         .unwrap_or_default();
     let draft = Draft {
         kind: ChangeKind::Deploy,
-        change: format!("Deploy {}", &commit[..commit.len().min(7)]),
+        change: format!("Deploy {}", crate::render::short_sha(&commit)),
         message: opts.message.clone().filter(|m| !m.trim().is_empty()),
         note: None,
         rollback_to: None,
@@ -207,8 +208,14 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
 
 /// Uncommitted changes in the workspace and in the path add-ons outside it,
 /// leaving out the files the tool manages itself.
-fn dirty_paths(ws: &Workspace, env_path: &str) -> anyhow::Result<Vec<String>> {
+fn dirty_paths(ws: &Workspace, env: &EnvFile, env_path: &str) -> anyhow::Result<Vec<String>> {
     let mut dirty = git::dirty_paths(&ws.root, &[DIR, env_path], &ws.root)?;
+    // The tool manages `[env]` only: any other uncommitted setting in that
+    // file (build flags, say) changes what is built.
+    let committed = git::file_at_head(&ws.root, env_path)?.unwrap_or_default();
+    if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
+        dirty.push(env_path.to_owned());
+    }
     for dir in ws.path_addon_dirs()? {
         // An add-on outside any git repository has nothing to compare with.
         if let Ok(paths) = git::dirty_paths(&dir, &[], &ws.root) {
@@ -228,16 +235,27 @@ struct Built {
 
 /// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
 /// and collects the executables cargo reports.
-fn build(ws: &Workspace, profile: &str) -> anyhow::Result<Built> {
-    let cargo = ProcessBuilder::cargo()
-        .args(["build", "--workspace", "--bins", "--profile", profile])
+fn build(ws: &Workspace, opts: &DeployOptions) -> anyhow::Result<Built> {
+    let mut cargo = ProcessBuilder::cargo()
+        .args(["build", "--workspace", "--bins", "--profile", &opts.profile])
         .args([
             "--message-format",
             "json-render-diagnostics",
             "--manifest-path",
         ])
-        .arg(&ws.manifest_path)
-        .cwd(&ws.root);
+        .arg(&ws.manifest_path);
+    // A clean deploy builds exactly the committed Cargo.lock, as
+    // `cargo publish` would; cargo says so when it is out of date.
+    if !opts.allow_dirty {
+        cargo = cargo.arg("--locked");
+    }
+    if opts.quiet {
+        cargo = cargo.arg("--quiet");
+    }
+    if let Some(color) = &opts.color {
+        cargo = cargo.args(["--color", color]);
+    }
+    let cargo = cargo.cwd(&ws.root);
     let mut child = cargo
         .command()
         .stdin(Stdio::null())

@@ -190,10 +190,11 @@ impl fmt::Display for ConfigDiff {
 enum EnvState {
     /// It holds the current release's config.
     Matches,
-    /// It still holds the config of the release `.releases/current` points
-    /// at: a change was interrupted after writing its release file, and the
-    /// current release's config is what the workspace should have.
-    Interrupted,
+    /// It is behind the ledger, and the current release's config is what it
+    /// should hold: a change was interrupted after writing its release file
+    /// (`[env]` still holds the config of the release `.releases/current`
+    /// points at), or `[env]` was never written here (a fresh clone).
+    Behind,
     /// It was edited by hand to these vars.
     HandEdited(ConfigVars),
 }
@@ -210,10 +211,13 @@ fn env_state(
     if vars == current.config {
         return Ok(EnvState::Matches);
     }
+    if !env.has_env_table() {
+        return Ok(EnvState::Behind);
+    }
     if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
         && ledger.read(pointer).is_ok_and(|r| r.config == vars)
     {
-        return Ok(EnvState::Interrupted);
+        return Ok(EnvState::Behind);
     }
     Ok(EnvState::HandEdited(vars))
 }
@@ -242,8 +246,8 @@ fn ensure_env_matches(
     let diff = ConfigDiff::between(&current.config, &vars);
     bail!(
         "`[env]` in {} was edited by hand and no longer matches v{}:\n{diff}\
-         To record the edit as a new release, run `cargo release-log deploy`; \
-         to discard it, run `cargo release-log sync`.",
+         To discard the edit, run `cargo release-log sync`; \
+         to record it as a new release, run `cargo release-log deploy`.",
         env.relative_path(&ws.root),
         current.version
     )

@@ -267,6 +267,7 @@ mod tests {
         let code = Code {
             commit: "0".repeat(40),
             deploy: 1,
+            built_from: None,
             dirty: false,
             slug: Slug::default(),
         };

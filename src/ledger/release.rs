@@ -76,8 +76,12 @@ pub enum Status {
 pub struct Code {
     /// Full commit sha.
     pub commit: String,
-    /// The deploy release this code was built by (0 when there was none yet).
+    /// The deploy release this code was built by (0 when nothing was built yet).
     pub deploy: u64,
+    /// The commit the slug was built from, when it is not `commit`: a
+    /// `deploy --no-build` runs the latest deploy's build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_from: Option<String>,
     /// Whether the work tree had uncommitted changes (`deploy --allow-dirty`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dirty: bool,
@@ -147,6 +151,15 @@ impl Release {
     pub fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
         // Look at `format` before the strict parse so a newer file is refused
         // for what it is rather than for a field this version doesn't know.
+        let conflicted = text
+            .lines()
+            .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> "));
+        if conflicted {
+            bail!(
+                "it holds git merge conflict markers: two branches both recorded this release; \
+                 keep one side's file, commit, and make the other side's change again"
+            );
+        }
         let doc: toml::Table = toml::from_str(text).context("not valid TOML")?;
         match doc.get("format") {
             Some(toml::Value::Integer(f)) if *f == i64::from(FORMAT) => {}
@@ -182,6 +195,12 @@ impl Release {
                 bail!(
                     "`commit = \"{}\"` is not a full git commit sha",
                     code.commit.escape_debug()
+                );
+            }
+            if let Some(sha) = code.built_from.as_deref().filter(|s| !is_commit_sha(s)) {
+                bail!(
+                    "`built-from = \"{}\"` is not a full git commit sha",
+                    sha.escape_debug()
                 );
             }
         }

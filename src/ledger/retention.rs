@@ -53,8 +53,7 @@ impl FromStr for Tier {
 pub enum Ineligible {
     Current,
     Failed,
-    /// It has no executables while the current release has some: it was
-    /// recorded with `deploy --no-build` before anything was built.
+    /// It was recorded with `deploy --no-build` before anything was built.
     NeverBuilt,
     SlugMissing(Vec<String>),
     AddonsDiffer(Vec<String>),
@@ -96,9 +95,7 @@ pub fn eligibility(
     if !release.succeeded() {
         return Err(Ineligible::Failed);
     }
-    if release.code.slug.executables.is_empty()
-        && current.is_some_and(|c| !c.code.slug.executables.is_empty())
-    {
+    if release.code.deploy == 0 {
         return Err(Ineligible::NeverBuilt);
     }
     let missing = ledger.slugs().missing(&release.code.slug);

@@ -42,6 +42,11 @@ fn printable(c: char) -> char {
     if c.is_control() { ' ' } else { c }
 }
 
+/// The 7-character form git shows.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
 /// `releases:info`: the release in full.
 pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     let r = &info.release;
@@ -66,16 +71,17 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     );
     let config = config_lines(&r.config);
     line("Config", &config.join("\n        "));
-    let short = &r.code.commit[..r.code.commit.len().min(7)];
+    let short = short_sha(&r.code.commit);
     let dirty = if r.code.dirty {
         " (with uncommitted changes)"
     } else {
         ""
     };
-    let built = if r.succeeded() {
-        format!("built by v{}", r.code.deploy)
-    } else {
-        "build failed".to_owned()
+    let built = match (&r.code.built_from, r.code.deploy) {
+        _ if !r.succeeded() => "build failed".to_owned(),
+        (_, 0) => "not built (deploy --no-build before any build)".to_owned(),
+        (Some(from), deploy) => format!("not built: runs v{deploy}'s build of {}", short_sha(from)),
+        (None, deploy) => format!("built by v{deploy}"),
     };
     line("Code", &format!("{short}{dirty}, {built}"));
     let slug = &r.code.slug;

@@ -52,6 +52,17 @@ impl EnvFile {
         })
     }
 
+    /// Everything in the file but `[env]`, as values (comments and layout
+    /// aside): what changes a build.
+    pub fn settings_besides_env(&self) -> Option<toml::Table> {
+        settings_besides_env(&self.doc.to_string())
+    }
+
+    /// Whether the file has an `env` entry at all (a fresh clone may not).
+    pub fn has_env_table(&self) -> bool {
+        self.doc.contains_key("env")
+    }
+
     /// The config vars in `[env]`, in the string or `{ value = … }` forms cargo accepts.
     pub fn vars(&self) -> anyhow::Result<ConfigVars> {
         let mut vars = ConfigVars::new();
@@ -157,6 +168,13 @@ impl EnvFile {
         self.original = text;
         Ok(true)
     }
+}
+
+/// Everything in a config text but `[env]`; `None` when it does not parse.
+pub fn settings_besides_env(text: &str) -> Option<toml::Table> {
+    let mut table: toml::Table = toml::from_str(text).ok()?;
+    table.remove("env");
+    Some(table)
 }
 
 fn entry_value(item: &Item) -> Option<&str> {

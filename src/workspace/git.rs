@@ -67,6 +67,19 @@ pub fn dirty_paths(dir: &Path, managed: &[&str], base: &Path) -> anyhow::Result<
     Ok(paths)
 }
 
+/// The text of `path` (relative to `dir`) as committed at `HEAD`, or `None`
+/// when it is not in that commit.
+pub fn file_at_head(dir: &Path, path: &str) -> anyhow::Result<Option<String>> {
+    let output = ProcessBuilder::git(dir)
+        .arg("show")
+        .arg(format!("HEAD:./{path}"))
+        .output_unchecked()?;
+    Ok(output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+}
+
 /// `git config user.email`, if set.
 pub fn user_email(root: &Path) -> Option<String> {
     ProcessBuilder::git(root)

@@ -535,3 +535,21 @@ fn a_symlinked_config_toml_stays_a_link() {
         "# shared settings\n[env]\nA = \"1\"\nB = \"2\"\n"
     );
 }
+
+#[test]
+fn a_clone_without_env_keeps_the_releases_config() {
+    let p = deployed();
+    p.ok(&["config", "set", "A=1", "B=2"]);
+    // A teammate's clone: the release files, but no .cargo/config.toml yet.
+    std::fs::remove_file(p.path(".cargo/config.toml")).unwrap();
+    std::fs::remove_file(p.path(".releases/current")).unwrap();
+    ok(&p, &["config", "set", "C=3"]);
+    assert_eq!(
+        p.read(".cargo/config.toml"),
+        "[env]\nA = \"1\"\nB = \"2\"\nC = \"3\"\n"
+    );
+    std::fs::remove_file(p.path(".cargo/config.toml")).unwrap();
+    let deploy = ok(&p, &["deploy"]);
+    assert!(!deploy.stdout.contains("Recording config vars"), "{deploy}");
+    assert_eq!(p.ok(&["config", "--shell"]), "A=1\nB=2\nC=3\n");
+}

@@ -436,7 +436,10 @@ fn no_build_records_which_build_runs() {
     change_code(&p, "v3");
     p.ok(&["deploy", "--no-build"]);
     let info = p.ok(&["info"]);
-    assert!(info.contains(", built by v2\n"), "{info}");
+    assert!(
+        info.contains("Code:   d213f62, not built: runs v2's build of 7d38e88\n"),
+        "{info}"
+    );
     // v1 was recorded before anything was built: nothing to roll back to.
     let v1 = p.ok(&["info", "v1"]);
     assert!(v1.ends_with("Eligible for Rollback?: No (it was deployed with --no-build before anything was built)\n"), "{v1}");
@@ -455,4 +458,50 @@ fn messages_stay_on_one_line() {
         table.contains("Deploy 7d38e88: first second third"),
         "{table}"
     );
+}
+
+#[test]
+fn quiet_quiets_cargo_too() {
+    let p = Project::new();
+    let run = p.run(&["-q", "deploy"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+}
+
+#[test]
+fn an_out_of_date_cargo_lock_is_refused() {
+    let p = Project::new();
+    p.write(
+        "../addon/Cargo.toml",
+        "[package]\nname = \"addon\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    p.write("../addon/src/lib.rs", "");
+    // A new dependency, committed without updating Cargo.lock.
+    let manifest = p.read("Cargo.toml") + "addon = { path = \"../addon\" }\n";
+    p.write("Cargo.toml", &manifest);
+    p.commit("use addon, forget Cargo.lock");
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("--locked"), "{run}");
+    assert!(run.stderr.contains("nothing was recorded"), "{run}");
+    assert!(
+        p.git(&["status", "--porcelain"]).is_empty(),
+        "Cargo.lock was rewritten"
+    );
+}
+
+#[test]
+fn uncommitted_build_settings_in_the_config_file_are_dirt() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    // [env] changes are the tool's own; a build flag is not.
+    p.write(".cargo/config.toml", "[env]\nA = \"1\"\n");
+    p.ok(&["deploy", "--no-build"]);
+    p.write(
+        ".cargo/config.toml",
+        "[env]\nA = \"1\"\n\n[build]\nrustflags = [\"--cfg\", \"sneaky\"]\n",
+    );
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\n.cargo/config.toml\n"), "{run}");
 }

@@ -170,3 +170,17 @@ fn bad_clock_is_a_clear_error() {
         "error: SOURCE_DATE_EPOCH=`soon` is not a number of seconds\n\nCaused by:\n  invalid digit found in string\n"
     );
 }
+
+#[test]
+fn merge_conflicts_in_release_files_are_named() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let v1 = p.read(".releases/v1.toml");
+    p.write(
+        ".releases/v1.toml",
+        &format!("<<<<<<< HEAD\n{v1}=======\n{v1}>>>>>>> other\n"),
+    );
+    let run = p.run(&["releases"]);
+    run.assert_refused();
+    snap!(run);
+}

@@ -18,7 +18,7 @@ fn deploy_config_and_rollback_through_the_library() {
     ctx.user = Some("ci@example.com".to_owned());
 
     let opts = deploy::DeployOptions {
-        no_build: true,
+        quiet: true,
         ..Default::default()
     };
     let v1 = deploy::deploy(&ws, &ctx, &opts).unwrap().release;
