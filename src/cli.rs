@@ -79,7 +79,7 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// Record commit, config and add-ons without building (runs the latest deploy's build)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "profile")]
     pub no_build: bool,
     /// Deploy even if the working tree has uncommitted changes
     #[arg(long)]
@@ -97,7 +97,7 @@ pub struct DeployArgs {
 pub struct ReleasesArgs {
     /// How many releases to show
     #[arg(short = 'n', long = "num", value_name = "N", default_value_t = 15,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = at_least_one)]
     pub num: u64,
     /// Print JSON (an array of releases, newest first)
     #[arg(long)]
@@ -159,7 +159,7 @@ pub enum ConfigAction {
     #[command(visible_alias = "add")]
     Set {
         /// NAME=VALUE pairs
-        #[arg(value_name = "NAME=VALUE", required = true)]
+        #[arg(value_name = "NAME=VALUE", required = true, value_parser = assignment)]
         vars: Vec<String>,
     },
     /// Remove config vars, as one new release
@@ -188,6 +188,22 @@ Examples:
   cargo release-log config set MYVAR=42    change config, as a new release
   cargo release-log rollback               undo the last release
   cargo release-log releases:info v3       Heroku spellings work too";
+
+/// `-n`: a count of one or more.
+fn at_least_one(arg: &str) -> Result<u64, String> {
+    match arg.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `config set`: a `NAME=VALUE` with a valid name, so that a malformed one is a usage error.
+fn assignment(arg: &str) -> Result<String, String> {
+    crate::workspace::env_config::parse_assignment(arg)
+        .map(|_| arg.to_owned())
+        .map_err(|e| e.to_string())
+}
 
 fn clap_cargo_styles() -> clap::builder::Styles {
     use clap::builder::styling::{AnsiColor, Effects};
@@ -311,7 +327,9 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
         }
         Command::Config(args) => match args.action {
             None => {
-                let vars = config::vars(ws)?;
+                let shown = config::show(ws)?;
+                warn_of_drift(&shown, shell);
+                let vars = shown.vars;
                 if args.json {
                     shell.out(&json(&vars)?);
                 } else if args.shell {
@@ -321,7 +339,9 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
                 }
             }
             Some(ConfigAction::Get { name }) => {
-                shell.out(&format!("{}\n", config::get(ws, &name)?))
+                let shown = config::show(ws)?;
+                warn_of_drift(&shown, shell);
+                shell.out(&format!("{}\n", config::get(&shown, &name)?));
             }
             Some(ConfigAction::Set { vars }) => {
                 shell.status(&reports::config_changed(&config::set(ws, &ctx, &vars)?));
@@ -335,6 +355,7 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
             let opts = run::RunOptions {
                 bin: args.bin,
                 args: args.args,
+                from: std::env::current_dir().ok(),
             };
             let mut cmd = run::command(ws, &opts)?;
             let status = cmd.status().map_err(|e| {
@@ -347,6 +368,13 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `config` shows the current release's vars; say when `[env]` differs.
+fn warn_of_drift(shown: &config::Shown, shell: &Shell) {
+    if let Some(drift) = &shown.drift {
+        shell.warn(drift);
+    }
 }
 
 fn parse_release(arg: Option<&str>) -> anyhow::Result<Option<Version>> {

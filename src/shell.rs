@@ -86,6 +86,12 @@ impl Shell {
         }
     }
 
+    /// `warning: …` on stderr.
+    pub fn warn(&self, text: &str) {
+        let label = self.paint("33", "warning");
+        let _ = writeln!(std::io::stderr().lock(), "{label}: {text}");
+    }
+
     /// `error: …` and its causes, as cargo prints them.
     pub fn error(&self, err: &anyhow::Error) {
         let mut stderr = std::io::stderr().lock();

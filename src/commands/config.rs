@@ -2,22 +2,47 @@
 
 use anyhow::bail;
 
-use super::{Context, Draft, ensure_env_matches, record};
+use super::{ConfigDiff, Context, Draft, EnvState, ensure_env_matches, env_state, record};
 use crate::ledger::retention::Pruned;
 use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
 use crate::workspace::env_config::parse_assignment;
 use crate::workspace::{EnvFile, Workspace};
 
-/// The current release's config vars (empty before the first release).
-pub fn vars(ws: &Workspace) -> anyhow::Result<ConfigVars> {
-    let ledger = Ledger::open(&ws.root)?;
-    Ok(ledger.current()?.map(|r| r.config).unwrap_or_default())
+/// The current release's config vars, and how the workspace's `[env]`
+/// differs from them when it holds an edit they do not show.
+#[derive(Debug, Default)]
+pub struct Shown {
+    pub vars: ConfigVars,
+    pub drift: Option<String>,
 }
 
-/// One config var of the current release.
-pub fn get(ws: &Workspace, name: &str) -> anyhow::Result<String> {
-    match vars(ws)?.remove(name) {
-        Some(value) => Ok(value),
+/// `config`: the current release's config vars (none before the first release).
+pub fn show(ws: &Workspace) -> anyhow::Result<Shown> {
+    let ledger = Ledger::open(&ws.root)?;
+    let Some(current) = ledger.current()? else {
+        return Ok(Shown::default());
+    };
+    let env = EnvFile::load(&ws.root)?;
+    let drift = match env_state(&ledger, &env, &current, ws) {
+        Ok(EnvState::HandEdited(vars)) => Some(format!(
+            "`[env]` in {} differs from v{}:\n{}`cargo release-log sync` discards the edit, `deploy` records it",
+            env.relative_path(&ws.root),
+            current.version,
+            ConfigDiff::between(&current.config, &vars)
+        )),
+        Ok(EnvState::Matches | EnvState::Behind) => None,
+        Err(e) => Some(format!("{e:#}")),
+    };
+    Ok(Shown {
+        vars: current.config,
+        drift,
+    })
+}
+
+/// `config get`: one config var of the current release.
+pub fn get(shown: &Shown, name: &str) -> anyhow::Result<String> {
+    match shown.vars.get(name) {
+        Some(value) => Ok(value.clone()),
         None => bail!("config var `{name}` is not set"),
     }
 }

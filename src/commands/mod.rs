@@ -15,6 +15,7 @@ use jiff::ZonedDateTime as Zoned;
 
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{ChangeKind, Code, ConfigVars, Ledger, LedgerLock, Release, Status, release};
+use crate::render::visible;
 use crate::workspace::{EnvFile, Workspace, git};
 
 /// The inputs that would otherwise be globals, so output can be reproduced.
@@ -174,13 +175,13 @@ impl ConfigDiff {
 impl fmt::Display for ConfigDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.added {
-            writeln!(f, "  + {name} => {value}")?;
+            writeln!(f, "  + {name} => {}", visible(value))?;
         }
         for (name, old, new) in &self.changed {
-            writeln!(f, "  ~ {name} => {new} (was {old})")?;
+            writeln!(f, "  ~ {name} => {} (was {})", visible(new), visible(old))?;
         }
         for (name, value) in &self.removed {
-            writeln!(f, "  - {name} (was {value})")?;
+            writeln!(f, "  - {name} (was {})", visible(value))?;
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ use crate::workspace::Workspace;
 pub struct RunOptions {
     pub bin: Option<String>,
     pub args: Vec<std::ffi::OsString>,
+    /// The folder `run` is started from: as with `cargo run`, the package
+    /// there decides which executable runs when there are several.
+    pub from: Option<std::path::PathBuf>,
 }
 
 /// The command that starts the current release; the caller spawns it.
@@ -19,7 +22,16 @@ pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
     let ledger = Ledger::open(&ws.root)?;
     let current = require_current(&ledger, ws)?;
     let exes = &current.code.slug.executables;
-    let exe = pick(exes, opts.bin.as_deref(), &ws.name, current.version)?;
+    let here = match (&opts.bin, &opts.from) {
+        (None, Some(from)) if exes.len() > 1 => ws.default_bin(from)?,
+        _ => None,
+    };
+    let preferred: Vec<&str> = here
+        .iter()
+        .map(String::as_str)
+        .chain([ws.name.as_str()])
+        .collect();
+    let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
     let path = ledger.slugs().path(exe);
     if !path.is_file() {
         bail!(
@@ -36,10 +48,13 @@ pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
     Ok(cmd)
 }
 
+/// The executable to start: `--bin`, the only one, the one `cargo run`
+/// would pick from the folder run is started in, or the one named after
+/// the workspace.
 fn pick<'a>(
     exes: &'a [Executable],
     bin: Option<&str>,
-    name: &str,
+    preferred: &[&str],
     version: u64,
 ) -> anyhow::Result<&'a Executable> {
     let names = || {
@@ -60,7 +75,10 @@ fn pick<'a>(
             None => bail!("v{version} has no executable `{bin}`; it has {}", names()),
         },
         None if exes.len() == 1 => Ok(&exes[0]),
-        None => match exes.iter().find(|e| e.name == name) {
+        None => match preferred
+            .iter()
+            .find_map(|p| exes.iter().find(|e| e.name == *p))
+        {
             Some(exe) => Ok(exe),
             None => bail!(
                 "v{version} has several executables; pick one with `--bin`: {}",

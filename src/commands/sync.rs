@@ -19,6 +19,9 @@ pub struct Synced {
     pub pruned: Pruned,
     /// Why retention did not run: the tier setting is invalid.
     pub tier_error: Option<String>,
+    /// The current release's executables that are not stored here (slugs
+    /// are not committed, so a fresh clone has none): `run` needs a deploy.
+    pub missing_slug: Vec<String>,
 }
 
 pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
@@ -49,5 +52,11 @@ pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
         switched_current,
         pruned,
         tier_error,
+        missing_slug: ledger
+            .slugs()
+            .missing(&current.code.slug)
+            .iter()
+            .map(|e| e.name.clone())
+            .collect(),
     })
 }

@@ -42,6 +42,26 @@ fn printable(c: char) -> char {
     if c.is_control() { ' ' } else { c }
 }
 
+/// A config value as one line of human output: control characters (a
+/// newline, an escape sequence from a teammate's file) are shown escaped.
+pub fn visible(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(char::is_control) {
+        value
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        value.into()
+    }
+}
+
 /// The 7-character form git shows.
 pub fn short_sha(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
@@ -111,7 +131,10 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
     if config.is_empty() {
         return vec!["none".to_owned()];
     }
-    config.iter().map(|(k, v)| format!("{k} => {v}")).collect()
+    config
+        .iter()
+        .map(|(k, v)| format!("{k} => {}", visible(v)))
+        .collect()
 }
 
 /// `NAME=value` lines a POSIX shell reads back as the same values.

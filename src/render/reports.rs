@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::size;
+use super::{size, visible};
 use crate::commands::config::ConfigChanged;
 use crate::commands::deploy::Deployed;
 use crate::commands::init::Initialized;
@@ -82,7 +82,7 @@ pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
         .unwrap_or(0);
     let mut out = format!("=== {app} Config Vars\n");
     for (name, value) in vars {
-        let _ = writeln!(out, "{:<width$} {value}", format!("{name}:"));
+        let _ = writeln!(out, "{:<width$} {}", format!("{name}:"), visible(value));
     }
     out
 }
@@ -92,7 +92,7 @@ pub fn config_changed(done: &ConfigChanged) -> String {
     if !done.set.is_empty() {
         out.push_str("Adding config vars:\n");
         for (name, value) in &done.set {
-            let _ = writeln!(out, "  {name} => {value}");
+            let _ = writeln!(out, "  {name} => {}", visible(value));
         }
     }
     if !done.removed.is_empty() {
@@ -150,6 +150,13 @@ pub fn synced(done: &Synced, app: &str) -> String {
         let _ = writeln!(
             out,
             "Kept every release, as the tier setting is invalid: {error}"
+        );
+    }
+    if !done.missing_slug.is_empty() {
+        let _ = writeln!(
+            out,
+            "The build of v{version} is not stored here (slugs are not committed): \
+             `cargo release-log run` needs a `cargo release-log deploy` first"
         );
     }
     if out.is_empty() {

@@ -41,6 +41,12 @@ impl Workspace {
             "plain",
         ]);
         if let Some(path) = manifest_path {
+            if path.is_dir() {
+                bail!(
+                    "the manifest path `{}` is a folder; pass the path to its Cargo.toml",
+                    path.display()
+                );
+            }
             if !path.is_file() {
                 bail!("the manifest path `{}` does not exist", path.display());
             }
@@ -116,6 +122,33 @@ impl Workspace {
             .into_iter()
             .filter(|dir| !dir.starts_with(&self.root))
             .collect())
+    }
+
+    /// The executable `cargo run` would start from the folder `from`: the
+    /// `default-run` or only binary of the member package containing it.
+    pub fn default_bin(&self, from: &Path) -> anyhow::Result<Option<String>> {
+        let metadata = self.metadata()?;
+        let here = metadata
+            .workspace_packages()
+            .into_iter()
+            .filter(|p| {
+                p.manifest_path
+                    .parent()
+                    .is_some_and(|dir| from.starts_with(dir))
+            })
+            .max_by_key(|p| p.manifest_path.as_str().len());
+        Ok(here.and_then(|p| {
+            let bins: Vec<&str> = p
+                .targets
+                .iter()
+                .filter(|t| t.is_bin())
+                .map(|t| t.name.as_str())
+                .collect();
+            p.default_run.clone().or_else(|| match bins[..] {
+                [only] => Some(only.to_owned()),
+                _ => None,
+            })
+        }))
     }
 
     /// The add-ons: external normal and build dependencies, resolved in Cargo.lock.

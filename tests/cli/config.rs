@@ -553,3 +553,48 @@ fn a_clone_without_env_keeps_the_releases_config() {
     assert!(!deploy.stdout.contains("Recording config vars"), "{deploy}");
     assert_eq!(p.ok(&["config", "--shell"]), "A=1\nB=2\nC=3\n");
 }
+
+#[test]
+fn config_warns_when_env_differs_from_the_release() {
+    let p = deployed();
+    p.ok(&["config", "set", "MYVAR=42"]);
+    p.write(".cargo/config.toml", "[env]\nMYVAR = \"hand\"\n");
+    let run = ok(&p, &["config", "get", "MYVAR"]);
+    // The value is the release's, on stdout alone; the difference goes to stderr.
+    assert_eq!(run.stdout, "42\n");
+    assert_eq!(
+        run.stderr,
+        "warning: `[env]` in .cargo/config.toml differs from v2:\n  ~ MYVAR => hand (was 42)\n\
+         `cargo release-log sync` discards the edit, `deploy` records it\n"
+    );
+}
+
+#[test]
+fn control_characters_in_values_are_shown_escaped() {
+    let p = deployed();
+    ok(&p, &["config", "set", "MULTI=line1\nline2\u{1b}[31m"]);
+    let shown = ok(&p, &["config"]);
+    assert_eq!(
+        shown.stdout,
+        "=== myapp Config Vars\nMULTI: line1\\nline2\\u{1b}[31m\n"
+    );
+    // The value itself is kept as given.
+    assert_eq!(
+        p.ok(&["config", "get", "MULTI"]),
+        "line1\nline2\u{1b}[31m\n"
+    );
+}
+
+#[test]
+fn sync_in_a_fresh_clone_says_the_build_is_missing() {
+    let p = deployed();
+    std::fs::remove_dir_all(p.path(".releases/slugs")).unwrap();
+    std::fs::remove_file(p.path(".releases/current")).unwrap();
+    let run = ok(&p, &["sync"]);
+    assert_eq!(
+        run.stdout,
+        "Switched .releases/current to v1\n\
+         The build of v1 is not stored here (slugs are not committed): \
+         `cargo release-log run` needs a `cargo release-log deploy` first\n"
+    );
+}

@@ -80,3 +80,22 @@ fn quiet_keeps_results_and_errors_only() {
             .starts_with("error: release v7 does not exist")
     );
 }
+
+#[test]
+fn usage_mistakes_are_explained() {
+    let p = Project::new();
+    let run = p.run(&["releases", "-n", "0"]);
+    assert!(
+        run.stderr
+            .starts_with("error: invalid value '0' for '--num <N>': must be at least 1\n"),
+        "{run}"
+    );
+    let run = p.run(&["deploy", "--no-build", "--profile", "dev"]);
+    assert_eq!(run.code, 2, "{run}");
+    let run = p.run(&["--manifest-path", ".", "releases"]);
+    run.assert_refused();
+    assert_eq!(
+        run.stderr,
+        "error: the manifest path `.` is a folder; pass the path to its Cargo.toml\n"
+    );
+}

@@ -67,3 +67,40 @@ fn missing_slug_says_how_to_get_it() {
         "{run}"
     );
 }
+
+#[test]
+fn from_a_member_folder_runs_that_members_executable() {
+    let member = |name: &str| {
+        (
+            format!("{name}/Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        )
+    };
+    let (api, api_toml) = member("api");
+    let (worker, worker_toml) = member("worker");
+    let p = Project::with_files(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n",
+        ),
+        (&api, &api_toml),
+        ("api/src/main.rs", "fn main() { println!(\"api\"); }\n"),
+        (&worker, &worker_toml),
+        (
+            "worker/src/main.rs",
+            "fn main() { println!(\"worker\"); }\n",
+        ),
+    ]);
+    p.ok(&["deploy"]);
+    let output = p
+        .command(&["run"])
+        .current_dir(p.path("worker/src"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "worker\n");
+    assert!(
+        p.run(&["run"])
+            .stderr
+            .contains("pick one with `--bin`: api, worker")
+    );
+}
