@@ -471,14 +471,8 @@ fn quiet_quiets_cargo_too() {
 #[test]
 fn an_out_of_date_cargo_lock_is_refused() {
     let p = Project::new();
-    p.write(
-        "../addon/Cargo.toml",
-        "[package]\nname = \"addon\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    p.write("../addon/src/lib.rs", "");
     // A new dependency, committed without updating Cargo.lock.
-    let manifest = p.read("Cargo.toml") + "addon = { path = \"../addon\" }\n";
-    p.write("Cargo.toml", &manifest);
+    depend_on_path_addon(&p);
     p.commit("use addon, forget Cargo.lock");
     let run = p.run(&["deploy"]);
     run.assert_refused();

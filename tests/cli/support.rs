@@ -389,6 +389,14 @@ pub fn change_code(p: &Project, what: &str) {
 /// Adds a dependency on a path crate `addon` outside the workspace (an
 /// add-on), updates Cargo.lock offline and commits.
 pub fn add_path_addon(p: &Project) {
+    depend_on_path_addon(p);
+    p.cargo(&["generate-lockfile", "--offline"]);
+    p.commit("use addon");
+}
+
+/// Writes the path crate `addon` beside the workspace and adds it to the
+/// manifest, leaving Cargo.lock and git alone.
+pub fn depend_on_path_addon(p: &Project) {
     p.write(
         "../addon/Cargo.toml",
         "[package]\nname = \"addon\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
@@ -396,8 +404,6 @@ pub fn add_path_addon(p: &Project) {
     p.write("../addon/src/lib.rs", "pub fn hi() {}\n");
     let manifest = p.read("Cargo.toml") + "addon = { path = \"../addon\" }\n";
     p.write("Cargo.toml", &manifest);
-    p.cargo(&["generate-lockfile", "--offline"]);
-    p.commit("use addon");
 }
 
 /// Snapshots into the top-level `snapshots/` folder, named after the test module.
