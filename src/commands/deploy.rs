@@ -8,9 +8,10 @@ use cargo_metadata::Message;
 
 use super::{ConfigDiff, Context, Draft, EnvState, env_state, record, unreadable_env};
 use crate::ledger::retention::Pruned;
+use crate::ledger::slugs::sha256_file;
 use crate::ledger::{ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
 use crate::process::ProcessBuilder;
-use crate::workspace::{EnvFile, Workspace, env_config, git};
+use crate::workspace::{EnvFile, Workspace, env_config, git, relative_to};
 
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
@@ -133,7 +134,16 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
             let slugs = ledger.slugs();
             let executables = executables
                 .iter()
-                .map(|(name, path)| slugs.store(name, path.as_std_path()))
+                .map(|(name, path, built)| {
+                    let exe = slugs.store(name, path.as_std_path())?;
+                    if exe.sha256 != *built {
+                        bail!(
+                            "`{path}` changed while this deploy waited for the ledger lock \
+                             (another build?); nothing was recorded, deploy again"
+                        );
+                    }
+                    Ok(exe)
+                })
                 .collect::<anyhow::Result<_>>()?;
             (
                 version,
@@ -143,22 +153,18 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
             )
         }
         Some(_) => (version, None, Slug::default(), Status::Failed),
-        // Without a build, the new commit runs on the latest deploy's build.
+        // Without a build, the new commit runs on the latest deploy's build,
+        // if there is one yet (`deploy = 0` says there is not).
         None => match &current {
-            Some(c) => {
+            Some(c) if c.latest_deploy.deploy != 0 => {
                 let build = &c.latest_deploy;
                 let from = build
                     .built_from
                     .clone()
                     .unwrap_or_else(|| build.commit.clone());
-                (
-                    build.deploy,
-                    Some(from),
-                    build.slug.clone(),
-                    Status::Succeeded,
-                )
+                (version, Some(from), build.slug.clone(), Status::Succeeded)
             }
-            None => (0, None, Slug::default(), Status::Succeeded),
+            _ => (0, None, Slug::default(), Status::Succeeded),
         },
     };
     let code = Code {
@@ -209,12 +215,24 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
 /// Uncommitted changes in the workspace and in the path add-ons outside it,
 /// leaving out the files the tool manages itself.
 fn dirty_paths(ws: &Workspace, env: &EnvFile, env_path: &str) -> anyhow::Result<Vec<String>> {
-    let mut dirty = git::dirty_paths(&ws.root, &[DIR, env_path], &ws.root)?;
+    // The `[env]` file may be a link: the file it leads to is managed too.
+    let real = fs_err::canonicalize(env.path()).ok();
+    let real_rel = real
+        .as_deref()
+        .map(|r| relative_to(r, &ws.root).display().to_string());
+    let mut managed = vec![DIR, env_path];
+    managed.extend(real_rel.as_deref());
+    let mut dirty = git::dirty_paths(&ws.root, &managed, &ws.root)?;
     // The tool manages `[env]` only: any other uncommitted setting in that
-    // file (build flags, say) changes what is built.
-    let committed = git::file_at_head(&ws.root, env_path)?.unwrap_or_default();
-    if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
-        dirty.push(env_path.to_owned());
+    // file (build flags, say) changes what is built. A file git ignores has
+    // nothing committed to compare with.
+    if let Some(real) = &real
+        && !git::is_ignored(&ws.root, real)?
+    {
+        let committed = git::file_at_head(&ws.root, real)?.unwrap_or_default();
+        if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
+            dirty.push(env_path.to_owned());
+        }
     }
     for dir in ws.path_addon_dirs()? {
         // An add-on outside any git repository has nothing to compare with.
@@ -227,9 +245,10 @@ fn dirty_paths(ws: &Workspace, env: &EnvFile, env_path: &str) -> anyhow::Result<
     Ok(dirty)
 }
 
-/// What `cargo build` produced: the executables by target name, and how it ended.
+/// What `cargo build` produced: the executables by target name, with the
+/// sha256 they had when the build finished, and how it ended.
 struct Built {
-    executables: Vec<(String, cargo_metadata::camino::Utf8PathBuf)>,
+    executables: Vec<(String, cargo_metadata::camino::Utf8PathBuf, String)>,
     status: ExitStatus,
 }
 
@@ -289,6 +308,20 @@ fn build(ws: &Workspace, opts: &DeployOptions) -> anyhow::Result<Built> {
         // manifest): a mistake in the command, not a failed build to record.
         bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
     }
+    // Fingerprint what was built now: it is stored only once the ledger
+    // lock is held, and must not have been rebuilt by then. A failed build
+    // left nothing worth fingerprinting.
+    let executables = if status.success() {
+        executables
+            .into_iter()
+            .map(|(name, path)| {
+                let (sha256, _) = sha256_file(path.as_std_path())?;
+                Ok((name, path, sha256))
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        Vec::new()
+    };
     Ok(Built {
         executables,
         status,

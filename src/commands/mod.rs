@@ -175,13 +175,19 @@ impl ConfigDiff {
 impl fmt::Display for ConfigDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.added {
-            writeln!(f, "  + {name} => {}", visible(value))?;
+            writeln!(f, "  + {} => {}", visible(name), visible(value))?;
         }
         for (name, old, new) in &self.changed {
-            writeln!(f, "  ~ {name} => {} (was {})", visible(new), visible(old))?;
+            writeln!(
+                f,
+                "  ~ {} => {} (was {})",
+                visible(name),
+                visible(new),
+                visible(old)
+            )?;
         }
         for (name, value) in &self.removed {
-            writeln!(f, "  - {name} (was {})", visible(value))?;
+            writeln!(f, "  - {} (was {})", visible(name), visible(value))?;
         }
         Ok(())
     }
@@ -212,7 +218,9 @@ fn env_state(
     if vars == current.config {
         return Ok(EnvState::Matches);
     }
-    if !env.has_env_table() {
+    // A fresh clone (no `.releases/current` yet) has not written `[env]`;
+    // anywhere else, a missing table is a hand edit like any other.
+    if !env.has_env_table() && ledger.current_pointer().is_none() {
         return Ok(EnvState::Behind);
     }
     if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)

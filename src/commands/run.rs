@@ -22,15 +22,20 @@ pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
     let ledger = Ledger::open(&ws.root)?;
     let current = require_current(&ledger, ws)?;
     let exes = &current.code.slug.executables;
+    // As `cargo run` does, the package of the folder it runs in decides;
+    // elsewhere, the executable named after the workspace.
     let here = match (&opts.bin, &opts.from) {
-        (None, Some(from)) if exes.len() > 1 => ws.default_bin(from)?,
+        (None, Some(from)) if exes.len() > 1 => ws.bins_here(from)?,
         _ => None,
     };
-    let preferred: Vec<&str> = here
-        .iter()
-        .map(String::as_str)
-        .chain([ws.name.as_str()])
-        .collect();
+    let preferred: Vec<&str> = match &here {
+        Some(bins) if bins.len() > 1 => bail!(
+            "the package here has several executables; pick one with `--bin`: {}",
+            bins.join(", ")
+        ),
+        Some(bins) => bins.iter().map(String::as_str).collect(),
+        None => vec![ws.name.as_str()],
+    };
     let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
     let path = ledger.slugs().path(exe);
     if !path.is_file() {

@@ -151,16 +151,22 @@ impl Release {
     pub fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
         // Look at `format` before the strict parse so a newer file is refused
         // for what it is rather than for a field this version doesn't know.
-        let conflicted = text
-            .lines()
-            .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> "));
-        if conflicted {
-            bail!(
-                "it holds git merge conflict markers: two branches both recorded this release; \
+        let doc: toml::Table = match toml::from_str(text) {
+            Ok(doc) => doc,
+            // A value may hold such a line too; only a file that does not
+            // parse is taken for a merge conflict.
+            Err(_)
+                if text
+                    .lines()
+                    .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ")) =>
+            {
+                bail!(
+                    "it holds git merge conflict markers: two branches both recorded this release; \
                  keep one side's file, commit, and make the other side's change again"
-            );
-        }
-        let doc: toml::Table = toml::from_str(text).context("not valid TOML")?;
+                )
+            }
+            Err(e) => return Err(e).context("not valid TOML"),
+        };
         match doc.get("format") {
             Some(toml::Value::Integer(f)) if *f == i64::from(FORMAT) => {}
             Some(toml::Value::Integer(f)) if *f > i64::from(FORMAT) => bail!(

@@ -95,7 +95,7 @@ pub fn eligibility(
     if !release.succeeded() {
         return Err(Ineligible::Failed);
     }
-    if release.code.deploy == 0 {
+    if release.code.deploy == 0 && current.is_some_and(|c| c.latest_deploy.deploy != 0) {
         return Err(Ineligible::NeverBuilt);
     }
     let missing = ledger.slugs().missing(&release.code.slug);

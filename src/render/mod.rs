@@ -46,10 +46,11 @@ fn printable(c: char) -> char {
 /// newline, an escape sequence from a teammate's file) are shown escaped.
 pub fn visible(value: &str) -> std::borrow::Cow<'_, str> {
     if value.chars().any(char::is_control) {
+        // Once anything is escaped, so is `\`, so the text reads back unambiguously.
         value
             .chars()
             .map(|c| {
-                if c.is_control() {
+                if c.is_control() || c == '\\' {
                     c.escape_default().to_string()
                 } else {
                     c.to_string()
@@ -100,7 +101,7 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     let built = match (&r.code.built_from, r.code.deploy) {
         _ if !r.succeeded() => "build failed".to_owned(),
         (_, 0) => "not built (deploy --no-build before any build)".to_owned(),
-        (Some(from), deploy) => format!("not built: runs v{deploy}'s build of {}", short_sha(from)),
+        (Some(from), _) => format!("not built: runs the build of {}", short_sha(from)),
         (None, deploy) => format!("built by v{deploy}"),
     };
     line("Code", &format!("{short}{dirty}, {built}"));
@@ -133,7 +134,7 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
     }
     config
         .iter()
-        .map(|(k, v)| format!("{k} => {}", visible(v)))
+        .map(|(k, v)| format!("{} => {}", visible(k), visible(v)))
         .collect()
 }
 

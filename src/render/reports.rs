@@ -82,7 +82,12 @@ pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
         .unwrap_or(0);
     let mut out = format!("=== {app} Config Vars\n");
     for (name, value) in vars {
-        let _ = writeln!(out, "{:<width$} {}", format!("{name}:"), visible(value));
+        let _ = writeln!(
+            out,
+            "{:<width$} {}",
+            format!("{}:", visible(name)),
+            visible(value)
+        );
     }
     out
 }
@@ -92,7 +97,7 @@ pub fn config_changed(done: &ConfigChanged) -> String {
     if !done.set.is_empty() {
         out.push_str("Adding config vars:\n");
         for (name, value) in &done.set {
-            let _ = writeln!(out, "  {name} => {}", visible(value));
+            let _ = writeln!(out, "  {} => {}", visible(name), visible(value));
         }
     }
     if !done.removed.is_empty() {
@@ -155,8 +160,9 @@ pub fn synced(done: &Synced, app: &str) -> String {
     if !done.missing_slug.is_empty() {
         let _ = writeln!(
             out,
-            "The build of v{version} is not stored here (slugs are not committed): \
-             `cargo release-log run` needs a `cargo release-log deploy` first"
+            "The executables of v{version} are not stored here (slugs are not committed), \
+             so `cargo release-log run` cannot start it; `cargo release-log deploy` builds \
+             and records the checked-out commit"
         );
     }
     if out.is_empty() {

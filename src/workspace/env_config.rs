@@ -29,6 +29,10 @@ impl EnvFile {
         }
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The path relative to the workspace root, for messages and git.
     pub fn relative_path(&self, root: &Path) -> String {
         let rel = self.path.strip_prefix(root).unwrap_or(&self.path);

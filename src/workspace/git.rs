@@ -67,17 +67,39 @@ pub fn dirty_paths(dir: &Path, managed: &[&str], base: &Path) -> anyhow::Result<
     Ok(paths)
 }
 
-/// The text of `path` (relative to `dir`) as committed at `HEAD`, or `None`
-/// when it is not in that commit.
-pub fn file_at_head(dir: &Path, path: &str) -> anyhow::Result<Option<String>> {
+/// The text of the file at `path` (a real path, not a link) as committed
+/// at `HEAD`, or `None` when that commit does not have it.
+pub fn file_at_head(dir: &Path, path: &Path) -> anyhow::Result<Option<String>> {
+    let top = PathBuf::from(
+        ProcessBuilder::git(dir)
+            .args(["rev-parse", "--show-toplevel"])
+            .read()?,
+    );
+    let Ok(in_repo) = path.strip_prefix(&top) else {
+        return Ok(None);
+    };
+    // Object names use `/`, whatever the platform.
+    let name: Vec<String> = in_repo
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     let output = ProcessBuilder::git(dir)
         .arg("show")
-        .arg(format!("HEAD:./{path}"))
+        .arg(format!("HEAD:{}", name.join("/")))
         .output_unchecked()?;
     Ok(output
         .status
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+}
+
+/// Whether git ignores `path`.
+pub fn is_ignored(dir: &Path, path: &Path) -> anyhow::Result<bool> {
+    let output = ProcessBuilder::git(dir)
+        .args(["check-ignore", "--quiet", "--"])
+        .arg(path)
+        .output_unchecked()?;
+    Ok(output.status.success())
 }
 
 /// `git config user.email`, if set.

@@ -124,9 +124,10 @@ impl Workspace {
             .collect())
     }
 
-    /// The executable `cargo run` would start from the folder `from`: the
-    /// `default-run` or only binary of the member package containing it.
-    pub fn default_bin(&self, from: &Path) -> anyhow::Result<Option<String>> {
+    /// The executables `cargo run` would choose from in the folder `from`:
+    /// the `default-run` or the binaries of the member package containing
+    /// it; `None` outside every member.
+    pub fn bins_here(&self, from: &Path) -> anyhow::Result<Option<Vec<String>>> {
         let metadata = self.metadata()?;
         let here = metadata
             .workspace_packages()
@@ -137,17 +138,14 @@ impl Workspace {
                     .is_some_and(|dir| from.starts_with(dir))
             })
             .max_by_key(|p| p.manifest_path.as_str().len());
-        Ok(here.and_then(|p| {
-            let bins: Vec<&str> = p
+        Ok(here.map(|p| match &p.default_run {
+            Some(bin) => vec![bin.clone()],
+            None => p
                 .targets
                 .iter()
                 .filter(|t| t.is_bin())
-                .map(|t| t.name.as_str())
-                .collect();
-            p.default_run.clone().or_else(|| match bins[..] {
-                [only] => Some(only.to_owned()),
-                _ => None,
-            })
+                .map(|t| t.name.clone())
+                .collect(),
         }))
     }
 

@@ -548,10 +548,16 @@ fn a_clone_without_env_keeps_the_releases_config() {
         p.read(".cargo/config.toml"),
         "[env]\nA = \"1\"\nB = \"2\"\nC = \"3\"\n"
     );
+    // The same for a deploy from a fresh clone.
     std::fs::remove_file(p.path(".cargo/config.toml")).unwrap();
+    std::fs::remove_file(p.path(".releases/current")).unwrap();
     let deploy = ok(&p, &["deploy"]);
     assert!(!deploy.stdout.contains("Recording config vars"), "{deploy}");
     assert_eq!(p.ok(&["config", "--shell"]), "A=1\nB=2\nC=3\n");
+    // Where [env] was written before, removing it is a hand edit like any other.
+    std::fs::remove_file(p.path(".cargo/config.toml")).unwrap();
+    let set = refused(&p, &["config", "set", "D=4"]);
+    assert!(set.stderr.contains("  - A (was 1)\n"), "{set}");
 }
 
 #[test]
@@ -594,7 +600,16 @@ fn sync_in_a_fresh_clone_says_the_build_is_missing() {
     assert_eq!(
         run.stdout,
         "Switched .releases/current to v1\n\
-         The build of v1 is not stored here (slugs are not committed): \
-         `cargo release-log run` needs a `cargo release-log deploy` first\n"
+         The executables of v1 are not stored here (slugs are not committed), \
+         so `cargo release-log run` cannot start it; `cargo release-log deploy` builds \
+         and records the checked-out commit\n"
     );
+}
+
+#[test]
+fn a_value_that_looks_like_a_conflict_marker_is_just_a_value() {
+    let p = deployed();
+    ok(&p, &["config", "set", "A=x\n>>>>>>> y\n<<<<<<< z"]);
+    assert_eq!(p.ok(&["config", "get", "A"]), "x\n>>>>>>> y\n<<<<<<< z\n");
+    ok(&p, &["releases"]);
 }

@@ -437,7 +437,7 @@ fn no_build_records_which_build_runs() {
     p.ok(&["deploy", "--no-build"]);
     let info = p.ok(&["info"]);
     assert!(
-        info.contains("Code:   d213f62, not built: runs v2's build of 7d38e88\n"),
+        info.contains("Code:   d213f62, not built: runs the build of 7d38e88\n"),
         "{info}"
     );
     // v1 was recorded before anything was built: nothing to roll back to.
@@ -498,4 +498,35 @@ fn uncommitted_build_settings_in_the_config_file_are_dirt() {
     let run = p.run(&["deploy"]);
     run.assert_refused();
     assert!(run.stderr.contains("\n.cargo/config.toml\n"), "{run}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_or_ignored_config_file_is_not_dirt_by_itself() {
+    let p = Project::new();
+    p.write("shared/cargo-config.toml", "[alias]\nb = \"build\"\n");
+    std::fs::create_dir_all(p.path(".cargo")).unwrap();
+    std::os::unix::fs::symlink("../shared/cargo-config.toml", p.path(".cargo/config.toml"))
+        .unwrap();
+    p.commit("linked cargo config");
+    p.ok(&["deploy"]);
+    p.ok(&["config", "set", "A=1"]);
+    p.ok(&["deploy"]);
+    // A config file git ignores has nothing committed to differ from.
+    let q = Project::new();
+    q.write(".gitignore", "/target\n/.cargo\n");
+    q.write(".cargo/config.toml", "[build]\njobs = 1\n");
+    q.commit("ignore local cargo config");
+    q.ok(&["deploy"]);
+}
+
+#[test]
+fn no_build_before_any_build_can_still_be_rolled_back_to() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    p.ok(&["deploy", "--no-build"]);
+    assert!(!p.read(".releases/v2.toml").contains("built-from"));
+    p.ok(&["config", "set", "A=1"]);
+    // Nothing was ever built, so nothing is lost by going back.
+    p.ok(&["rollback"]);
 }

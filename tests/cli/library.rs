@@ -17,8 +17,9 @@ fn deploy_config_and_rollback_through_the_library() {
     let mut ctx = Context::new(now);
     ctx.user = Some("ci@example.com".to_owned());
 
+    // No build: the library's cargo would not run in the tests' clean environment.
     let opts = deploy::DeployOptions {
-        quiet: true,
+        no_build: true,
         ..Default::default()
     };
     let v1 = deploy::deploy(&ws, &ctx, &opts).unwrap().release;

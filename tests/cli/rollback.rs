@@ -273,3 +273,19 @@ fn a_release_whose_slug_is_gone_is_not_eligible() {
     ];
     snap!(transcript(&runs));
 }
+
+#[test]
+fn leaving_rolled_back_code_names_the_latest_deploy_after_a_no_build_deploy() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    change_code(&p, "v2");
+    p.ok(&["deploy", "--no-build"]);
+    p.ok(&["rollback", "v1"]);
+    let set = ok(&p, &["config", "set", "A=1"]);
+    assert!(
+        set.stdout.contains(
+            "Rolled-back code is temporary: v4 runs the code of v2, the latest deploy, again.\n"
+        ),
+        "{set}"
+    );
+}

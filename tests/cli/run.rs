@@ -104,3 +104,18 @@ fn from_a_member_folder_runs_that_members_executable() {
             .contains("pick one with `--bin`: api, worker")
     );
 }
+
+#[test]
+fn a_member_with_several_executables_asks_which() {
+    let p = Project::new();
+    p.write("src/bin/tool.rs", "fn main() { println!(\"tool\"); }\n");
+    p.commit("a second binary");
+    p.ok(&["deploy"]);
+    let run = p.run(&["run"]);
+    run.assert_refused();
+    assert_eq!(
+        run.stderr,
+        "error: the package here has several executables; pick one with `--bin`: myapp, tool\n"
+    );
+    assert_eq!(p.ok(&["run", "--bin", "tool"]), "tool\n");
+}
