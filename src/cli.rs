@@ -331,7 +331,11 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
                 warn_of_drift(&shown, shell);
                 let vars = shown.vars;
                 if args.json {
-                    shell.out(&json(&vars)?);
+                    // Names to values, as the README documents; cargo's
+                    // options show in `info --json`.
+                    let values: std::collections::BTreeMap<&String, &String> =
+                        vars.iter().map(|(name, var)| (name, &var.value)).collect();
+                    shell.out(&json(&values)?);
                 } else if args.shell {
                     shell.out(&render::shell_lines(&vars));
                 } else {

@@ -4,7 +4,7 @@ use anyhow::bail;
 
 use super::{ConfigDiff, Context, Draft, EnvState, ensure_env_matches, env_state, record};
 use crate::ledger::retention::Pruned;
-use crate::ledger::{ChangeKind, ConfigVars, Ledger, Release, Status};
+use crate::ledger::{ChangeKind, ConfigVar, ConfigVars, Ledger, Release, Status};
 use crate::workspace::env_config::parse_assignment;
 use crate::workspace::{EnvFile, Workspace};
 
@@ -42,7 +42,7 @@ pub fn show(ws: &Workspace) -> anyhow::Result<Shown> {
 /// `config get`: one config var of the current release.
 pub fn get(shown: &Shown, name: &str) -> anyhow::Result<String> {
     match shown.vars.get(name) {
-        Some(value) => Ok(value.clone()),
+        Some(var) => Ok(var.value.clone()),
         None => bail!("config var `{name}` is not set"),
     }
 }
@@ -76,7 +76,11 @@ pub fn set(ws: &Workspace, ctx: &Context, assignments: &[String]) -> anyhow::Res
     let change = format!("Config add {}", names.join(", "));
     change_vars(ws, ctx, change, |config| {
         for (name, value) in &set {
-            config.insert(name.clone(), value.clone());
+            // A changed value keeps the var's cargo options.
+            config
+                .entry(name.clone())
+                .and_modify(|var| var.value.clone_from(value))
+                .or_insert_with(|| ConfigVar::plain(value.as_str()));
         }
         Ok(())
     })

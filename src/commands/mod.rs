@@ -14,8 +14,10 @@ use anyhow::{Context as _, bail};
 use jiff::ZonedDateTime as Zoned;
 
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{ChangeKind, Code, ConfigVars, Ledger, LedgerLock, Release, Status, release};
-use crate::render::visible;
+use crate::ledger::{
+    ChangeKind, Code, ConfigVar, ConfigVars, Ledger, LedgerLock, Release, Status, release,
+};
+use crate::render::{shown, visible};
 use crate::workspace::{EnvFile, Workspace, git};
 
 /// The inputs that would otherwise be globals, so output can be reproduced.
@@ -142,9 +144,9 @@ fn record(
 /// The change between two sets of config vars.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigDiff {
-    pub added: Vec<(String, String)>,
-    pub changed: Vec<(String, String, String)>,
-    pub removed: Vec<(String, String)>,
+    pub added: Vec<(String, ConfigVar)>,
+    pub changed: Vec<(String, ConfigVar, ConfigVar)>,
+    pub removed: Vec<(String, ConfigVar)>,
 }
 
 impl ConfigDiff {
@@ -175,19 +177,19 @@ impl ConfigDiff {
 impl fmt::Display for ConfigDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.added {
-            writeln!(f, "  + {} => {}", visible(name), visible(value))?;
+            writeln!(f, "  + {} => {}", visible(name), shown(value))?;
         }
         for (name, old, new) in &self.changed {
             writeln!(
                 f,
                 "  ~ {} => {} (was {})",
                 visible(name),
-                visible(new),
-                visible(old)
+                shown(new),
+                shown(old)
             )?;
         }
         for (name, value) in &self.removed {
-            writeln!(f, "  - {} (was {})", visible(name), visible(value))?;
+            writeln!(f, "  - {} (was {})", visible(name), shown(value))?;
         }
         Ok(())
     }

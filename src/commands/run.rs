@@ -48,7 +48,15 @@ pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
     }
     let mut cmd = Command::new(path);
     cmd.args(&opts.args)
-        .envs(&current.config)
+        .envs(current.config.iter().map(|(name, var)| {
+            // As cargo does, a `relative` value is a path from the workspace root.
+            let value = if var.relative {
+                ws.root.join(&var.value).into_os_string()
+            } else {
+                var.value.clone().into()
+            };
+            (name, value)
+        }))
         .current_dir(&ws.root);
     Ok(cmd)
 }

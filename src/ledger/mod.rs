@@ -14,7 +14,7 @@ use fs_err as fs;
 
 pub use lock::LedgerLock;
 pub use release::{
-    Addon, ChangeKind, Code, ConfigVars, Executable, Release, Slug, Status, Version,
+    Addon, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status, Version,
 };
 pub use retention::{Ineligible, Tier};
 pub use slugs::SlugStore;
@@ -287,7 +287,7 @@ mod tests {
             latest_deploy: code,
             config: config
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (k.to_string(), ConfigVar::plain(*v)))
                 .collect(),
             addons: Vec::new(),
         }

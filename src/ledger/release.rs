@@ -11,7 +11,82 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: u32 = 1;
 
 /// The config vars of a release: the `[env]` table, by name.
-pub type ConfigVars = BTreeMap<String, String>;
+pub type ConfigVars = BTreeMap<String, ConfigVar>;
+
+/// One config var: its value, and the options cargo's `[env]` takes for it
+/// (kept so that a rollback regenerates the entry as it was). It reads and
+/// writes as cargo spells it: a string, or `{ value = …, force = true }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ConfigVarRepr", into = "ConfigVarRepr")]
+pub struct ConfigVar {
+    pub value: String,
+    /// Overrides a variable already set in the environment (cargo's `force`).
+    pub force: bool,
+    /// The value is a path relative to the workspace root (cargo's `relative`).
+    pub relative: bool,
+}
+
+impl ConfigVar {
+    pub fn plain(value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            force: false,
+            relative: false,
+        }
+    }
+
+    /// The options that are on, as cargo names them.
+    pub fn options(&self) -> Vec<&'static str> {
+        [("force", self.force), ("relative", self.relative)]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ConfigVarRepr {
+    Plain(String),
+    Table {
+        value: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        relative: bool,
+    },
+}
+
+impl From<ConfigVarRepr> for ConfigVar {
+    fn from(repr: ConfigVarRepr) -> Self {
+        match repr {
+            ConfigVarRepr::Plain(value) => Self::plain(value),
+            ConfigVarRepr::Table {
+                value,
+                force,
+                relative,
+            } => Self {
+                value,
+                force,
+                relative,
+            },
+        }
+    }
+}
+
+impl From<ConfigVar> for ConfigVarRepr {
+    fn from(var: ConfigVar) -> Self {
+        if var.force || var.relative {
+            Self::Table {
+                value: var.value,
+                force: var.force,
+                relative: var.relative,
+            }
+        } else {
+            Self::Plain(var.value)
+        }
+    }
+}
 
 /// One numbered, immutable release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,8 +285,8 @@ impl Release {
                 );
             }
         }
-        for (name, value) in &self.config {
-            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+        for (name, var) in &self.config {
+            if name.is_empty() || name.contains(['=', '\0']) || var.value.contains('\0') {
                 bail!(
                     "config var `{}` cannot be an environment variable",
                     name.escape_debug()

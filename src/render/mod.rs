@@ -7,7 +7,7 @@ pub mod time;
 use std::fmt::Write as _;
 
 use crate::commands::releases::ReleaseInfo;
-use crate::ledger::{ConfigVars, Release};
+use crate::ledger::{ConfigVar, ConfigVars, Release};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -60,6 +60,17 @@ pub fn visible(value: &str) -> std::borrow::Cow<'_, str> {
             .into()
     } else {
         value.into()
+    }
+}
+
+/// A config var as human output shows it: its value, and cargo's options
+/// for it when any are on (`data [relative]`).
+pub fn shown(var: &ConfigVar) -> String {
+    let options = var.options();
+    if options.is_empty() {
+        visible(&var.value).into_owned()
+    } else {
+        format!("{} [{}]", visible(&var.value), options.join(", "))
     }
 }
 
@@ -134,7 +145,7 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
     }
     config
         .iter()
-        .map(|(k, v)| format!("{} => {}", visible(k), visible(v)))
+        .map(|(k, v)| format!("{} => {}", visible(k), shown(v)))
         .collect()
 }
 
@@ -142,7 +153,7 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
 pub fn shell_lines(config: &ConfigVars) -> String {
     config
         .iter()
-        .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(&v.value)))
         .collect()
 }
 

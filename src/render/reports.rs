@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{size, visible};
+use super::{shown, size, visible};
 use crate::commands::config::ConfigChanged;
 use crate::commands::deploy::Deployed;
 use crate::commands::init::Initialized;
@@ -86,7 +86,7 @@ pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
             out,
             "{:<width$} {}",
             format!("{}:", visible(name)),
-            visible(value)
+            shown(value)
         );
     }
     out

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use fs_err as fs;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
-use crate::ledger::{ConfigVars, atomic};
+use crate::ledger::{ConfigVar, ConfigVars, atomic};
 
 /// `.cargo/config.toml` (or the legacy `.cargo/config` when only that exists),
 /// parsed for editing so that everything outside `[env]` is kept byte for byte.
@@ -77,16 +77,14 @@ impl EnvFile {
             .as_table_like()
             .context("`env` is not a table of config vars")?;
         for (name, item) in env.iter() {
-            let value = entry_value(item).with_context(|| {
-                format!("`[env]` entry `{name}` is neither a string nor `{{ value = \"…\" }}`")
-            })?;
-            if name.is_empty() || name.contains(['=', '\0']) || value.contains('\0') {
+            let var = entry_var(item).with_context(|| format!("`[env]` entry `{name}`"))?;
+            if name.is_empty() || name.contains(['=', '\0']) || var.value.contains('\0') {
                 bail!(
                     "`[env]` entry `{}` cannot be an environment variable",
                     name.escape_debug()
                 );
             }
-            vars.insert(name.to_owned(), value.to_owned());
+            vars.insert(name.to_owned(), var);
         }
         Ok(vars)
     }
@@ -99,11 +97,10 @@ impl EnvFile {
         };
         env.iter()
             .map(|(name, item)| {
-                let value = match entry_value(item) {
-                    Some(v) => v.to_owned(),
-                    None => format!("<not a string: {}>", item.to_string().trim()),
-                };
-                (name.to_owned(), value)
+                let var = entry_var(item).unwrap_or_else(|_| {
+                    ConfigVar::plain(format!("<not a string: {}>", item.to_string().trim()))
+                });
+                (name.to_owned(), var)
             })
             .collect()
     }
@@ -140,12 +137,12 @@ impl EnvFile {
             env.remove(&name);
         }
         let mut added = false;
-        for (name, value) in vars {
+        for (name, var) in vars {
             match env.get_mut(name) {
-                Some(item) if entry_value(item) == Some(value.as_str()) => {}
-                Some(item) => set_entry_value(item, value),
+                Some(item) if entry_var(item).is_ok_and(|v| v == *var) => {}
+                Some(item) => set_entry(item, var),
                 None => {
-                    env.insert(name, toml_edit::value(value.as_str()));
+                    env.insert(name, new_entry(var));
                     added = true;
                 }
             }
@@ -181,30 +178,84 @@ pub fn settings_besides_env(text: &str) -> Option<toml::Table> {
     Some(table)
 }
 
-fn entry_value(item: &Item) -> Option<&str> {
-    match item {
-        Item::Value(Value::String(s)) => Some(s.value()),
-        Item::Value(Value::InlineTable(t)) => t.get("value")?.as_str(),
-        Item::Table(t) => t.get("value")?.as_str(),
-        _ => None,
+/// The var an `[env]` entry holds, in the forms cargo reads: a string, or
+/// a table with a string `value` and optional `force` and `relative`.
+fn entry_var(item: &Item) -> anyhow::Result<ConfigVar> {
+    if let Some(value) = item.as_str() {
+        return Ok(ConfigVar::plain(value));
+    }
+    let table = item
+        .as_table_like()
+        .context("is neither a string nor `{ value = \"…\" }`")?;
+    let value = table
+        .get("value")
+        .and_then(Item::as_str)
+        .context("has no string `value`")?;
+    let option = |key: &str| match table.get(key) {
+        None => Ok(false),
+        Some(item) => item
+            .as_bool()
+            .with_context(|| format!("has a `{key}` that is neither true nor false")),
+    };
+    Ok(ConfigVar {
+        value: value.to_owned(),
+        force: option("force")?,
+        relative: option("relative")?,
+    })
+}
+
+/// A new entry: a plain string unless the var has options on.
+fn new_entry(var: &ConfigVar) -> Item {
+    if var.options().is_empty() {
+        return toml_edit::value(var.value.as_str());
+    }
+    let mut table = toml_edit::InlineTable::new();
+    table.insert("value", var.value.as_str().into());
+    for option in var.options() {
+        table.insert(option, true.into());
+    }
+    toml_edit::value(table)
+}
+
+/// Rewrites an entry to hold `var`, keeping its form and comments: only the
+/// value and the options that changed are touched.
+fn set_entry(item: &mut Item, var: &ConfigVar) {
+    let mut removed = false;
+    match item.as_table_like_mut() {
+        Some(table) => {
+            match table.get_mut("value").and_then(Item::as_value_mut) {
+                Some(slot) => replace_keeping_decor(slot, Value::from(var.value.as_str())),
+                None => {
+                    table.insert("value", toml_edit::value(var.value.as_str()));
+                }
+            }
+            for (key, on) in [("force", var.force), ("relative", var.relative)] {
+                let was_on = table.get(key).and_then(Item::as_bool) == Some(true);
+                if on && !was_on {
+                    table.insert(key, toml_edit::value(true));
+                } else if !on && was_on {
+                    table.remove(key);
+                    removed = true;
+                }
+            }
+        }
+        None => {
+            let mut new = new_entry(var);
+            if let (Some(old), Some(slot)) = (item.as_value(), new.as_value_mut()) {
+                *slot.decor_mut() = old.decor().clone();
+            }
+            *item = new;
+        }
+    }
+    // The spaces of a key removed from `{ … }` go with it: tidy what is left.
+    if let (true, Item::Value(Value::InlineTable(table))) = (removed, item) {
+        table.fmt();
     }
 }
 
-fn set_entry_value(item: &mut Item, value: &str) {
-    let slot = match item {
-        Item::Value(Value::InlineTable(t)) => t.get_mut("value"),
-        Item::Table(t) => t.get_mut("value").and_then(Item::as_value_mut),
-        Item::Value(v) => Some(v),
-        _ => None,
-    };
-    match slot {
-        Some(slot) => {
-            let decor = slot.decor().clone();
-            *slot = Value::from(value);
-            *slot.decor_mut() = decor;
-        }
-        None => *item = toml_edit::value(value),
-    }
+fn replace_keeping_decor(slot: &mut Value, mut new: Value) {
+    *new.decor_mut() = slot.decor().clone();
+    *slot = new;
 }
 
 /// Parses `NAME=VALUE`, checking the name is a valid environment variable name.
@@ -245,6 +296,14 @@ mod tests {
     use super::*;
 
     fn edit(text: &str, vars: &[(&str, &str)]) -> String {
+        let vars: Vec<_> = vars
+            .iter()
+            .map(|(k, v)| (*k, ConfigVar::plain(*v)))
+            .collect();
+        edit_vars(text, &vars)
+    }
+
+    fn edit_vars(text: &str, vars: &[(&str, ConfigVar)]) -> String {
         let mut file = EnvFile {
             path: PathBuf::from("config.toml"),
             doc: text.parse().unwrap(),
@@ -252,17 +311,69 @@ mod tests {
         };
         let vars = vars
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         file.set_vars(&vars).unwrap();
         file.doc.to_string()
+    }
+
+    fn var(value: &str, force: bool, relative: bool) -> ConfigVar {
+        ConfigVar {
+            value: value.to_owned(),
+            force,
+            relative,
+        }
+    }
+
+    #[test]
+    fn reads_cargos_forms_with_their_options() {
+        let file = EnvFile {
+            path: PathBuf::from("config.toml"),
+            doc: "[env]\nA = \"1\"\nB = { value = \"2\", force = true }\n[env.C]\nvalue = \"data\"\nrelative = true\n"
+                .parse()
+                .unwrap(),
+            original: String::new(),
+        };
+        let vars = file.vars().unwrap();
+        assert_eq!(vars["A"], var("1", false, false));
+        assert_eq!(vars["B"], var("2", true, false));
+        assert_eq!(vars["C"], var("data", false, true));
+    }
+
+    #[test]
+    fn options_change_only_what_they_must() {
+        // A plain entry that gains an option becomes an inline table, keeping its comment.
+        assert_eq!(
+            edit_vars("[env]\nA = \"1\" # one\n", &[("A", var("1", true, false))]),
+            "[env]\nA = { value = \"1\", force = true } # one\n"
+        );
+        // An option turned off leaves the form as it was.
+        assert_eq!(
+            edit_vars(
+                "[env]\nA = { value = \"1\", force = true }\n",
+                &[("A", var("1", false, false))]
+            ),
+            "[env]\nA = { value = \"1\" }\n"
+        );
+        // A new entry with options is written as cargo spells it.
+        assert_eq!(
+            edit_vars("", &[("D", var("data", false, true))]),
+            "[env]\nD = { value = \"data\", relative = true }\n"
+        );
     }
 
     #[test]
     fn keeps_form_comments_and_order() {
         let text = "# build settings\n[build]\njobs = 2\n\n[env]\nB = \"1\" # bee\nA = { value = \"x\", force = true }\n\n[alias]\nx = \"run\"\n";
         assert_eq!(
-            edit(text, &[("A", "y"), ("B", "1"), ("C", "3")]),
+            edit_vars(
+                text,
+                &[
+                    ("A", var("y", true, false)),
+                    ("B", var("1", false, false)),
+                    ("C", var("3", false, false))
+                ]
+            ),
             "# build settings\n[build]\njobs = 2\n\n[env]\nB = \"1\" # bee\nA = { value = \"y\", force = true }\nC = \"3\"\n\n[alias]\nx = \"run\"\n"
         );
     }

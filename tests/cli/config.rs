@@ -154,7 +154,7 @@ fn env_edits_keep_the_rest_of_config_toml() {
     p.advance(60);
     assert_eq!(
         p.ok(&["config"]),
-        "=== myapp Config Vars\nDATABASE_URL: postgres://localhost/dev\nRUST_LOG:     info\n"
+        "=== myapp Config Vars\nDATABASE_URL: postgres://localhost/dev [force]\nRUST_LOG:     info\n"
     );
 
     let set = ok(

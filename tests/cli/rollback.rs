@@ -289,3 +289,36 @@ fn leaving_rolled_back_code_names_the_latest_deploy_after_a_no_build_deploy() {
         "{set}"
     );
 }
+
+#[test]
+fn a_rollback_regenerates_cargos_options_and_run_honours_relative() {
+    let p = Project::new();
+    p.write(
+        ".cargo/config.toml",
+        "[env]\nMYVAR = { value = \"data/dir\", relative = true, force = true }\n",
+    );
+    p.commit("a relative config var");
+    p.ok(&["deploy"]);
+    // The run output has the workspace root redacted as [ROOT].
+    assert_eq!(
+        p.ok(&["run"]),
+        "hello from v1 (MYVAR=Some(\"[ROOT]/data/dir\"), args=[])\n"
+    );
+    assert!(
+        p.ok(&["info"])
+            .contains("Config: MYVAR => data/dir [force, relative]\n")
+    );
+    p.ok(&["config", "unset", "MYVAR"]);
+    assert_eq!(p.read(".cargo/config.toml"), "");
+    p.ok(&["rollback", "v1"]);
+    assert_eq!(
+        p.read(".cargo/config.toml"),
+        "[env]\nMYVAR = { value = \"data/dir\", force = true, relative = true }\n"
+    );
+    // A changed value keeps the var's options.
+    p.ok(&["config", "set", "MYVAR=other"]);
+    assert_eq!(
+        p.read(".cargo/config.toml"),
+        "[env]\nMYVAR = { value = \"other\", force = true, relative = true }\n"
+    );
+}
