@@ -302,7 +302,7 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
             if args.json {
                 shell.out(&json(&info)?);
             } else if args.shell {
-                shell.out(&render::shell_lines(&info.release.config));
+                shell.out(&render::shell_lines(&info.release.config, &ws.root));
             } else {
                 shell.out(&render::info(&info, &ctx.now));
             }
@@ -337,7 +337,7 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
                         vars.iter().map(|(name, var)| (name, &var.value)).collect();
                     shell.out(&json(&values)?);
                 } else if args.shell {
-                    shell.out(&render::shell_lines(&vars));
+                    shell.out(&render::shell_lines(&vars, &ws.root));
                 } else {
                     shell.out(&reports::config_vars(&vars, &ws.name));
                 }

@@ -6,6 +6,7 @@ use anyhow::bail;
 
 use super::require_current;
 use crate::ledger::{Executable, Ledger};
+use crate::render;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Default)]
@@ -48,15 +49,14 @@ pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
     }
     let mut cmd = Command::new(path);
     cmd.args(&opts.args)
-        .envs(current.config.iter().map(|(name, var)| {
-            // As cargo does, a `relative` value is a path from the workspace root.
-            let value = if var.relative {
-                ws.root.join(&var.value).into_os_string()
-            } else {
-                var.value.clone().into()
-            };
-            (name, value)
-        }))
+        // Always set, as Heroku does: the release's config wins over the
+        // environment `run` is started from, `force` or not.
+        .envs(
+            current
+                .config
+                .iter()
+                .map(|(name, var)| (name, render::run_value(var, &ws.root))),
+        )
         .current_dir(&ws.root);
     Ok(cmd)
 }

@@ -16,8 +16,8 @@ pub type ConfigVars = BTreeMap<String, ConfigVar>;
 /// One config var: its value, and the options cargo's `[env]` takes for it
 /// (kept so that a rollback regenerates the entry as it was). It reads and
 /// writes as cargo spells it: a string, or `{ value = …, force = true }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "ConfigVarRepr", into = "ConfigVarRepr")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "ConfigVarRepr")]
 pub struct ConfigVar {
     pub value: String,
     /// Overrides a variable already set in the environment (cargo's `force`).
@@ -44,33 +44,63 @@ impl ConfigVar {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum ConfigVarRepr {
     Plain(String),
     Table {
         value: String,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         force: bool,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         relative: bool,
     },
 }
 
-impl From<ConfigVarRepr> for ConfigVar {
-    fn from(repr: ConfigVarRepr) -> Self {
-        match repr {
-            ConfigVarRepr::Plain(value) => Self::plain(value),
-            ConfigVarRepr::Table {
-                value,
-                force,
-                relative,
-            } => Self {
-                value,
-                force,
-                relative,
-            },
+/// Reads a string or a table of `value`, `force` and `relative`, refusing
+/// any other key so that a misspelt option is not read as off.
+impl<'de> Deserialize<'de> for ConfigVar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ConfigVar;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, or a table with `value` and optional `force` and `relative`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ConfigVar, E> {
+                Ok(ConfigVar::plain(value))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ConfigVar, A::Error> {
+                use serde::de::Error as _;
+                let (mut value, mut force, mut relative) = (None, false, false);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "value" => value = Some(map.next_value::<String>()?),
+                        "force" => force = map.next_value()?,
+                        "relative" => relative = map.next_value()?,
+                        other => {
+                            return Err(A::Error::unknown_field(
+                                other,
+                                &["value", "force", "relative"],
+                            ));
+                        }
+                    }
+                }
+                let value = value.ok_or_else(|| A::Error::missing_field("value"))?;
+                Ok(ConfigVar {
+                    value,
+                    force,
+                    relative,
+                })
+            }
         }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -361,6 +391,29 @@ impl fmt::Display for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_vars_read_as_cargo_spells_them_and_nothing_else() {
+        let read =
+            |text: &str| toml::from_str::<ConfigVars>(text).map_err(|e| e.message().to_owned());
+        let vars = read("A = \"1\"\nB = { value = \"2\", relative = true }").unwrap();
+        assert_eq!(vars["A"], ConfigVar::plain("1"));
+        assert!(vars["B"].relative && !vars["B"].force);
+        assert_eq!(
+            read("A = { value = \"1\", forse = true }").unwrap_err(),
+            "unknown field `forse`, expected one of `value`, `force`, `relative`"
+        );
+        assert_eq!(
+            read("A = { force = true }").unwrap_err(),
+            "missing field `value`"
+        );
+        assert!(read("A = 2").unwrap_err().contains("a string, or a table"));
+        // Written back the same way.
+        assert_eq!(
+            toml::to_string(&vars).unwrap(),
+            "A = \"1\"\n\n[B]\nvalue = \"2\"\nrelative = true\n"
+        );
+    }
 
     #[test]
     fn versions_parse_strictly() {

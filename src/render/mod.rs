@@ -150,11 +150,21 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
 }
 
 /// `NAME=value` lines a POSIX shell reads back as the same values.
-pub fn shell_lines(config: &ConfigVars) -> String {
+pub fn shell_lines(config: &ConfigVars, root: &std::path::Path) -> String {
     config
         .iter()
-        .map(|(k, v)| format!("{k}={}\n", shell_quote(&v.value)))
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(&run_value(v, root))))
         .collect()
+}
+
+/// The value a program started from the release sees: as cargo does, a
+/// `relative` value is a path from the workspace root.
+pub fn run_value(var: &ConfigVar, root: &std::path::Path) -> String {
+    if var.relative {
+        root.join(&var.value).display().to_string()
+    } else {
+        var.value.clone()
+    }
 }
 
 pub fn shell_quote(value: &str) -> String {

@@ -124,6 +124,7 @@ impl EnvFile {
             self.doc["env"] = toml_edit::table();
         }
         let path = self.path.display().to_string();
+        let inline = self.doc["env"].is_inline_table();
         let env = self.doc["env"]
             .as_table_like_mut()
             .with_context(|| format!("`env` in `{path}` is not a table"))?;
@@ -147,8 +148,17 @@ impl EnvFile {
                 }
             }
         }
-        if added && was_sorted {
+        // Sorting would also reorder the keys of a dotted entry
+        // (`A.value`, `A.force`): keep such a table as it is, new keys last.
+        let dotted = env
+            .iter()
+            .any(|(_, item)| item.as_table_like().is_some_and(|t| t.is_dotted()));
+        if added && was_sorted && !dotted {
             env.sort_values();
+        }
+        // `env = { … }` written on one line: even out its spacing.
+        if added && inline {
+            env.fmt();
         }
         if env.is_empty() {
             self.doc.remove("env");
@@ -220,7 +230,7 @@ fn new_entry(var: &ConfigVar) -> Item {
 /// Rewrites an entry to hold `var`, keeping its form and comments: only the
 /// value and the options that changed are touched.
 fn set_entry(item: &mut Item, var: &ConfigVar) {
-    let mut removed = false;
+    let mut reshaped = false;
     match item.as_table_like_mut() {
         Some(table) => {
             match table.get_mut("value").and_then(Item::as_value_mut) {
@@ -230,12 +240,14 @@ fn set_entry(item: &mut Item, var: &ConfigVar) {
                 }
             }
             for (key, on) in [("force", var.force), ("relative", var.relative)] {
-                let was_on = table.get(key).and_then(Item::as_bool) == Some(true);
-                if on && !was_on {
+                let now = table.get(key).map(Item::as_bool);
+                if on && now != Some(Some(true)) {
                     table.insert(key, toml_edit::value(true));
-                } else if !on && was_on {
+                    reshaped = true;
+                } else if !on && now.is_some_and(|b| b != Some(false)) {
+                    // Off: gone, also when it was not even a bool.
                     table.remove(key);
-                    removed = true;
+                    reshaped = true;
                 }
             }
         }
@@ -247,8 +259,8 @@ fn set_entry(item: &mut Item, var: &ConfigVar) {
             *item = new;
         }
     }
-    // The spaces of a key removed from `{ … }` go with it: tidy what is left.
-    if let (true, Item::Value(Value::InlineTable(table))) = (removed, item) {
+    // Keys added to or removed from `{ … }` leave its spacing uneven: tidy it.
+    if let (true, Item::Value(Value::InlineTable(table))) = (reshaped, item) {
         table.fmt();
     }
 }
@@ -354,6 +366,38 @@ mod tests {
                 &[("A", var("1", false, false))]
             ),
             "[env]\nA = { value = \"1\" }\n"
+        );
+        // An option that is not a bool is removed when it should be off,
+        // and an inline table that gains a key keeps even spacing.
+        assert_eq!(
+            edit_vars(
+                "[env]\nA = { value = \"1\", force = \"yes\" }\n",
+                &[("A", var("1", false, false))]
+            ),
+            "[env]\nA = { value = \"1\" }\n"
+        );
+        assert_eq!(
+            edit_vars(
+                "[env]\nA = { value = \"1\" }\n",
+                &[("A", var("1", true, false))]
+            ),
+            "[env]\nA = { value = \"1\", force = true }\n"
+        );
+        assert_eq!(
+            edit("env = { A = \"1\" }\n", &[("A", "1"), ("B", "2")]),
+            "env = { A = \"1\", B = \"2\" }\n"
+        );
+        // Dotted entries keep their own key order when a var is added.
+        assert_eq!(
+            edit_vars(
+                "[env]\nA = \"a\"\nB.value = \"b\" # bee\nB.relative = true\n",
+                &[
+                    ("A", var("a", false, false)),
+                    ("B", var("b", false, true)),
+                    ("C", var("c", false, false))
+                ]
+            ),
+            "[env]\nA = \"a\"\nB.value = \"b\" # bee\nB.relative = true\nC = \"c\"\n"
         );
         // A new entry with options is written as cargo spells it.
         assert_eq!(
