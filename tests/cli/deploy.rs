@@ -96,11 +96,7 @@ fn failed_build_is_recorded_and_keeps_the_current_release() {
     let p = Project::new();
     p.ok(&["deploy"]);
     p.advance(60);
-    p.write(
-        "src/main.rs",
-        "fn main() { let x: u32 = \"not a number\"; }\n",
-    );
-    p.commit("break the build");
+    break_the_build(&p, "break the build");
     let run = p.run(&["deploy"]);
     assert_eq!(run.code, 1);
     snap!(run);
@@ -283,8 +279,7 @@ fn a_mistyped_profile_records_nothing() {
 #[test]
 fn only_failed_releases_is_not_no_releases() {
     let p = Project::new();
-    p.write("src/main.rs", "fn main() { let x: u32 = \"no\"; }\n");
-    p.commit("broken");
+    break_the_build(&p, "broken");
     assert_eq!(p.run(&["deploy"]).code, 1);
     let run = p.run(&["run"]);
     assert_eq!(

@@ -143,11 +143,7 @@ fn rolling_back_to_a_failed_release_is_refused() {
     let p = Project::new();
     p.ok(&["deploy"]);
     p.advance(60);
-    p.write(
-        "src/main.rs",
-        "fn main() { let x: u32 = \"not a number\"; }\n",
-    );
-    p.commit("broken");
+    break_the_build(&p, "broken");
     let failed = p.run(&["deploy"]);
     assert_ne!(failed.code, 0, "{failed}");
     assert!(failed.stderr.contains("recorded v2 as failed"), "{failed}");

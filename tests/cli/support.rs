@@ -386,6 +386,15 @@ pub fn change_code(p: &Project, what: &str) {
     p.commit(&format!("say {what}"));
 }
 
+/// Commits code that does not compile, so the next deploy's build fails.
+pub fn break_the_build(p: &Project, message: &str) {
+    p.write(
+        "src/main.rs",
+        "fn main() { let x: u32 = \"not a number\"; }\n",
+    );
+    p.commit(message);
+}
+
 /// Adds a dependency on a path crate `addon` outside the workspace (an
 /// add-on), updates Cargo.lock offline and commits.
 pub fn add_path_addon(p: &Project) {

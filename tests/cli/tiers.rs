@@ -218,11 +218,7 @@ fn a_failed_deploy_keeps_the_release_a_rollback_goes_to() {
     let p = basic();
     p.ok(&["config", "set", "A=1"]);
     p.advance(60);
-    p.write(
-        "src/main.rs",
-        "fn main() { let x: u32 = \"not a number\"; }\n",
-    );
-    p.commit("broken");
+    break_the_build(&p, "broken");
     let failed = p.run(&["deploy"]);
     assert_ne!(failed.code, 0, "{failed}");
     // v2 is current, v1 what a rollback goes to, v3 the newest number.
@@ -316,8 +312,7 @@ fn basic_keeps_the_previous_release_even_when_it_cannot_be_rolled_back_to() {
 #[test]
 fn a_pruned_release_between_kept_ones_is_reported_as_pruned() {
     let p = basic();
-    p.write("src/main.rs", "fn main() { let x: u32 = \"no\"; }\n");
-    p.commit("broken");
+    break_the_build(&p, "broken");
     assert_eq!(p.run(&["deploy"]).code, 1);
     p.write("src/main.rs", MAIN_RS);
     p.commit("fixed");
