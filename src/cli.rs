@@ -4,14 +4,15 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use cargo_release_log::{
+    Context, DeployOptions, Error, ReleaseInfo, RunOptions, Tier, Version, Workspace,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{Context, config, deploy, init, releases, rollback, run, sync};
-use crate::ledger::{Tier, Version};
 use crate::render::{self, reports};
 use crate::shell::{ColorChoice, Shell};
-use crate::workspace::Workspace;
 
+/// `cargo` passes `release-log` as the first argument to `cargo-release-log`.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
 pub enum Cargo {
@@ -71,9 +72,27 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Which releases to keep: `basic` (current and previous) or `advanced` (all)
+    /// Which releases to keep
     #[arg(long, value_name = "TIER")]
-    pub tier: Option<Tier>,
+    pub tier: Option<TierArg>,
+}
+
+/// The tiers, as `--tier` takes them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TierArg {
+    /// Keeps the current and the previous release: a rollback undoes one step
+    Basic,
+    /// Keeps every release: roll back to any of them
+    Advanced,
+}
+
+impl From<TierArg> for Tier {
+    fn from(tier: TierArg) -> Self {
+        match tier {
+            TierArg::Basic => Tier::Basic,
+            TierArg::Advanced => Tier::Advanced,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -118,8 +137,8 @@ pub enum ReleasesAction {
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// The release, `vN` or `N` (default: the current one)
-    #[arg(value_name = "RELEASE")]
-    pub release: Option<String>,
+    #[arg(value_name = "RELEASE", value_parser = release)]
+    pub release: Option<Version>,
     /// Print JSON
     #[arg(long, conflicts_with = "shell")]
     pub json: bool,
@@ -131,8 +150,8 @@ pub struct InfoArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The release to go back to, `vN` or `N` (default: the previous eligible one)
-    #[arg(value_name = "RELEASE")]
-    pub release: Option<String>,
+    #[arg(value_name = "RELEASE", value_parser = release)]
+    pub release: Option<Version>,
 }
 
 #[derive(Debug, Args)]
@@ -159,7 +178,7 @@ pub enum ConfigAction {
     #[command(visible_alias = "add")]
     Set {
         /// NAME=VALUE pairs
-        #[arg(value_name = "NAME=VALUE", required = true, value_parser = assignment)]
+        #[arg(value_name = "NAME=VALUE", required = true)]
         vars: Vec<String>,
     },
     /// Remove config vars, as one new release
@@ -198,11 +217,10 @@ fn at_least_one(arg: &str) -> Result<u64, String> {
     }
 }
 
-/// `config set`: a `NAME=VALUE` with a valid name, so that a malformed one is a usage error.
-fn assignment(arg: &str) -> Result<String, String> {
-    crate::workspace::env_config::parse_assignment(arg)
-        .map(|_| arg.to_owned())
-        .map_err(|e| e.to_string())
+/// A release reference: clap names the argument, so say only what is expected.
+fn release(arg: &str) -> Result<Version, &'static str> {
+    arg.parse()
+        .map_err(|_| "expected a release number like `v12` or `12`")
 }
 
 fn clap_cargo_styles() -> clap::builder::Styles {
@@ -251,60 +269,71 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
     args
 }
 
-/// The clock for this run: `SOURCE_DATE_EPOCH` when set (so output can be
-/// reproduced), else the system clock, in the system time zone.
-pub fn now() -> anyhow::Result<jiff::ZonedDateTime> {
-    use anyhow::Context as _;
+/// The clock for this run: `CARGO_RELEASE_LOG_NOW` when set (seconds since
+/// the epoch, or an RFC 3339 time), so that output can be reproduced; else
+/// the system clock. Times are shown in the system time zone (`TZ`).
+fn now() -> Result<jiff::ZonedDateTime, Error> {
     let tz = jiff::tz::TimeZone::system();
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(epoch) => {
-            let seconds: i64 = epoch.trim().parse().with_context(|| {
-                format!("SOURCE_DATE_EPOCH=`{epoch}` is not a number of seconds")
-            })?;
-            Ok(jiff::Timestamp::from_second(seconds)
-                .with_context(|| format!("SOURCE_DATE_EPOCH=`{epoch}` is out of range"))?
-                .to_zoned_datetime(tz))
-        }
-        Err(_) => Ok(jiff::Timestamp::now().to_zoned_datetime(tz)),
+    let Ok(fixed) = std::env::var("CARGO_RELEASE_LOG_NOW") else {
+        return Ok(jiff::Timestamp::now().to_zoned_datetime(tz));
+    };
+    let fixed = fixed.trim();
+    let at = match fixed.parse::<i64>() {
+        Ok(seconds) => jiff::Timestamp::from_second(seconds).ok(),
+        Err(_) => fixed.parse::<jiff::Timestamp>().ok(),
+    };
+    match at {
+        Some(at) => Ok(at.to_zoned_datetime(tz)),
+        None => Err(Error::InvalidSetting(format!(
+            "CARGO_RELEASE_LOG_NOW=`{}` is neither seconds since the epoch nor an RFC 3339 time",
+            cargo_release_log::text::printable(fixed)
+        ))),
+    }
+}
+
+/// The workspace: `--manifest-path`, else the one the current folder is in.
+fn workspace(manifest_path: Option<&std::path::Path>) -> Result<Workspace, Error> {
+    match manifest_path {
+        Some(path) => Workspace::open(path),
+        None => Workspace::find(&std::env::current_dir()?),
     }
 }
 
 /// Runs a parsed command line; the exit code is the command's.
-pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
-    let mut ctx = Context::new(now()?);
+pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
     let notes = shell.clone();
-    ctx.on_lock_wait =
-        Box::new(move || notes.note("    Blocking waiting for file lock on the release ledger"));
-    let mut ws = Workspace::load(cli.manifest_path.as_deref())?;
+    let ctx = Context::new(now()?).on_lock_wait(move || {
+        notes.note("    Blocking waiting for file lock on the release ledger");
+    });
+    let mut ws = workspace(cli.manifest_path.as_deref())?;
     let ws = &mut ws;
     match cli.command {
         Command::Init(args) => {
-            let done = init::init(ws, &ctx, args.tier)?;
-            shell.status(&reports::initialized(&done, &ws.name));
+            let done = ws.init(&ctx, args.tier.map(Tier::from))?;
+            shell.status(&reports::initialized(&done, ws.name()));
         }
         Command::Deploy(args) => {
-            let opts = deploy::DeployOptions {
-                no_build: args.no_build,
-                allow_dirty: args.allow_dirty,
-                profile: args.profile,
-                message: args.message,
-                quiet: cli.quiet,
-                color: cli.color.map(|c| c.as_str().to_owned()),
-            };
-            shell.status(&reports::deployed(&deploy::deploy(ws, &ctx, &opts)?));
+            let mut opts = DeployOptions::default();
+            opts.no_build = args.no_build;
+            opts.allow_dirty = args.allow_dirty;
+            opts.profile = args.profile;
+            opts.message = args.message;
+            opts.quiet = cli.quiet;
+            opts.color = cli.color.map(|c| c.as_str().to_owned());
+            shell.status(&reports::deployed(&ws.deploy(&ctx, &opts)?));
         }
         Command::Releases(ReleasesArgs {
             action: Some(ReleasesAction::Info(args)),
             ..
         })
         | Command::Info(args) => {
-            let info = releases::info(ws, parse_release(args.release.as_deref())?)?;
+            let info = ws.info(args.release)?;
             if args.json {
                 shell.out(&json(&info)?);
             } else if args.shell {
-                shell.out(&render::shell_lines(&info.release.config, &ws.root));
+                shell.out(&render::shell_lines(&info.release.config, ws.root()));
             } else {
-                shell.out(&render::info(&info, &ctx.now));
+                shell.out(&render::info(&info, ctx.now()));
             }
         }
         Command::Releases(ReleasesArgs {
@@ -312,56 +341,58 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
             ..
         })
         | Command::Rollback(args) => {
-            let done = rollback::rollback(ws, &ctx, parse_release(args.release.as_deref())?)?;
+            let done = ws.rollback(&ctx, args.release)?;
             shell.status(&reports::rolled_back(&done));
         }
         Command::Releases(args) => {
-            let list = releases::list(ws, usize::try_from(args.num).unwrap_or(usize::MAX))?;
+            let list: Vec<ReleaseInfo> =
+                ws.releases(usize::try_from(args.num).unwrap_or(usize::MAX))?;
             if args.json {
                 shell.out(&json(&list)?);
             } else if list.is_empty() {
-                shell.out(&format!("{} has no releases.\n", ws.name));
+                shell.out(&format!("{} has no releases.\n", ws.name()));
             } else {
-                shell.out(&render::table::releases(&list, &ctx.now, shell.width()));
+                shell.out(&render::table::releases(&list, ctx.now(), shell.width()));
             }
         }
         Command::Config(args) => match args.action {
             None => {
-                let shown = config::show(ws)?;
-                warn_of_drift(&shown, shell);
-                let vars = shown.vars;
+                let shown = ws.config()?;
+                warn_of_drift(shown.drift.as_deref(), shell);
                 if args.json {
                     // Names to values, as the README documents; cargo's
                     // options show in `info --json`.
-                    let values: std::collections::BTreeMap<&String, &String> =
-                        vars.iter().map(|(name, var)| (name, &var.value)).collect();
+                    let values: std::collections::BTreeMap<&String, &String> = shown
+                        .vars
+                        .iter()
+                        .map(|(name, var)| (name, &var.value))
+                        .collect();
                     shell.out(&json(&values)?);
                 } else if args.shell {
-                    shell.out(&render::shell_lines(&vars, &ws.root));
+                    shell.out(&render::shell_lines(&shown.vars, ws.root()));
                 } else {
-                    shell.out(&reports::config_vars(&vars, &ws.name));
+                    shell.out(&reports::config_vars(&shown.vars, ws.name()));
                 }
             }
             Some(ConfigAction::Get { name }) => {
-                let shown = config::show(ws)?;
-                warn_of_drift(&shown, shell);
-                shell.out(&format!("{}\n", config::get(&shown, &name)?));
+                let shown = ws.config()?;
+                warn_of_drift(shown.drift.as_deref(), shell);
+                shell.out(&format!("{}\n", shown.get(&name)?.value));
             }
             Some(ConfigAction::Set { vars }) => {
-                shell.status(&reports::config_changed(&config::set(ws, &ctx, &vars)?));
+                shell.status(&reports::config_changed(&ws.config_set(&ctx, &vars)?));
             }
             Some(ConfigAction::Unset { names }) => {
-                shell.status(&reports::config_changed(&config::unset(ws, &ctx, &names)?));
+                shell.status(&reports::config_changed(&ws.config_unset(&ctx, &names)?));
             }
         },
-        Command::Sync => shell.status(&reports::synced(&sync::sync(ws, &ctx)?, &ws.name)),
+        Command::Sync => shell.status(&reports::synced(&ws.sync(&ctx)?, ws.name())),
         Command::Run(args) => {
-            let opts = run::RunOptions {
-                bin: args.bin,
-                args: args.args,
-                from: std::env::current_dir().ok(),
-            };
-            let mut cmd = run::command(ws, &opts)?;
+            let mut opts = RunOptions::default();
+            opts.bin = args.bin;
+            opts.args = args.args;
+            opts.from = std::env::current_dir().ok();
+            let mut cmd = ws.run_command(&opts)?;
             let status = cmd.status().map_err(|e| {
                 anyhow::anyhow!(
                     "could not start `{}`: {e}",
@@ -374,19 +405,25 @@ pub fn run(cli: Cli, shell: &Shell) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The exit code of a failed command: 2 for a usage mistake, as clap
+/// exits, 1 for anything else.
+pub fn failure_code(err: &Error) -> ExitCode {
+    match err {
+        Error::InvalidInput(_) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
 /// `config` shows the current release's vars; say when `[env]` differs.
-fn warn_of_drift(shown: &config::Shown, shell: &Shell) {
-    if let Some(drift) = &shown.drift {
+fn warn_of_drift(drift: Option<&str>, shell: &Shell) {
+    if let Some(drift) = drift {
         shell.warn(drift);
     }
 }
 
-fn parse_release(arg: Option<&str>) -> anyhow::Result<Option<Version>> {
-    arg.map(str::parse).transpose()
-}
-
-fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(value)? + "\n")
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+    Ok(text + "\n")
 }
 
 fn exit_code(status: std::process::ExitStatus) -> ExitCode {

@@ -1,18 +1,54 @@
 //! Heroku-style release management for Cargo workspaces.
 //!
-//! Every deploy and config change of a workspace becomes a numbered, immutable
-//! release kept as TOML in `.releases/`. The binary is a thin shell over this
-//! library: [`commands`] holds one function per subcommand, each taking the
-//! clock and the acting user as inputs (see [`Context`]) and returning values;
-//! nothing here prints except the front end in [`cli`] through [`shell`].
+//! Every deploy and config change of a workspace becomes a numbered,
+//! immutable release kept as TOML in `.releases/`: list the history, inspect
+//! a release, roll back. This library is what the `cargo release-log`
+//! binary drives, and what an xtask can drive directly: open a
+//! [`Workspace`], call a command method with a [`Context`] (the clock and
+//! the acting user), and get values back. The library never prints; its
+//! errors are an [`Error`] whose refusals can be matched.
+//!
+//! ```no_run
+//! use cargo_release_log::{Context, DeployOptions, Error, Version, Workspace};
+//!
+//! # fn main() -> Result<(), Error> {
+//! let ws = Workspace::find(std::path::Path::new("."))?;
+//! let now = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::system());
+//! let ctx = Context::new(now).with_user("ci@example.com");
+//!
+//! let deployed = ws.deploy(&ctx, &DeployOptions::default())?;
+//! println!("deployed v{}", deployed.release.version);
+//!
+//! ws.config_set(&ctx, &["RUST_LOG=info".to_owned()])?;
+//! match ws.rollback(&ctx, Some(Version(1))) {
+//!     Ok(done) => println!("back to v{}", done.target),
+//!     Err(Error::NotEligible { reason, .. }) => println!("not now: {reason}"),
+//!     Err(other) => return Err(other),
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod cli;
-pub mod commands;
-pub mod ledger;
-pub mod process;
-pub mod render;
-pub mod shell;
-pub mod workspace;
+mod commands;
+mod context;
+mod error;
+mod ledger;
+mod process;
+pub mod text;
+mod workspace;
 
-pub use commands::Context;
+pub use commands::config::{ConfigChanged, ConfigShown};
+pub use commands::deploy::{DeployOptions, Deployed};
+pub use commands::init::Initialized;
+pub use commands::releases::ReleaseInfo;
+pub use commands::rollback::RolledBack;
+pub use commands::run::RunOptions;
+pub use commands::sync::Synced;
+pub use context::Context;
+pub use error::{Error, Result};
+pub use ledger::{
+    Addon, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar, ConfigVars, Executable, Ineligible,
+    Pruned, Release, Slug, Status, Tier, Version,
+};
+pub use workspace::Workspace;

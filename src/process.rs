@@ -10,14 +10,14 @@ use anyhow::{Context as _, bail};
 /// A command to spawn, never through a shell; its `Display` shows it the way
 /// a user would type it, so failures say exactly what ran.
 #[derive(Debug, Clone)]
-pub struct ProcessBuilder {
+pub(crate) struct ProcessBuilder {
     program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
 }
 
 impl ProcessBuilder {
-    pub fn new(program: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn new(program: impl AsRef<OsStr>) -> Self {
         Self {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
@@ -26,21 +26,21 @@ impl ProcessBuilder {
     }
 
     /// `git`, as found on `PATH`.
-    pub fn git(cwd: &Path) -> Self {
+    pub(crate) fn git(cwd: &Path) -> Self {
         Self::new("git").cwd(cwd)
     }
 
     /// The `cargo` that started us (`$CARGO`), else the one on `PATH`.
-    pub fn cargo() -> Self {
+    pub(crate) fn cargo() -> Self {
         Self::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -50,12 +50,12 @@ impl ProcessBuilder {
         self
     }
 
-    pub fn cwd(mut self, cwd: &Path) -> Self {
+    pub(crate) fn cwd(mut self, cwd: &Path) -> Self {
         self.cwd = Some(cwd.to_owned());
         self
     }
 
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
         if let Some(cwd) = &self.cwd {
@@ -66,7 +66,7 @@ impl ProcessBuilder {
 
     /// Runs to completion capturing its output; a non-zero exit is an error
     /// that carries the command, its exit status and its stderr.
-    pub fn output(&self) -> anyhow::Result<Output> {
+    pub(crate) fn output(&self) -> anyhow::Result<Output> {
         let output = self.output_unchecked()?;
         if !output.status.success() {
             bail!(self.failure(&output));
@@ -75,7 +75,7 @@ impl ProcessBuilder {
     }
 
     /// Runs to completion capturing its output, whatever its exit status.
-    pub fn output_unchecked(&self) -> anyhow::Result<Output> {
+    pub(crate) fn output_unchecked(&self) -> anyhow::Result<Output> {
         self.command()
             .stdin(Stdio::null())
             .output()
@@ -83,14 +83,14 @@ impl ProcessBuilder {
     }
 
     /// The stdout of a successful run, trimmed, as UTF-8.
-    pub fn read(&self) -> anyhow::Result<String> {
+    pub(crate) fn read(&self) -> anyhow::Result<String> {
         let output = self.output()?;
         let text = String::from_utf8(output.stdout)
             .with_context(|| format!("`{self}` printed output that is not UTF-8"))?;
         Ok(text.trim_end().to_owned())
     }
 
-    pub fn failure(&self, output: &Output) -> String {
+    pub(crate) fn failure(&self, output: &Output) -> String {
         let mut msg = format!(
             "process didn't exit successfully: `{self}` ({})",
             output.status

@@ -24,6 +24,7 @@ impl ColorChoice {
     }
 }
 
+/// Where output goes, and how it looks.
 #[derive(Debug, Clone)]
 pub struct Shell {
     color: bool,
@@ -93,11 +94,11 @@ impl Shell {
     }
 
     /// `error: …` and its causes, as cargo prints them.
-    pub fn error(&self, err: &anyhow::Error) {
+    pub fn error(&self, err: &(dyn std::error::Error + 'static)) {
         let mut stderr = std::io::stderr().lock();
         let label = self.paint("31", "error");
         let _ = writeln!(stderr, "{label}: {err}");
-        let mut causes = err.chain().skip(1).peekable();
+        let mut causes = std::iter::successors(err.source(), |e| e.source()).peekable();
         if causes.peek().is_some() {
             let _ = writeln!(stderr, "\nCaused by:");
             for cause in causes {

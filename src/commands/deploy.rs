@@ -6,25 +6,33 @@ use std::process::{ExitStatus, Stdio};
 use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 
-use super::{ConfigDiff, Context, Draft, EnvState, env_state, record, unreadable_env};
+use super::{Draft, EnvState, env_state, record, unreadable_env};
+use crate::context::Context;
+use crate::error::Error;
 use crate::ledger::retention::Pruned;
 use crate::ledger::slugs::sha256_file;
-use crate::ledger::{ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
+use crate::ledger::{
+    ChangeKind, Code, ConfigDiff, DIR, Ledger, LockedLedger, Release, Slug, Status,
+};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, env_config, git, relative_to};
 
+/// How to deploy.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeployOptions {
     /// Record commit, config and add-ons without building; the latest deploy's build runs.
     pub no_build: bool,
     /// Deploy even with uncommitted changes.
     pub allow_dirty: bool,
-    /// The cargo profile to build with.
+    /// The cargo profile to build with (`release` by default).
     pub profile: String,
-    /// Passed on to `cargo build`: `--quiet`, and `--color` when given.
-    pub quiet: bool,
-    pub color: Option<String>,
+    /// A message kept with the release and shown in the history.
     pub message: Option<String>,
+    /// Passes `--quiet` to `cargo build`.
+    pub quiet: bool,
+    /// Passes `--color` to `cargo build`: `auto`, `always` or `never`.
+    pub color: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -40,8 +48,11 @@ impl Default for DeployOptions {
     }
 }
 
+/// What a deploy recorded.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Deployed {
+    /// The new release.
     pub release: Release,
     /// Whether a slug was built (false with `--no-build`).
     pub built: bool,
@@ -50,57 +61,37 @@ pub struct Deployed {
     pub config: ConfigDiff,
     /// The path of the `[env]` file, relative to the workspace root.
     pub env_path: String,
+    /// What the tier's retention removed afterwards.
     pub pruned: Pruned,
 }
 
-/// A build that failed: its release is recorded with status `failed`.
-#[derive(Debug)]
-pub struct BuildFailed {
-    pub version: u64,
-    pub current: Option<u64>,
-    pub status: ExitStatus,
-}
-
-impl std::fmt::Display for BuildFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "build failed ({}); recorded v{} as failed",
-            self.status, self.version
-        )?;
-        match self.current {
-            Some(c) => write!(f, ", v{c} is still the current release"),
-            None => f.write_str(", there is no current release yet"),
-        }
+impl Workspace {
+    /// `deploy`: builds the workspace (`cargo build --profile release`,
+    /// streaming cargo's own output to stderr) and records the commit, the
+    /// executables built, `[env]` and the add-ons as a new release.
+    ///
+    /// Refuses uncommitted changes unless `allow_dirty` ([`Error::Dirty`]).
+    /// A failed build is recorded as a `failed` release and returned as
+    /// [`Error::BuildFailed`]; the current release stays current.
+    pub fn deploy(&self, ctx: &Context, opts: &DeployOptions) -> crate::Result<Deployed> {
+        deploy(self, ctx, opts)
     }
 }
 
-impl std::error::Error for BuildFailed {}
-
-pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Result<Deployed> {
+fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Deployed> {
     // Everything that can refuse the deploy is checked before anything is
     // built or written.
     ws.tier()?;
-    let commit = git::head_commit(&ws.root)?;
-    let env = EnvFile::load(&ws.root)?;
-    let env_path = env.relative_path(&ws.root);
-    env.vars().map_err(|e| unreadable_env(&env_path, e))?;
+    let commit = git::head_commit(ws.root())?;
+    let env = EnvFile::load(ws.root())?;
+    let env_path = env.relative_path(ws.root());
+    env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
     let dirty = dirty_paths(ws, &env, &env_path)?;
     if !dirty.is_empty() && !opts.allow_dirty {
-        let (files, verb) = if dirty.len() == 1 {
-            ("file", "contains")
-        } else {
-            ("files", "contain")
-        };
-        bail!(
-            "{} {files} in the working directory {verb} changes that were not yet committed into git:\n\n{}\n\n\
-             to proceed despite this, pass the `--allow-dirty` flag",
-            dirty.len(),
-            dirty.join("\n")
-        );
+        return Err(Error::Dirty { paths: dirty });
     }
     // A ledger that cannot be read is refused before a long build, too.
-    Ledger::open(&ws.root)?.current()?;
+    Ledger::open(ws.root())?.current()?;
     // The build runs without the ledger lock, so that config changes are not
     // held up by it; what it built is stored once the lock is held.
     let build = if opts.no_build {
@@ -109,11 +100,9 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         Some(build(ws, opts)?)
     };
 
-    let (mut ledger, _lock) = ctx
-        .lock(ws, true)?
-        .context("the ledger folder was just created")?;
+    let (mut ledger, _) = LockedLedger::create(ws.root(), ctx.lock_wait_hook())?;
     // Read under the lock: a config change may have landed while we built.
-    let mut env = EnvFile::load(&ws.root)?;
+    let mut env = EnvFile::load(ws.root())?;
     let current = ledger.current()?;
     let config = match &current {
         None => env.vars()?,
@@ -184,7 +173,7 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
         .unwrap_or_default();
     let draft = Draft {
         kind: ChangeKind::Deploy,
-        change: format!("Deploy {}", crate::render::short_sha(&commit)),
+        change: format!("Deploy {}", crate::ledger::release::short_sha(&commit)),
         message: opts.message.clone().filter(|m| !m.trim().is_empty()),
         note: None,
         rollback_to: None,
@@ -196,12 +185,11 @@ pub fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> anyhow::Re
     };
     let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
     if let Some(status) = failed {
-        return Err(BuildFailed {
+        return Err(Error::BuildFailed {
             version: release.version,
             current: current.map(|c| c.version),
             status,
-        }
-        .into());
+        });
     }
     Ok(Deployed {
         config: ConfigDiff::between(&previous_config, &release.config),
@@ -219,24 +207,24 @@ fn dirty_paths(ws: &Workspace, env: &EnvFile, env_path: &str) -> anyhow::Result<
     let real = fs_err::canonicalize(env.path()).ok();
     let real_rel = real
         .as_deref()
-        .map(|r| relative_to(r, &ws.root).display().to_string());
+        .map(|r| relative_to(r, ws.root()).display().to_string());
     let mut managed = vec![DIR, env_path];
     managed.extend(real_rel.as_deref());
-    let mut dirty = git::dirty_paths(&ws.root, &managed, &ws.root)?;
+    let mut dirty = git::dirty_paths(ws.root(), &managed, ws.root())?;
     // The tool manages `[env]` only: any other uncommitted setting in that
     // file (build flags, say) changes what is built. A file git ignores has
     // nothing committed to compare with.
     if let Some(real) = &real
-        && !git::is_ignored(&ws.root, real)?
+        && !git::is_ignored(ws.root(), real)?
     {
-        let committed = git::file_at_head(&ws.root, real)?.unwrap_or_default();
+        let committed = git::file_at_head(ws.root(), real)?.unwrap_or_default();
         if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
             dirty.push(env_path.to_owned());
         }
     }
     for dir in ws.path_addon_dirs()? {
         // An add-on outside any git repository has nothing to compare with.
-        if let Ok(paths) = git::dirty_paths(&dir, &[], &ws.root) {
+        if let Ok(paths) = git::dirty_paths(&dir, &[], ws.root()) {
             dirty.extend(paths);
         }
     }
@@ -262,7 +250,7 @@ fn build(ws: &Workspace, opts: &DeployOptions) -> anyhow::Result<Built> {
             "json-render-diagnostics",
             "--manifest-path",
         ])
-        .arg(&ws.manifest_path);
+        .arg(ws.manifest_path());
     // A clean deploy builds exactly the committed Cargo.lock, as
     // `cargo publish` would; cargo says so when it is out of date.
     if !opts.allow_dirty {
@@ -274,7 +262,7 @@ fn build(ws: &Workspace, opts: &DeployOptions) -> anyhow::Result<Built> {
     if let Some(color) = &opts.color {
         cargo = cargo.args(["--color", color]);
     }
-    let cargo = cargo.cwd(&ws.root);
+    let cargo = cargo.cwd(ws.root());
     let mut child = cargo
         .command()
         .stdin(Stdio::null())

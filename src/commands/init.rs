@@ -4,40 +4,48 @@ use anyhow::Context as _;
 use fs_err as fs;
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::Context;
+use crate::context::Context;
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{Ledger, Tier, atomic};
+use crate::ledger::{LockedLedger, Tier, atomic};
 use crate::workspace::Workspace;
 
+/// What `init` set up.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Initialized {
+    /// The tier in force.
     pub tier: Tier,
     /// Whether `.releases/` was created or completed.
     pub created_ledger: bool,
     /// The manifest table the tier was written to, if the manifest changed.
     pub wrote_tier: Option<&'static str>,
+    /// What the tier's retention removed.
     pub pruned: Pruned,
 }
 
-/// Idempotent: an existing ledger is kept, and the tier is written only when
-/// asked for (or, with none set yet, as the explicit default).
-pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Result<Initialized> {
+impl Workspace {
+    /// `init [--tier]`: sets up `.releases/` and the tier setting. Idempotent:
+    /// an existing ledger is kept, and the tier is written only when asked
+    /// for (or, with none set yet, as the explicit default).
+    pub fn init(&mut self, ctx: &Context, tier: Option<Tier>) -> crate::Result<Initialized> {
+        init(self, ctx, tier)
+    }
+}
+
+fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> crate::Result<Initialized> {
     // Decide everything before writing anything, so a refusal changes nothing.
-    let text = fs::read_to_string(&ws.manifest_path)?;
+    let manifest_path = ws.manifest_path().to_owned();
+    let text = fs::read_to_string(&manifest_path)?;
     let mut doc: DocumentMut = text
         .parse()
-        .with_context(|| format!("failed to parse `{}`", ws.manifest_path.display()))?;
+        .with_context(|| format!("failed to parse `{}`", manifest_path.display()))?;
     let section = if doc.contains_key("workspace") {
         "workspace"
     } else {
         "package"
     };
-    let settings = settings_table(&mut doc, section).with_context(|| {
-        format!(
-            "cannot write the tier into `{}`",
-            ws.manifest_path.display()
-        )
-    })?;
+    let settings = settings_table(&mut doc, section)
+        .with_context(|| format!("cannot write the tier into `{}`", manifest_path.display()))?;
     // An invalid setting is overwritten by `--tier`, and refused without it.
     let wanted = match tier {
         Some(tier) => tier,
@@ -62,12 +70,9 @@ pub fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> anyhow::Re
         });
     }
 
-    let created_ledger = Ledger::create(&ws.root)?;
-    let (mut ledger, _lock) = ctx
-        .lock(ws, false)?
-        .context("the ledger folder was just created")?;
+    let (mut ledger, created_ledger) = LockedLedger::create(ws.root(), ctx.lock_wait_hook())?;
     if wrote_tier.is_some() {
-        atomic::write(&ws.manifest_path, doc.to_string().as_bytes())?;
+        atomic::write(&manifest_path, doc.to_string().as_bytes())?;
     }
     ws.set_tier(wanted);
     let pruned = retention::apply(&mut ledger, wanted)?;

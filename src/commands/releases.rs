@@ -3,41 +3,72 @@
 use serde::Serialize;
 
 use super::require_current;
-use crate::ledger::retention::eligibility;
-use crate::ledger::{Ledger, Release, Version};
+use crate::ledger::eligibility::Eligibility;
+use crate::ledger::{Ineligible, Ledger, Release, Version};
 use crate::workspace::Workspace;
 
-/// The newest `n` releases, newest first.
-pub fn list(ws: &Workspace, n: usize) -> anyhow::Result<Vec<Release>> {
-    Ledger::open(&ws.root)?.newest_releases(n)
-}
-
-/// One release in full, with whether it can be rolled back to.
+/// One release with what the ledger says about it now.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct ReleaseInfo {
+    /// The release as its file records it.
     #[serde(flatten)]
     pub release: Release,
+    /// Whether it is the current release.
     pub current: bool,
+    /// Whether it can be rolled back to.
     pub eligible_for_rollback: bool,
-    /// Why not, when it is not.
+    /// Why not, when it is not, worded for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ineligible_because: Option<String>,
+    /// Why not, when it is not, for programs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ineligible: Option<Ineligible>,
 }
 
-/// `info [vN]`: the named release, or the current one.
-pub fn info(ws: &Workspace, version: Option<Version>) -> anyhow::Result<ReleaseInfo> {
-    let ledger = Ledger::open(&ws.root)?;
-    let current = ledger.current()?;
-    let release = match version {
-        Some(v) => ledger.get(v)?,
-        None => require_current(&ledger, ws)?,
-    };
-    let why = eligibility(&ledger, &release, current.as_ref()).err();
-    Ok(ReleaseInfo {
+impl Workspace {
+    /// `releases`: the newest `n` releases, newest first, each with whether it
+    /// is current and can be rolled back to.
+    pub fn releases(&self, n: usize) -> crate::Result<Vec<ReleaseInfo>> {
+        let ledger = Ledger::open(self.root())?;
+        let current = ledger.current()?;
+        // An invalid tier setting keeps every release (retention refuses to run), as advanced does.
+        let eligibility =
+            Eligibility::new(&ledger, current.as_ref(), self.tier().unwrap_or_default())?;
+        let releases = ledger.newest_releases(n)?;
+        Ok(releases
+            .into_iter()
+            .map(|r| describe(r, current.as_ref(), &eligibility))
+            .collect())
+    }
+
+    /// `info [vN]`: the named release, or the current one.
+    pub fn info(&self, version: Option<Version>) -> crate::Result<ReleaseInfo> {
+        let ledger = Ledger::open(self.root())?;
+        let current = ledger.current()?;
+        let release = match version {
+            Some(v) => ledger.get(v)?,
+            None => require_current(&ledger, self)?,
+        };
+        // An invalid tier setting keeps every release (retention refuses to run), as advanced does.
+        let eligibility =
+            Eligibility::new(&ledger, current.as_ref(), self.tier().unwrap_or_default())?;
+        Ok(describe(release, current.as_ref(), &eligibility))
+    }
+}
+
+fn describe(
+    release: Release,
+    current: Option<&Release>,
+    eligibility: &Eligibility<'_>,
+) -> ReleaseInfo {
+    let why = eligibility.of(&release).err();
+    ReleaseInfo {
         current: current.is_some_and(|c| c.version == release.version),
         eligible_for_rollback: why.is_none(),
-        ineligible_because: why.map(|w| w.to_string()),
+        ineligible_because: why.as_ref().map(ToString::to_string),
+        ineligible: why,
         release,
-    })
+    }
 }

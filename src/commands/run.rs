@@ -1,64 +1,72 @@
 //! `run`: start the current release's executable with its config vars.
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::bail;
-
 use super::require_current;
+use crate::error::Error;
 use crate::ledger::{Executable, Ledger};
-use crate::render;
+use crate::text::printable;
 use crate::workspace::Workspace;
 
+/// Which executable to start, and how.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RunOptions {
+    /// The executable's name, when the release has several.
     pub bin: Option<String>,
-    pub args: Vec<std::ffi::OsString>,
+    /// Arguments for it.
+    pub args: Vec<OsString>,
     /// The folder `run` is started from: as with `cargo run`, the package
     /// there decides which executable runs when there are several.
-    pub from: Option<std::path::PathBuf>,
+    pub from: Option<PathBuf>,
 }
 
-/// The command that starts the current release; the caller spawns it.
-pub fn command(ws: &Workspace, opts: &RunOptions) -> anyhow::Result<Command> {
-    let ledger = Ledger::open(&ws.root)?;
-    let current = require_current(&ledger, ws)?;
-    let exes = &current.code.slug.executables;
-    // As `cargo run` does, the package of the folder it runs in decides;
-    // elsewhere, the executable named after the workspace.
-    let here = match (&opts.bin, &opts.from) {
-        (None, Some(from)) if exes.len() > 1 => ws.bins_here(from)?,
-        _ => None,
-    };
-    let preferred: Vec<&str> = match &here {
-        Some(bins) if bins.len() > 1 => bail!(
-            "the package here has several executables; pick one with `--bin`: {}",
-            bins.join(", ")
-        ),
-        Some(bins) => bins.iter().map(String::as_str).collect(),
-        None => vec![ws.name.as_str()],
-    };
-    let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
-    let path = ledger.slugs().path(exe);
-    if !path.is_file() {
-        bail!(
-            "the slug of v{} is not stored in this workspace (`{}` is missing); \
-             run `cargo release-log deploy` to build it here",
-            current.version,
-            path.display()
-        );
+impl Workspace {
+    /// `run`: the command that starts the current release's executable with
+    /// its config vars (always set, as Heroku does). The caller spawns it.
+    pub fn run_command(&self, opts: &RunOptions) -> crate::Result<Command> {
+        let ledger = Ledger::open(self.root())?;
+        let current = require_current(&ledger, self)?;
+        let exes = &current.code.slug.executables;
+        // As `cargo run` does, the package of the folder it runs in decides;
+        // elsewhere, the executable named after the workspace.
+        let here = match (&opts.bin, &opts.from) {
+            (None, Some(from)) if exes.len() > 1 => self.bins_here(from)?,
+            _ => None,
+        };
+        let preferred: Vec<&str> = match &here {
+            Some(bins) if bins.len() > 1 => {
+                return Err(Error::InvalidInput(format!(
+                    "the package here has several executables; pick one with `--bin`: {}",
+                    bins.join(", ")
+                )));
+            }
+            Some(bins) => bins.iter().map(String::as_str).collect(),
+            None => vec![self.name()],
+        };
+        let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
+        let path = ledger.slugs().path(exe);
+        if !path.is_file() {
+            return Err(Error::SlugMissing {
+                version: current.version,
+                executables: vec![exe.name.clone()],
+            });
+        }
+        let mut cmd = Command::new(path);
+        cmd.args(&opts.args)
+            // Always set, as Heroku does: the release's config wins over the
+            // environment `run` is started from, `force` or not.
+            .envs(
+                current
+                    .config
+                    .iter()
+                    .map(|(name, var)| (name, var.resolved_value(self.root()))),
+            )
+            .current_dir(self.root());
+        Ok(cmd)
     }
-    let mut cmd = Command::new(path);
-    cmd.args(&opts.args)
-        // Always set, as Heroku does: the release's config wins over the
-        // environment `run` is started from, `force` or not.
-        .envs(
-            current
-                .config
-                .iter()
-                .map(|(name, var)| (name, render::run_value(var, &ws.root))),
-        )
-        .current_dir(&ws.root);
-    Ok(cmd)
 }
 
 /// The executable to start: `--bin`, the only one, the one `cargo run`
@@ -69,23 +77,29 @@ fn pick<'a>(
     bin: Option<&str>,
     preferred: &[&str],
     version: u64,
-) -> anyhow::Result<&'a Executable> {
+) -> crate::Result<&'a Executable> {
     let names = || {
         exes.iter()
             .map(|e| e.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let refuse = |message: String| Err(Error::InvalidInput(message));
     if exes.is_empty() {
-        bail!(
+        return Err(anyhow::anyhow!(
             "v{version} has no executables: it was recorded with `deploy --no-build` before \
              anything was built, or the workspace has no binary target"
-        );
+        )
+        .into());
     }
     match bin {
         Some(bin) => match exes.iter().find(|e| e.name == bin) {
             Some(exe) => Ok(exe),
-            None => bail!("v{version} has no executable `{bin}`; it has {}", names()),
+            None => refuse(format!(
+                "v{version} has no executable `{}`; it has {}",
+                printable(bin),
+                names()
+            )),
         },
         None if exes.len() == 1 => Ok(&exes[0]),
         None => match preferred
@@ -93,10 +107,10 @@ fn pick<'a>(
             .find_map(|p| exes.iter().find(|e| e.name == *p))
         {
             Some(exe) => Ok(exe),
-            None => bail!(
+            None => refuse(format!(
                 "v{version} has several executables; pick one with `--bin`: {}",
                 names()
-            ),
+            )),
         },
     }
 }

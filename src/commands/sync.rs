@@ -1,10 +1,14 @@
 //! `sync`: regenerate `[env]` and `.releases/current` from the current release.
 
-use super::{ConfigDiff, Context};
+use super::lock;
+use crate::context::Context;
+use crate::ledger::ConfigDiff;
 use crate::ledger::retention::{self, Pruned};
 use crate::workspace::{EnvFile, Workspace};
 
+/// What `sync` regenerated.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Synced {
     /// The current release, if there is one.
     pub release: Option<u64>,
@@ -14,6 +18,7 @@ pub struct Synced {
     pub env_changed: bool,
     /// The path of the rewritten `[env]` file, relative to the workspace root.
     pub env_path: String,
+    /// Whether `.releases/current` was switched.
     pub switched_current: bool,
     /// Releases and slugs the tier no longer keeps.
     pub pruned: Pruned,
@@ -24,39 +29,44 @@ pub struct Synced {
     pub missing_slug: Vec<String>,
 }
 
-pub fn sync(ws: &Workspace, ctx: &Context) -> anyhow::Result<Synced> {
-    // `sync` is how a broken state is repaired, so a bad tier setting does
-    // not stop it: it only skips retention.
-    let tier = ws.tier();
-    let Some((mut ledger, _lock)) = ctx.lock(ws, false)? else {
-        return Ok(Synced::default());
-    };
-    let Some(current) = ledger.current()? else {
-        return Ok(Synced::default());
-    };
-    let mut env = EnvFile::load(&ws.root)?;
-    let diff = ConfigDiff::between(&env.vars_lossy(), &current.config);
-    env.set_vars(&current.config)?;
-    let env_changed = env.save()?;
-    let switched_current = ledger.switch_current(&current)?;
-    // Retention too may not have run before a crash.
-    let (pruned, tier_error) = match tier {
-        Ok(tier) => (retention::apply(&mut ledger, tier)?, None),
-        Err(e) => (Pruned::default(), Some(format!("{e:#}"))),
-    };
-    Ok(Synced {
-        release: Some(current.version),
-        env: diff,
-        env_changed,
-        env_path: env.relative_path(&ws.root),
-        switched_current,
-        pruned,
-        tier_error,
-        missing_slug: ledger
-            .slugs()
-            .missing(&current.code.slug)
-            .iter()
-            .map(|e| e.name.clone())
-            .collect(),
-    })
+impl Workspace {
+    /// `sync`: makes `[env]` and `.releases/current` match the current
+    /// release, finishing a change that was interrupted, and applies the
+    /// tier's retention. This is how a broken workspace state is repaired.
+    pub fn sync(&self, ctx: &Context) -> crate::Result<Synced> {
+        // `sync` is how a broken state is repaired, so a bad tier setting
+        // does not stop it: it only skips retention.
+        let tier = self.tier();
+        let Some(mut ledger) = lock(self, ctx)? else {
+            return Ok(Synced::default());
+        };
+        let Some(current) = ledger.current()? else {
+            return Ok(Synced::default());
+        };
+        let mut env = EnvFile::load(self.root())?;
+        let diff = ConfigDiff::between(&env.vars_lossy(), &current.config);
+        env.set_vars(&current.config)?;
+        let env_changed = env.save()?;
+        let switched_current = ledger.switch_current(&current)?;
+        // Retention too may not have run before a crash.
+        let (pruned, tier_error) = match tier {
+            Ok(tier) => (retention::apply(&mut ledger, tier)?, None),
+            Err(e) => (Pruned::default(), Some(e.to_string())),
+        };
+        Ok(Synced {
+            release: Some(current.version),
+            env: diff,
+            env_changed,
+            env_path: env.relative_path(self.root()),
+            switched_current,
+            pruned,
+            tier_error,
+            missing_slug: ledger
+                .slugs()
+                .missing(&current.code.slug)
+                .iter()
+                .map(|e| e.name.clone())
+                .collect(),
+        })
+    }
 }

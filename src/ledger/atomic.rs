@@ -9,7 +9,7 @@ use fs_err as fs;
 /// Replaces `path` with `contents` so that a crash leaves either the old file
 /// or the new one, never a mix. Writes nothing when the file already holds
 /// exactly `contents`.
-pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
+pub(crate) fn write(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
     if fs::read(path).is_ok_and(|old| old == contents) {
         return Ok(false);
     }
@@ -49,7 +49,7 @@ pub fn write(path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
 }
 
 /// Removes `path` durably; a missing file is not an error.
-pub fn remove(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn remove(path: &Path) -> anyhow::Result<()> {
     match fs::remove_file(path) {
         Ok(()) => sync_dir(parent(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -58,7 +58,7 @@ pub fn remove(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Makes a rename or removal in `dir` durable.
-pub fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     fs::File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]

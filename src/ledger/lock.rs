@@ -8,7 +8,7 @@ use fs_err as fs;
 
 /// Held while a process changes the ledger; dropping it unlocks.
 #[derive(Debug)]
-pub struct LedgerLock {
+pub(crate) struct LedgerLock {
     _file: fs::File,
 }
 
@@ -16,7 +16,7 @@ impl LedgerLock {
     /// Takes the lock, calling `on_wait` once if another process holds it and
     /// this one has to wait. The lock file itself is never renamed or
     /// removed, so two processes can never lock different files.
-    pub fn acquire(path: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Self> {
+    pub(crate) fn acquire(path: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Self> {
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)

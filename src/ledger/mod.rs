@@ -1,26 +1,36 @@
 //! The `.releases/` store: one immutable TOML file per release, slugs, the lock, the current pointer.
+//!
+//! [`Ledger`] reads; only a [`LockedLedger`], which holds the writer lock,
+//! can add, remove or switch anything.
 
-pub mod atomic;
-pub mod lock;
-pub mod release;
-pub mod retention;
-pub mod slugs;
+pub(crate) mod atomic;
+pub(crate) mod config_vars;
+pub(crate) mod eligibility;
+pub(crate) mod lock;
+pub(crate) mod release;
+pub(crate) mod retention;
+pub(crate) mod slugs;
 
 use std::fmt::Write as _;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use fs_err as fs;
 
-pub use lock::LedgerLock;
+pub use config_vars::{ChangedVar, ConfigDiff};
+pub use eligibility::Ineligible;
+use lock::LedgerLock;
 pub use release::{
     Addon, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status, Version,
 };
-pub use retention::{Ineligible, Tier};
-pub use slugs::SlugStore;
+pub use retention::{Pruned, Tier};
+use slugs::SlugStore;
+
+use crate::error::Error;
 
 /// The folder, relative to the workspace root.
-pub const DIR: &str = ".releases";
+pub(crate) const DIR: &str = ".releases";
 
 const GITIGNORE: &str = "\
 # Written by cargo release-log. Commit the release files (v*.toml);
@@ -31,9 +41,9 @@ const GITIGNORE: &str = "\
 /.tmp-*
 ";
 
-/// The release files of one workspace, by number.
+/// The release files of one workspace, by number, for reading.
 #[derive(Debug)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     dir: PathBuf,
     /// Numbers of the release files present, ascending.
     versions: Vec<u64>,
@@ -41,7 +51,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
-    pub fn open(root: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
         let dir = root.join(DIR);
         let mut versions = Vec::new();
         match fs::read_dir(&dir) {
@@ -60,60 +70,24 @@ impl Ledger {
         Ok(Self { dir, versions })
     }
 
-    /// Creates `.releases/` and its `.gitignore` (kept as it is once it
-    /// exists); returns whether anything was written.
-    pub fn create(root: &Path) -> anyhow::Result<bool> {
-        let dir = root.join(DIR);
-        let created = !dir.is_dir();
-        fs::create_dir_all(&dir)?;
-        let gitignore = dir.join(".gitignore");
-        let wrote = !gitignore.exists() && atomic::write(&gitignore, GITIGNORE.as_bytes())?;
-        Ok(created || wrote)
-    }
-
-    /// Takes the writer lock of the ledger at `root`, then lists its files,
-    /// so that the numbering seen is the one no other process can change.
-    /// `None` when there is no ledger folder (nothing is created).
-    pub fn lock(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Option<(Self, LedgerLock)>> {
-        let dir = root.join(DIR);
-        if !dir.is_dir() {
-            return Ok(None);
-        }
-        let lock = LedgerLock::acquire(&dir.join(".lock"), on_wait)?;
-        Ok(Some((Self::open(root)?, lock)))
-    }
-
-    pub fn versions(&self) -> &[u64] {
+    pub(crate) fn versions(&self) -> &[u64] {
         &self.versions
     }
 
-    pub fn newest(&self) -> Option<u64> {
+    pub(crate) fn newest(&self) -> Option<u64> {
         self.versions.last().copied()
     }
 
-    /// The number the next release gets. The newest file is never pruned,
-    /// so numbers are never reused.
-    pub fn next_version(&self) -> anyhow::Result<u64> {
-        match self.newest() {
-            None => Ok(1),
-            // TOML integers are i64: a larger number could not be read back.
-            Some(v) if v >= i64::MAX as u64 => {
-                bail!("no release can follow v{v}: release numbers are exhausted")
-            }
-            Some(v) => Ok(v + 1),
-        }
-    }
-
-    pub fn path(&self, version: u64) -> PathBuf {
+    pub(crate) fn path(&self, version: u64) -> PathBuf {
         self.dir.join(format!("v{version}.toml"))
     }
 
-    pub fn slugs(&self) -> SlugStore {
+    pub(crate) fn slugs(&self) -> SlugStore {
         SlugStore::new(self.dir.join("slugs"))
     }
 
     /// Reads and validates release file `vN.toml`.
-    pub fn read(&self, version: u64) -> anyhow::Result<Release> {
+    pub(crate) fn read(&self, version: u64) -> anyhow::Result<Release> {
         let path = self.path(version);
         let text = fs::read_to_string(&path)?;
         Release::parse(&text, version)
@@ -121,26 +95,18 @@ impl Ledger {
     }
 
     /// Reads the release a user named, saying which exist when it does not.
-    pub fn get(&self, version: Version) -> anyhow::Result<Release> {
+    pub(crate) fn get(&self, version: Version) -> crate::Result<Release> {
         if self.versions.binary_search(&version.0).is_ok() {
-            return self.read(version.0);
+            return Ok(self.read(version.0)?);
         }
-        match self.newest() {
-            None => bail!("release {version} does not exist: there are no releases yet"),
-            // Numbers are never reused: a missing number below the newest was pruned.
-            Some(newest) if version.0 < newest => bail!(
-                "release {version} is no longer stored; the releases kept are {}",
-                list_versions(&self.versions)
-            ),
-            Some(_) => bail!(
-                "release {version} does not exist; the releases are {}",
-                list_versions(&self.versions)
-            ),
-        }
+        Err(Error::NoSuchRelease {
+            version,
+            kept: self.versions.clone(),
+        })
     }
 
     /// The newest `n` releases, newest first.
-    pub fn newest_releases(&self, n: usize) -> anyhow::Result<Vec<Release>> {
+    pub(crate) fn newest_releases(&self, n: usize) -> anyhow::Result<Vec<Release>> {
         self.versions
             .iter()
             .rev()
@@ -150,7 +116,7 @@ impl Ledger {
     }
 
     /// The current release: the newest that succeeded.
-    pub fn current(&self) -> anyhow::Result<Option<Release>> {
+    pub(crate) fn current(&self) -> anyhow::Result<Option<Release>> {
         for &version in self.versions.iter().rev() {
             let release = self.read(version)?;
             if release.succeeded() {
@@ -161,30 +127,9 @@ impl Ledger {
     }
 
     /// `sha256:<hex>` of a release file's bytes, for the next release's chain link.
-    pub fn digest(&self, version: u64) -> anyhow::Result<String> {
+    pub(crate) fn digest(&self, version: u64) -> anyhow::Result<String> {
         let bytes = fs::read(self.path(version))?;
         Ok(format!("sha256:{}", slugs::sha256_bytes(&bytes)))
-    }
-
-    /// Writes `release` as the next release file: the ledger gives it its
-    /// number and links it to the newest file by that file's digest. Files
-    /// are never overwritten.
-    pub fn append(&mut self, release: &mut Release) -> anyhow::Result<()> {
-        release.version = self.next_version()?;
-        release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
-        let path = self.path(release.version);
-        if path.exists() {
-            bail!("`{}` already exists", path.display());
-        }
-        atomic::write(&path, release.to_toml()?.as_bytes())?;
-        self.versions.push(release.version);
-        Ok(())
-    }
-
-    pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
-        atomic::remove(&self.path(version))?;
-        self.versions.retain(|&v| v != version);
-        Ok(())
     }
 
     fn current_pointer_path(&self) -> PathBuf {
@@ -192,14 +137,95 @@ impl Ledger {
     }
 
     /// The release `.releases/current` points at, if it exists and reads.
-    pub fn current_pointer(&self) -> Option<u64> {
+    pub(crate) fn current_pointer(&self) -> Option<u64> {
         let text = fs::read_to_string(self.current_pointer_path()).ok()?;
         let table: toml::Table = toml::from_str(&text).ok()?;
         table.get("release")?.as_integer()?.try_into().ok()
     }
+}
+
+/// The ledger while this process holds its writer lock: the only way to
+/// add, remove or switch anything, so that numbering and the hash chain are
+/// decided by one process at a time.
+#[derive(Debug)]
+pub(crate) struct LockedLedger {
+    ledger: Ledger,
+    _lock: LedgerLock,
+}
+
+impl Deref for LockedLedger {
+    type Target = Ledger;
+
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+impl LockedLedger {
+    /// Takes the writer lock of the ledger at `root`, then lists its files,
+    /// so that the numbering seen is one no other process can change.
+    /// `None` when there is no ledger folder (nothing is created).
+    pub(crate) fn acquire(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Option<Self>> {
+        let dir = root.join(DIR);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let lock = LedgerLock::acquire(&dir.join(".lock"), on_wait)?;
+        Ok(Some(Self {
+            ledger: Ledger::open(root)?,
+            _lock: lock,
+        }))
+    }
+
+    /// Creates `.releases/` and its `.gitignore` (kept as it is once it
+    /// exists) and takes the lock; says whether anything was written.
+    pub(crate) fn create(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<(Self, bool)> {
+        let dir = root.join(DIR);
+        let created = !dir.is_dir();
+        fs::create_dir_all(&dir)?;
+        let ledger = Self::acquire(root, on_wait)?
+            .with_context(|| format!("`{}` vanished as it was created", dir.display()))?;
+        let gitignore = dir.join(".gitignore");
+        let wrote = !gitignore.exists() && atomic::write(&gitignore, GITIGNORE.as_bytes())?;
+        Ok((ledger, created || wrote))
+    }
+
+    /// The number the next release gets. The newest file is never pruned,
+    /// so numbers are never reused.
+    pub(crate) fn next_version(&self) -> anyhow::Result<u64> {
+        match self.newest() {
+            None => Ok(1),
+            // TOML integers are i64: a larger number could not be read back.
+            Some(v) if v >= i64::MAX as u64 => {
+                bail!("no release can follow v{v}: release numbers are exhausted")
+            }
+            Some(v) => Ok(v + 1),
+        }
+    }
+
+    /// Writes `release` as the next release file: the ledger gives it its
+    /// number and links it to the newest file by that file's digest. Files
+    /// are never overwritten.
+    pub(crate) fn append(&mut self, release: &mut Release) -> anyhow::Result<()> {
+        release.version = self.next_version()?;
+        release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
+        let path = self.path(release.version);
+        if path.exists() {
+            bail!("`{}` already exists", path.display());
+        }
+        atomic::write(&path, release.to_toml()?.as_bytes())?;
+        self.ledger.versions.push(release.version);
+        Ok(())
+    }
+
+    pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
+        atomic::remove(&self.path(version))?;
+        self.ledger.versions.retain(|&v| v != version);
+        Ok(())
+    }
 
     /// Switches `.releases/current` to `release` atomically; returns whether it changed.
-    pub fn switch_current(&self, release: &Release) -> anyhow::Result<bool> {
+    pub(crate) fn switch_current(&self, release: &Release) -> anyhow::Result<bool> {
         let slugs = self.slugs();
         let mut text = format!(
             "# The release this workspace runs; `cargo release-log sync` regenerates it.\n\
@@ -226,21 +252,6 @@ fn release_file_version(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
-}
-
-/// `v1, v2, v3` or `v1 to v40` for a run without gaps.
-pub fn list_versions(versions: &[u64]) -> String {
-    match versions {
-        [] => "none".to_owned(),
-        [first, .., last] if last - first + 1 == versions.len() as u64 && versions.len() > 3 => {
-            format!("v{first} to v{last}")
-        }
-        _ => versions
-            .iter()
-            .map(|v| format!("v{v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 #[cfg(test)]
@@ -296,8 +307,7 @@ mod tests {
     #[test]
     fn numbers_and_chain() {
         let dir = tempfile::tempdir().unwrap();
-        Ledger::create(dir.path()).unwrap();
-        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
         for i in 0..3 {
             let mut r = release(&[("A", &i.to_string())]);
             ledger.append(&mut r).unwrap();
@@ -314,7 +324,8 @@ mod tests {
         // Pruning old files never brings their numbers back.
         ledger.remove(1).unwrap();
         ledger.remove(2).unwrap();
-        let reopened = Ledger::open(dir.path()).unwrap();
+        drop(ledger);
+        let reopened = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
         assert_eq!(reopened.versions(), [3]);
         assert_eq!(reopened.next_version().unwrap(), 4);
         // A file read back is the release written.
@@ -327,8 +338,7 @@ mod tests {
     #[test]
     fn current_is_the_newest_that_succeeded() {
         let dir = tempfile::tempdir().unwrap();
-        Ledger::create(dir.path()).unwrap();
-        let mut ledger = Ledger::open(dir.path()).unwrap();
+        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
         assert!(ledger.current().unwrap().is_none());
         ledger.append(&mut release(&[])).unwrap();
         let mut failed = release(&[]);
@@ -336,12 +346,5 @@ mod tests {
         ledger.append(&mut failed).unwrap();
         assert_eq!(ledger.current().unwrap().unwrap().version, 1);
         assert_eq!(ledger.next_version().unwrap(), 3);
-    }
-
-    #[test]
-    fn version_lists() {
-        assert_eq!(list_versions(&[4, 5]), "v4, v5");
-        assert_eq!(list_versions(&[1, 2, 3, 4, 5]), "v1 to v5");
-        assert_eq!(list_versions(&[1, 3, 4, 5]), "v1, v3, v4, v5");
     }
 }

@@ -1,129 +1,28 @@
 //! The release model: what one `.releases/vN.toml` file records.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+pub use super::config_vars::{ConfigVar, ConfigVars};
+use crate::error::Error;
+use crate::text::printable;
+
 /// The format written by this version; newer files are refused, never misread.
 pub const FORMAT: u32 = 1;
 
-/// The config vars of a release: the `[env]` table, by name.
-pub type ConfigVars = BTreeMap<String, ConfigVar>;
-
-/// One config var: its value, and the options cargo's `[env]` takes for it
-/// (kept so that a rollback regenerates the entry as it was). It reads and
-/// writes as cargo spells it: a string, or `{ value = …, force = true }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(into = "ConfigVarRepr")]
-pub struct ConfigVar {
-    pub value: String,
-    /// Overrides a variable already set in the environment (cargo's `force`).
-    pub force: bool,
-    /// The value is a path relative to the workspace root (cargo's `relative`).
-    pub relative: bool,
-}
-
-impl ConfigVar {
-    pub fn plain(value: impl Into<String>) -> Self {
-        Self {
-            value: value.into(),
-            force: false,
-            relative: false,
-        }
-    }
-
-    /// The options that are on, as cargo names them.
-    pub fn options(&self) -> Vec<&'static str> {
-        [("force", self.force), ("relative", self.relative)]
-            .into_iter()
-            .filter_map(|(name, on)| on.then_some(name))
-            .collect()
-    }
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ConfigVarRepr {
-    Plain(String),
-    Table {
-        value: String,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        force: bool,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        relative: bool,
-    },
-}
-
-/// Reads a string or a table of `value`, `force` and `relative`, refusing
-/// any other key so that a misspelt option is not read as off.
-impl<'de> Deserialize<'de> for ConfigVar {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = ConfigVar;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, or a table with `value` and optional `force` and `relative`")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ConfigVar, E> {
-                Ok(ConfigVar::plain(value))
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConfigVar, A::Error> {
-                use serde::de::Error as _;
-                let (mut value, mut force, mut relative) = (None, false, false);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "value" => value = Some(map.next_value::<String>()?),
-                        "force" => force = map.next_value()?,
-                        "relative" => relative = map.next_value()?,
-                        other => {
-                            return Err(A::Error::unknown_field(
-                                other,
-                                &["value", "force", "relative"],
-                            ));
-                        }
-                    }
-                }
-                let value = value.ok_or_else(|| A::Error::missing_field("value"))?;
-                Ok(ConfigVar {
-                    value,
-                    force,
-                    relative,
-                })
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
-impl From<ConfigVar> for ConfigVarRepr {
-    fn from(var: ConfigVar) -> Self {
-        if var.force || var.relative {
-            Self::Table {
-                value: var.value,
-                force: var.force,
-                relative: var.relative,
-            }
-        } else {
-            Self::Plain(var.value)
-        }
-    }
-}
-
-/// One numbered, immutable release.
+/// One numbered, immutable release: what `.releases/vN.toml` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Release {
+    /// The file format: 1. A newer one is refused when read, never misread.
     pub format: u32,
+    /// The release number: `vN`.
     pub version: u64,
+    /// What kind of change made it.
     pub kind: ChangeKind,
     /// What changed, as the history shows it: `Deploy 575bfa8`, `Config add A`.
     pub change: String,
@@ -134,6 +33,7 @@ pub struct Release {
     pub by: String,
     /// When, RFC 3339 with the offset the release was made in.
     pub when: String,
+    /// Whether its build succeeded.
     pub status: Status,
     /// A note on how the release came to run what it runs, e.g. that a
     /// config change brought back the latest deploy's code after a rollback.
@@ -159,25 +59,35 @@ pub struct Release {
     pub addons: Vec<Addon>,
 }
 
+/// The kinds of change that make a release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ChangeKind {
+    /// `deploy`: new code.
     Deploy,
+    /// `config set` or `config unset`.
     Config,
+    /// A dependency change made on its own.
     Addon,
+    /// `rollback`: an earlier release's code and config.
     Rollback,
 }
 
+/// How a release ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
+    /// It runs, or ran.
     Succeeded,
+    /// Its build failed; it never ran.
     Failed,
 }
 
 /// Code: a commit and the slug built from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Code {
     /// Full commit sha.
     pub commit: String,
@@ -190,30 +100,41 @@ pub struct Code {
     /// Whether the work tree had uncommitted changes (`deploy --allow-dirty`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dirty: bool,
+    /// The executables it runs.
     pub slug: Slug,
 }
 
 /// The built executables of the workspace members.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Slug {
+    /// The sum of the executables' sizes, in bytes.
     pub total_size: u64,
+    /// By name.
     #[serde(default)]
     pub executables: Vec<Executable>,
 }
 
+/// One built executable, stored by content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Executable {
+    /// The binary target's name.
     pub name: String,
+    /// In bytes.
     pub size: u64,
+    /// The hex sha256 of its bytes.
     pub sha256: String,
 }
 
 /// An external dependency of the workspace members.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
 pub struct Addon {
+    /// The crate's name.
     pub name: String,
     /// `registry+…`, `git+…`, or `path+<path relative to the workspace root>`.
     pub source: String,
@@ -236,8 +157,25 @@ impl Addon {
     }
 }
 
+impl Code {
+    /// The commit's 7-character form, as git shows it.
+    pub fn short_commit(&self) -> &str {
+        short_sha(&self.commit)
+    }
+
+    /// The 7-character form of [`Code::built_from`].
+    pub fn short_built_from(&self) -> Option<&str> {
+        self.built_from.as_deref().map(short_sha)
+    }
+}
+
+/// The 7-character form git shows.
+pub(crate) fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
 impl Slug {
-    pub fn from_executables(mut executables: Vec<Executable>) -> Self {
+    pub(crate) fn from_executables(mut executables: Vec<Executable>) -> Self {
         executables.sort_by(|a, b| a.name.cmp(&b.name));
         let total_size = executables.iter().map(|e| e.size).sum();
         Self {
@@ -248,12 +186,13 @@ impl Slug {
 }
 
 impl Release {
+    /// Whether its build succeeded.
     pub fn succeeded(&self) -> bool {
         self.status == Status::Succeeded
     }
 
     /// Parses and validates the text of `vN.toml`.
-    pub fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
+    pub(crate) fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
         // Look at `format` before the strict parse so a newer file is refused
         // for what it is rather than for a field this version doesn't know.
         let doc: toml::Table = match toml::from_str(text) {
@@ -300,7 +239,7 @@ impl Release {
     }
 
     /// Checks what serde cannot: shas, times, names usable as files and environment variables.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
         for code in [&self.code, &self.latest_deploy] {
             if !is_commit_sha(&code.commit) {
                 bail!(
@@ -343,7 +282,7 @@ impl Release {
         Ok(())
     }
 
-    pub fn to_toml(&self) -> anyhow::Result<String> {
+    pub(crate) fn to_toml(&self) -> anyhow::Result<String> {
         toml::to_string(self).context("failed to write the release as TOML")
     }
 }
@@ -357,7 +296,7 @@ fn is_commit_sha(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-pub fn is_sha256(s: &str) -> bool {
+pub(crate) fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
@@ -369,15 +308,27 @@ fn is_plain_file_name(s: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(pub u64);
 
-impl FromStr for Version {
-    type Err = anyhow::Error;
+impl Version {
+    /// The release number.
+    pub fn number(self) -> u64 {
+        self.0
+    }
+}
 
-    fn from_str(s: &str) -> anyhow::Result<Self> {
+/// Reads `v12` or `12`; anything else is [`Error::InvalidInput`].
+impl FromStr for Version {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
         let digits = s.strip_prefix('v').unwrap_or(s);
         let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         match digits.parse::<u64>() {
+            // TOML integers are i64: a larger number could not be written.
             Ok(n) if valid && n > 0 && n <= i64::MAX as u64 => Ok(Version(n)),
-            _ => bail!("invalid release `{s}`: expected a release number like `v12` or `12`"),
+            _ => Err(Error::InvalidInput(format!(
+                "invalid release `{}`: expected a release number like `v12` or `12`",
+                printable(s)
+            ))),
         }
     }
 }
@@ -391,29 +342,6 @@ impl fmt::Display for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_vars_read_as_cargo_spells_them_and_nothing_else() {
-        let read =
-            |text: &str| toml::from_str::<ConfigVars>(text).map_err(|e| e.message().to_owned());
-        let vars = read("A = \"1\"\nB = { value = \"2\", relative = true }").unwrap();
-        assert_eq!(vars["A"], ConfigVar::plain("1"));
-        assert!(vars["B"].relative && !vars["B"].force);
-        assert_eq!(
-            read("A = { value = \"1\", forse = true }").unwrap_err(),
-            "unknown field `forse`, expected one of `value`, `force`, `relative`"
-        );
-        assert_eq!(
-            read("A = { force = true }").unwrap_err(),
-            "missing field `value`"
-        );
-        assert!(read("A = 2").unwrap_err().contains("a string, or a table"));
-        // Written back the same way.
-        assert_eq!(
-            toml::to_string(&vars).unwrap(),
-            "A = \"1\"\n\n[B]\nvalue = \"2\"\nrelative = true\n"
-        );
-    }
 
     #[test]
     fn versions_parse_strictly() {

@@ -12,21 +12,21 @@ use super::atomic;
 use super::release::{Executable, Slug, is_sha256};
 
 #[derive(Debug, Clone)]
-pub struct SlugStore {
+pub(crate) struct SlugStore {
     dir: PathBuf,
 }
 
 impl SlugStore {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Self { dir }
     }
 
-    pub fn path(&self, exe: &Executable) -> PathBuf {
+    pub(crate) fn path(&self, exe: &Executable) -> PathBuf {
         self.dir.join(&exe.sha256).join(&exe.name)
     }
 
     /// Copies a built executable into the store, once per content and name.
-    pub fn store(&self, name: &str, built: &Path) -> anyhow::Result<Executable> {
+    pub(crate) fn store(&self, name: &str, built: &Path) -> anyhow::Result<Executable> {
         let (sha256, size) = sha256_file(built)?;
         let exe = Executable {
             name: name.to_owned(),
@@ -47,7 +47,7 @@ impl SlugStore {
     }
 
     /// The executables of `slug` that are no longer in the store.
-    pub fn missing<'a>(&self, slug: &'a Slug) -> Vec<&'a Executable> {
+    pub(crate) fn missing<'a>(&self, slug: &'a Slug) -> Vec<&'a Executable> {
         slug.executables
             .iter()
             .filter(|e| !self.path(e).is_file())
@@ -55,7 +55,7 @@ impl SlugStore {
     }
 
     /// Deletes every stored executable whose digest is not in `keep`.
-    pub fn retain(&self, keep: &BTreeSet<&str>) -> anyhow::Result<usize> {
+    pub(crate) fn retain(&self, keep: &BTreeSet<&str>) -> anyhow::Result<usize> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -76,7 +76,7 @@ impl SlugStore {
 }
 
 /// The hex sha256 and size of a file, streamed.
-pub fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
+pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 64 * 1024];
@@ -94,7 +94,7 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), size))
 }
 
-pub fn sha256_bytes(bytes: &[u8]) -> String {
+pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

@@ -1,4 +1,4 @@
-//! Human output: the releases table, release details, times, sizes, shell quoting.
+//! Human output: the releases table, release details, times, sizes.
 
 pub mod reports;
 pub mod table;
@@ -6,8 +6,8 @@ pub mod time;
 
 use std::fmt::Write as _;
 
-use crate::commands::releases::ReleaseInfo;
-use crate::ledger::{ConfigVar, ConfigVars, Release};
+use cargo_release_log::text::{printable, shell_quote};
+use cargo_release_log::{ConfigVars, Release, ReleaseInfo};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -27,56 +27,15 @@ pub fn size(bytes: u64) -> String {
 /// The Change column: the change text, the `-m` message, and a failure mark.
 pub fn change_text(release: &Release) -> String {
     // One line per release, whatever a message or a hand edit holds.
-    let mut text: String = release.change.chars().map(printable).collect();
+    let mut text = printable(&release.change).into_owned();
     if let Some(message) = &release.message {
         text.push_str(": ");
-        text.extend(message.chars().map(printable));
+        text.push_str(&printable(message));
     }
     if !release.succeeded() {
         text.push_str(" (failed)");
     }
     text
-}
-
-fn printable(c: char) -> char {
-    if c.is_control() { ' ' } else { c }
-}
-
-/// A config value as one line of human output: control characters (a
-/// newline, an escape sequence from a teammate's file) are shown escaped.
-pub fn visible(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.chars().any(char::is_control) {
-        // Once anything is escaped, so is `\`, so the text reads back unambiguously.
-        value
-            .chars()
-            .map(|c| {
-                if c.is_control() || c == '\\' {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        value.into()
-    }
-}
-
-/// A config var as human output shows it: its value, and cargo's options
-/// for it when any are on (`data [relative]`).
-pub fn shown(var: &ConfigVar) -> String {
-    let options = var.options();
-    if options.is_empty() {
-        visible(&var.value).into_owned()
-    } else {
-        format!("{} [{}]", visible(&var.value), options.join(", "))
-    }
-}
-
-/// The 7-character form git shows.
-pub fn short_sha(sha: &str) -> &str {
-    sha.get(..7).unwrap_or(sha)
 }
 
 /// `releases:info`: the release in full.
@@ -87,7 +46,7 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
         let _ = writeln!(out, "{:<8}{value}", format!("{label}:"));
     };
     line("Change", &change_text(r));
-    line("By", &r.by);
+    line("By", &printable(&r.by));
     line("When", &time::when(&r.when, now));
     if let Some(note) = &r.note {
         line("Note", note);
@@ -103,7 +62,7 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     );
     let config = config_lines(&r.config);
     line("Config", &config.join("\n        "));
-    let short = short_sha(&r.code.commit);
+    let short = r.code.short_commit();
     let dirty = if r.code.dirty {
         " (with uncommitted changes)"
     } else {
@@ -112,7 +71,10 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     let built = match (&r.code.built_from, r.code.deploy) {
         _ if !r.succeeded() => "build failed".to_owned(),
         (_, 0) => "not built (deploy --no-build before any build)".to_owned(),
-        (Some(from), _) => format!("not built: runs the build of {}", short_sha(from)),
+        (Some(_), _) => format!(
+            "not built: runs the build of {}",
+            r.code.short_built_from().unwrap_or_default()
+        ),
         (None, deploy) => format!("built by v{deploy}"),
     };
     line("Code", &format!("{short}{dirty}, {built}"));
@@ -145,7 +107,7 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
     }
     config
         .iter()
-        .map(|(k, v)| format!("{} => {}", visible(k), shown(v)))
+        .map(|(k, v)| format!("{} => {v}", printable(k)))
         .collect()
 }
 
@@ -153,30 +115,14 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
 pub fn shell_lines(config: &ConfigVars, root: &std::path::Path) -> String {
     config
         .iter()
-        .map(|(k, v)| format!("{k}={}\n", shell_quote(&run_value(v, root))))
+        .map(|(k, v)| {
+            format!(
+                "{}={}\n",
+                shell_quote(k),
+                shell_quote(&v.resolved_value(root))
+            )
+        })
         .collect()
-}
-
-/// The value a program started from the release sees: as cargo does, a
-/// `relative` value is a path from the workspace root.
-pub fn run_value(var: &ConfigVar, root: &std::path::Path) -> String {
-    if var.relative {
-        root.join(&var.value).display().to_string()
-    } else {
-        var.value.clone()
-    }
-}
-
-pub fn shell_quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:,@%+=".contains(&b));
-    if plain {
-        value.to_owned()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]
@@ -189,13 +135,5 @@ mod tests {
         assert_eq!(size(1023), "1023B");
         assert_eq!(size(1536), "1.5KB");
         assert_eq!(size(8_703_180), "8.3MB");
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("production"), "production");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's $HOME"), r"'it'\''s $HOME'");
     }
 }

@@ -2,14 +2,13 @@
 
 use std::fmt::Write as _;
 
-use super::{shown, size, visible};
-use crate::commands::config::ConfigChanged;
-use crate::commands::deploy::Deployed;
-use crate::commands::init::Initialized;
-use crate::commands::rollback::RolledBack;
-use crate::commands::sync::Synced;
-use crate::ledger::retention::Pruned;
-use crate::ledger::{ConfigVars, list_versions};
+use cargo_release_log::text::printable;
+use cargo_release_log::{
+    ConfigChanged, ConfigVars, Deployed, Initialized, Pruned, RolledBack, Synced,
+};
+
+use super::size;
+use cargo_release_log::text::version_list as list_versions;
 
 pub fn initialized(done: &Initialized, app: &str) -> String {
     let mut out = String::new();
@@ -82,12 +81,7 @@ pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
         .unwrap_or(0);
     let mut out = format!("=== {app} Config Vars\n");
     for (name, value) in vars {
-        let _ = writeln!(
-            out,
-            "{:<width$} {}",
-            format!("{}:", visible(name)),
-            shown(value)
-        );
+        let _ = writeln!(out, "{:<width$} {}", format!("{}:", printable(name)), value);
     }
     out
 }
@@ -97,7 +91,7 @@ pub fn config_changed(done: &ConfigChanged) -> String {
     if !done.set.is_empty() {
         out.push_str("Adding config vars:\n");
         for (name, value) in &done.set {
-            let _ = writeln!(out, "  {} => {}", visible(name), visible(value));
+            let _ = writeln!(out, "  {} => {}", printable(name), printable(value));
         }
     }
     if !done.removed.is_empty() {

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use jiff::ZonedDateTime as Zoned;
 
 use super::{change_text, time};
-use crate::ledger::Release;
+use cargo_release_log::ReleaseInfo;
+use cargo_release_log::text::printable;
 
 const HEADERS: [&str; 4] = ["Rel", "Change", "By", "When"];
 const CHANGE: usize = 1;
@@ -14,14 +15,15 @@ const MIN_CHANGE: usize = 10;
 
 /// The table; with `width`, the Change column is shortened with `…` so each
 /// line fits (piped output passes `None` and is never cut).
-pub fn releases(releases: &[Release], now: &Zoned, width: Option<usize>) -> String {
+pub fn releases(releases: &[ReleaseInfo], now: &Zoned, width: Option<usize>) -> String {
     let rows: Vec<[String; 4]> = releases
         .iter()
-        .map(|r| {
+        .map(|info| {
+            let r = &info.release;
             [
                 format!("v{}", r.version),
                 change_text(r),
-                r.by.clone(),
+                printable(&r.by).into_owned(),
                 time::when(&r.when, now),
             ]
         })

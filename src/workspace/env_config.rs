@@ -6,19 +6,21 @@ use anyhow::{Context as _, bail};
 use fs_err as fs;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
+use crate::error::Error;
 use crate::ledger::{ConfigVar, ConfigVars, atomic};
+use crate::text::printable;
 
 /// `.cargo/config.toml` (or the legacy `.cargo/config` when only that exists),
 /// parsed for editing so that everything outside `[env]` is kept byte for byte.
 #[derive(Debug, Clone)]
-pub struct EnvFile {
+pub(crate) struct EnvFile {
     path: PathBuf,
     doc: DocumentMut,
     original: String,
 }
 
 impl EnvFile {
-    pub fn path_in(root: &Path) -> PathBuf {
+    pub(crate) fn path_in(root: &Path) -> PathBuf {
         let dir = root.join(".cargo");
         let legacy = dir.join("config");
         // Cargo reads `config` when both exist.
@@ -29,17 +31,17 @@ impl EnvFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The path relative to the workspace root, for messages and git.
-    pub fn relative_path(&self, root: &Path) -> String {
+    pub(crate) fn relative_path(&self, root: &Path) -> String {
         let rel = self.path.strip_prefix(root).unwrap_or(&self.path);
         rel.display().to_string()
     }
 
-    pub fn load(root: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn load(root: &Path) -> anyhow::Result<Self> {
         let path = Self::path_in(root);
         let original = match fs::read_to_string(&path) {
             Ok(text) => text,
@@ -58,17 +60,17 @@ impl EnvFile {
 
     /// Everything in the file but `[env]`, as values (comments and layout
     /// aside): what changes a build.
-    pub fn settings_besides_env(&self) -> Option<toml::Table> {
+    pub(crate) fn settings_besides_env(&self) -> Option<toml::Table> {
         settings_besides_env(&self.doc.to_string())
     }
 
     /// Whether the file has an `env` entry at all (a fresh clone may not).
-    pub fn has_env_table(&self) -> bool {
+    pub(crate) fn has_env_table(&self) -> bool {
         self.doc.contains_key("env")
     }
 
     /// The config vars in `[env]`, in the string or `{ value = … }` forms cargo accepts.
-    pub fn vars(&self) -> anyhow::Result<ConfigVars> {
+    pub(crate) fn vars(&self) -> anyhow::Result<ConfigVars> {
         let mut vars = ConfigVars::new();
         let Some(item) = self.doc.get("env") else {
             return Ok(vars);
@@ -91,7 +93,7 @@ impl EnvFile {
 
     /// Like [`Self::vars`], but an entry cargo could not read is shown by its
     /// TOML text, so that `sync` can say what it replaces.
-    pub fn vars_lossy(&self) -> ConfigVars {
+    pub(crate) fn vars_lossy(&self) -> ConfigVars {
         let Some(env) = self.env_table() else {
             return ConfigVars::new();
         };
@@ -113,7 +115,7 @@ impl EnvFile {
     /// differ: a changed entry keeps its form (`{ value = …, force = … }`)
     /// and its comments, a new one is added at the end (in order if the
     /// table was sorted), and a table left empty is dropped.
-    pub fn set_vars(&mut self, vars: &ConfigVars) -> anyhow::Result<()> {
+    pub(crate) fn set_vars(&mut self, vars: &ConfigVars) -> anyhow::Result<()> {
         // A missing `env`, or one that is not a table (a hand edit being
         // discarded), starts afresh.
         if !self.doc.get("env").is_some_and(Item::is_table_like) {
@@ -167,7 +169,7 @@ impl EnvFile {
     }
 
     /// Writes the file atomically if its text changed; returns whether it did.
-    pub fn save(&mut self) -> anyhow::Result<bool> {
+    pub(crate) fn save(&mut self) -> anyhow::Result<bool> {
         let text = self.doc.to_string();
         if text == self.original {
             return Ok(false);
@@ -182,7 +184,7 @@ impl EnvFile {
 }
 
 /// Everything in a config text but `[env]`; `None` when it does not parse.
-pub fn settings_besides_env(text: &str) -> Option<toml::Table> {
+pub(crate) fn settings_besides_env(text: &str) -> Option<toml::Table> {
     let mut table: toml::Table = toml::from_str(text).ok()?;
     table.remove("env");
     Some(table)
@@ -271,34 +273,41 @@ fn replace_keeping_decor(slot: &mut Value, mut new: Value) {
 }
 
 /// Parses `NAME=VALUE`, checking the name is a valid environment variable name.
-pub fn parse_assignment(arg: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn parse_assignment(arg: &str) -> crate::Result<(String, String)> {
+    let invalid = |message: String| Err(Error::InvalidInput(message));
     let Some((name, value)) = arg.split_once('=') else {
-        bail!("`{arg}` is not of the form NAME=VALUE");
+        return invalid(format!(
+            "`{}` is not of the form NAME=VALUE",
+            printable(arg)
+        ));
     };
     if name.is_empty() {
-        bail!("`{arg}` has no name before `=`: expected NAME=VALUE");
+        return invalid(format!(
+            "`{}` has no name before `=`: expected NAME=VALUE",
+            printable(arg)
+        ));
     }
     check_name(name)?;
     if value.contains('\0') {
-        bail!(
+        return invalid(format!(
             "the value of `{name}` contains a NUL byte, which an environment variable cannot hold"
-        );
+        ));
     }
     Ok((name.to_owned(), value.to_owned()))
 }
 
 /// Config var names are environment variable names: `[A-Za-z_][A-Za-z0-9_]*`.
-fn check_name(name: &str) -> anyhow::Result<()> {
+pub(crate) fn check_name(name: &str) -> crate::Result<()> {
     let mut bytes = name.bytes();
     let valid = bytes
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !valid {
-        bail!(
+        return Err(Error::InvalidInput(format!(
             "invalid config var name `{}`: names are letters, digits and `_`, not starting with a digit",
             name.escape_debug()
-        );
+        )));
     }
     Ok(())
 }

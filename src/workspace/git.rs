@@ -8,7 +8,7 @@ use super::relative_to;
 use crate::process::ProcessBuilder;
 
 /// The full sha of `HEAD`.
-pub fn head_commit(root: &Path) -> anyhow::Result<String> {
+pub(crate) fn head_commit(root: &Path) -> anyhow::Result<String> {
     let inside = ProcessBuilder::git(root)
         .args(["rev-parse", "--is-inside-work-tree"])
         .output_unchecked()?;
@@ -34,7 +34,11 @@ pub fn head_commit(root: &Path) -> anyhow::Result<String> {
 /// Paths under `dir` with uncommitted changes (as `git status` shows them),
 /// leaving out the `managed` paths (relative to `dir`) the tool writes
 /// itself, and shown relative to `base`.
-pub fn dirty_paths(dir: &Path, managed: &[&str], base: &Path) -> anyhow::Result<Vec<String>> {
+pub(crate) fn dirty_paths(
+    dir: &Path,
+    managed: &[&str],
+    base: &Path,
+) -> anyhow::Result<Vec<String>> {
     let top = PathBuf::from(
         ProcessBuilder::git(dir)
             .args(["rev-parse", "--show-toplevel"])
@@ -69,7 +73,7 @@ pub fn dirty_paths(dir: &Path, managed: &[&str], base: &Path) -> anyhow::Result<
 
 /// The text of the file at `path` (a real path, not a link) as committed
 /// at `HEAD`, or `None` when that commit does not have it.
-pub fn file_at_head(dir: &Path, path: &Path) -> anyhow::Result<Option<String>> {
+pub(crate) fn file_at_head(dir: &Path, path: &Path) -> anyhow::Result<Option<String>> {
     let top = PathBuf::from(
         ProcessBuilder::git(dir)
             .args(["rev-parse", "--show-toplevel"])
@@ -94,7 +98,7 @@ pub fn file_at_head(dir: &Path, path: &Path) -> anyhow::Result<Option<String>> {
 }
 
 /// Whether git ignores `path`.
-pub fn is_ignored(dir: &Path, path: &Path) -> anyhow::Result<bool> {
+pub(crate) fn is_ignored(dir: &Path, path: &Path) -> anyhow::Result<bool> {
     let output = ProcessBuilder::git(dir)
         .args(["check-ignore", "--quiet", "--"])
         .arg(path)
@@ -103,7 +107,7 @@ pub fn is_ignored(dir: &Path, path: &Path) -> anyhow::Result<bool> {
 }
 
 /// `git config user.email`, if set.
-pub fn user_email(root: &Path) -> Option<String> {
+pub(crate) fn user_email(root: &Path) -> Option<String> {
     ProcessBuilder::git(root)
         .args(["config", "user.email"])
         .read()
@@ -113,7 +117,7 @@ pub fn user_email(root: &Path) -> Option<String> {
 
 /// Who acts: `git config user.email`, else the OS user, else `unknown`
 /// (a deploy from a bare container is still worth recording).
-pub fn acting_user(root: &Path) -> String {
+pub(crate) fn acting_user(root: &Path) -> String {
     user_email(root)
         .or_else(|| {
             ["USER", "USERNAME", "LOGNAME"]

@@ -41,7 +41,7 @@ fn read_lock(root: &Path) -> anyhow::Result<LockFile> {
 
 /// The add-ons of the workspace: normal and build dependencies of the members
 /// that are not members themselves, sorted by name.
-pub fn addons(metadata: &Metadata) -> anyhow::Result<Vec<Addon>> {
+pub(crate) fn addons(metadata: &Metadata) -> anyhow::Result<Vec<Addon>> {
     let root = metadata.workspace_root.as_std_path();
     let lock = read_lock(root)?;
     // (name, source, requirement) -> (resolved version, members using it)
@@ -109,7 +109,7 @@ fn external_dependencies(metadata: &Metadata) -> impl Iterator<Item = (&Package,
 }
 
 /// The folders of the path add-ons.
-pub fn path_dependencies(metadata: &Metadata) -> Vec<PathBuf> {
+pub(crate) fn path_dependencies(metadata: &Metadata) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = external_dependencies(metadata)
         .filter_map(|(_, d)| d.path.as_ref().map(|p| p.clone().into_std_path_buf()))
         .collect();

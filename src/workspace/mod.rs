@@ -1,74 +1,77 @@
-//! What is read from the workspace: its root, name, tier, members and add-ons.
+//! The workspace a command is about: its root, name and tier, and what is read from it.
 
-pub mod env_config;
-pub mod git;
-pub mod lockfile;
+pub(crate) mod env_config;
+pub(crate) mod git;
+pub(crate) mod lockfile;
+mod root;
 
 use std::cell::OnceCell;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand};
-use fs_err as fs;
 
+use crate::error::Error;
 use crate::ledger::{Addon, Tier};
-use crate::process::ProcessBuilder;
 
-pub use env_config::EnvFile;
+pub(crate) use env_config::EnvFile;
 
-/// A Cargo workspace: its root and settings come from the root manifest;
-/// the members and their dependencies (`cargo metadata`) are read only by
-/// the commands that need them, once.
+/// A Cargo workspace whose releases this tool keeps: the entry point of the library.
+///
+/// Its root and settings come from the root manifest, found as cargo finds
+/// it; the members and their dependencies (`cargo metadata`) are read only
+/// by the commands that need them, once. Each command is a method taking a
+/// [`Context`](crate::Context) where it records a release.
 #[derive(Debug)]
 pub struct Workspace {
-    pub root: PathBuf,
+    root: PathBuf,
     /// The root `Cargo.toml`.
-    pub manifest_path: PathBuf,
+    manifest_path: PathBuf,
     /// The root package's name, or the root folder's.
-    pub name: String,
+    name: String,
     /// The tier setting; an invalid one is an error only where the tier matters.
     tier: Result<Tier, String>,
     metadata: OnceCell<Metadata>,
 }
 
 impl Workspace {
-    /// Finds the workspace like cargo does: from `manifest_path`, or upward from the current folder.
-    pub fn load(manifest_path: Option<&Path>) -> anyhow::Result<Self> {
-        let mut locate = ProcessBuilder::cargo().args([
-            "locate-project",
-            "--workspace",
-            "--message-format",
-            "plain",
-        ]);
-        if let Some(path) = manifest_path {
-            if path.is_dir() {
-                bail!(
-                    "the manifest path `{}` is a folder; pass the path to its Cargo.toml",
-                    path.display()
-                );
-            }
-            if !path.is_file() {
-                bail!("the manifest path `{}` does not exist", path.display());
-            }
-            locate = locate.arg("--manifest-path").arg(path);
+    /// The workspace of the package or workspace whose manifest is `manifest_path`.
+    pub fn open(manifest_path: &Path) -> crate::Result<Self> {
+        if manifest_path.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "the manifest path `{}` is a folder; pass the path to its Cargo.toml",
+                manifest_path.display()
+            )));
         }
-        let output = locate.output_unchecked()?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(anyhow::anyhow!(
-                "{}",
-                stderr.trim().trim_start_matches("error: ").to_owned()
-            ))
-            .context("could not read the Cargo workspace");
+        if manifest_path.file_name().is_none_or(|n| n != "Cargo.toml") {
+            return Err(Error::InvalidInput(format!(
+                "the manifest path `{}` must be a path to a Cargo.toml file",
+                manifest_path.display()
+            )));
         }
-        let manifest_path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if !manifest_path.is_file() {
+            return Err(Error::InvalidInput(format!(
+                "the manifest path `{}` does not exist",
+                manifest_path.display()
+            )));
+        }
+        Self::load(std::path::absolute(manifest_path)?)
+    }
+
+    /// The workspace a command started in `dir` is about: found from the
+    /// nearest `Cargo.toml` in `dir` or above it, as cargo finds it.
+    pub fn find(dir: &Path) -> crate::Result<Self> {
+        let dir = std::path::absolute(dir)?;
+        Self::load(root::manifest_above(&dir).context("could not read the Cargo workspace")?)
+    }
+
+    fn load(manifest: PathBuf) -> crate::Result<Self> {
+        let (manifest_path, manifest) =
+            root::workspace_manifest(&manifest).context("could not read the Cargo workspace")?;
         let root = manifest_path
             .parent()
             .with_context(|| format!("`{}` has no folder", manifest_path.display()))?
             .to_owned();
-        let text = fs::read_to_string(&manifest_path)?;
-        let manifest: toml::Table = toml::from_str(&text)
-            .with_context(|| format!("failed to parse `{}`", manifest_path.display()))?;
         let name = manifest
             .get("package")
             .and_then(|p| p.get("name"))
@@ -87,13 +90,28 @@ impl Workspace {
         })
     }
 
-    /// The releases tier: `[workspace.metadata.release-log] tier`, else
-    /// `[package.metadata.release-log] tier`, else `advanced`.
-    pub fn tier(&self) -> anyhow::Result<Tier> {
-        self.tier.clone().map_err(|e| anyhow::anyhow!(e))
+    /// The workspace root: the folder of the root `Cargo.toml`, where `.releases/` lives.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
-    pub fn set_tier(&mut self, tier: Tier) {
+    /// The root `Cargo.toml`.
+    pub fn manifest_path(&self) -> &Path {
+        &self.manifest_path
+    }
+
+    /// The app's name, as messages say it: the root package's, else the root folder's.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The releases tier: `[workspace.metadata.release-log] tier`, else
+    /// `[package.metadata.release-log] tier`, else `advanced`.
+    pub fn tier(&self) -> crate::Result<Tier> {
+        self.tier.clone().map_err(Error::InvalidSetting)
+    }
+
+    pub(crate) fn set_tier(&mut self, tier: Tier) {
         self.tier = Ok(tier);
     }
 
@@ -117,7 +135,7 @@ impl Workspace {
     }
 
     /// The folders of path add-ons outside the workspace root: their changes ship too.
-    pub fn path_addon_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
+    pub(crate) fn path_addon_dirs(&self) -> anyhow::Result<Vec<PathBuf>> {
         Ok(lockfile::path_dependencies(self.metadata()?)
             .into_iter()
             .filter(|dir| !dir.starts_with(&self.root))
@@ -127,7 +145,7 @@ impl Workspace {
     /// The executables `cargo run` would choose from in the folder `from`:
     /// the `default-run` or the binaries of the member package containing
     /// it; `None` outside every member.
-    pub fn bins_here(&self, from: &Path) -> anyhow::Result<Option<Vec<String>>> {
+    pub(crate) fn bins_here(&self, from: &Path) -> anyhow::Result<Option<Vec<String>>> {
         let metadata = self.metadata()?;
         let here = metadata
             .workspace_packages()
@@ -150,7 +168,7 @@ impl Workspace {
     }
 
     /// The add-ons: external normal and build dependencies, resolved in Cargo.lock.
-    pub fn addons(&self) -> anyhow::Result<Vec<Addon>> {
+    pub(crate) fn addons(&self) -> anyhow::Result<Vec<Addon>> {
         lockfile::addons(self.metadata()?)
     }
 }

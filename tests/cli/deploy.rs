@@ -450,7 +450,7 @@ fn messages_stay_on_one_line() {
     let table = p.ok(&["releases"]);
     assert_eq!(table.lines().count(), 3, "{table}");
     assert!(
-        table.contains("Deploy 7d38e88: first second third"),
+        table.contains(r"Deploy 7d38e88: first\nsecond\tthird"),
         "{table}"
     );
 }

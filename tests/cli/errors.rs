@@ -161,13 +161,36 @@ fn bad_clock_is_a_clear_error() {
     let p = Project::new();
     let output = p
         .command(&["releases"])
-        .env("SOURCE_DATE_EPOCH", "soon")
+        .env("CARGO_RELEASE_LOG_NOW", "soon")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "error: SOURCE_DATE_EPOCH=`soon` is not a number of seconds\n\nCaused by:\n  invalid digit found in string\n"
+        "error: CARGO_RELEASE_LOG_NOW=`soon` is neither seconds since the epoch nor an RFC 3339 time\n"
+    );
+    // An RFC 3339 time fixes it too.
+    p.ok(&["deploy"]);
+    let output = p
+        .command(&["releases"])
+        .env("CARGO_RELEASE_LOG_NOW", "2026-01-15T12:05:00Z")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("5 minutes ago"));
+}
+
+#[test]
+fn source_date_epoch_is_not_the_clock() {
+    // Nix shells export SOURCE_DATE_EPOCH=315532800 (1980) for builds.
+    let p = Project::new();
+    let mut cmd = p.command(&["deploy", "--no-build"]);
+    cmd.env("SOURCE_DATE_EPOCH", "315532800")
+        .env_remove("CARGO_RELEASE_LOG_NOW");
+    assert!(cmd.output().unwrap().status.success());
+    let v1 = p.read(".releases/v1.toml");
+    assert!(
+        !v1.contains("when = \"1979") && !v1.contains("when = \"1980"),
+        "{v1}"
     );
 }
 

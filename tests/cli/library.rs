@@ -1,52 +1,108 @@
 //! The library as an xtask would use it: the clock and the user are inputs, nothing is printed.
 
-use cargo_release_log::Context;
-use cargo_release_log::commands::{config, deploy, releases, rollback};
-use cargo_release_log::ledger::Version;
-use cargo_release_log::workspace::Workspace;
+use cargo_release_log::{Context, DeployOptions, Error, Version, Workspace};
 
 use crate::support::*;
 
 #[test]
 fn deploy_config_and_rollback_through_the_library() {
     let p = Project::new();
-    let ws = Workspace::load(Some(&p.path("Cargo.toml"))).unwrap();
+    let ws = Workspace::open(&p.path("Cargo.toml")).unwrap();
     let now = jiff::Timestamp::from_second(START)
         .unwrap()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC);
-    let mut ctx = Context::new(now);
-    ctx.user = Some("ci@example.com".to_owned());
+    let ctx = Context::new(now).with_user("ci@example.com");
 
     // No build: the library's cargo would not run in the tests' clean environment.
-    let opts = deploy::DeployOptions {
-        no_build: true,
-        ..Default::default()
-    };
-    let v1 = deploy::deploy(&ws, &ctx, &opts).unwrap().release;
+    let mut opts = DeployOptions::default();
+    opts.no_build = true;
+    let v1 = ws.deploy(&ctx, &opts).unwrap().release;
     assert_eq!(
         (v1.version, v1.by.as_str(), v1.when.as_str()),
         (1, "ci@example.com", "2026-01-15T12:00:00+00:00")
     );
 
-    let v2 = config::set(&ws, &ctx, &["MYVAR=42".to_owned()])
+    let v2 = ws
+        .config_set(&ctx, &["MYVAR=42".to_owned()])
         .unwrap()
         .release;
     assert_eq!(v2.change, "Config add MYVAR");
     assert_eq!(p.read(".cargo/config.toml"), "[env]\nMYVAR = \"42\"\n");
 
-    let back = rollback::rollback(&ws, &ctx, Some(Version(1))).unwrap();
+    let back = ws.rollback(&ctx, Some(Version(1))).unwrap();
     assert_eq!(
         (back.release.version, back.target, back.previous),
         (3, 1, 2)
     );
     assert_eq!(p.read(".cargo/config.toml"), "");
 
-    let history: Vec<u64> = releases::list(&ws, 10)
+    let history: Vec<u64> = ws
+        .releases(10)
         .unwrap()
         .iter()
-        .map(|r| r.version)
+        .map(|r| r.release.version)
         .collect();
     assert_eq!(history, [3, 2, 1]);
-    let err = config::unset(&ws, &ctx, &["MYVAR".to_owned()]).unwrap_err();
+    // Refusals can be matched.
+    let err = ws.config_unset(&ctx, &["MYVAR".to_owned()]).unwrap_err();
+    assert!(matches!(err, Error::ConfigVarNotSet(_)), "{err:?}");
+    assert!(err.is_refusal());
     assert_eq!(err.to_string(), "config var `MYVAR` is not set");
+}
+
+/// The `xtask` example, built by `cargo test` beside the test binaries
+/// (built here when a narrower `cargo test` skipped it).
+fn xtask_example() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let dir = deps.parent().unwrap().parent().unwrap().join("examples");
+    let exe = dir.join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--example", "xtask"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    exe
+}
+
+#[test]
+fn the_xtask_example_ships_and_rolls_back_through_the_library() {
+    // A release that fails its smoke test once GREETING is set.
+    let p = Project::new();
+    p.write(
+        "src/main.rs",
+        "fn main() {\n    if std::env::var_os(\"GREETING\").is_some() {\n        std::process::exit(3);\n    }\n}\n",
+    );
+    p.commit("fails with GREETING");
+    let output = p
+        .program(xtask_example())
+        .arg(p.path("Cargo.toml"))
+        .arg("GREETING=hi")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let stdout = redact(&stdout, p.root());
+    let stdout = regex::Regex::new(r"\d+ bytes")
+        .unwrap()
+        .replace(&stdout, "[SIZE] bytes");
+    assert_eq!(
+        stdout,
+        "deployed v1 (27392eb), 1 executable(s), [SIZE] bytes\n\
+         config v2: Config add GREETING\n\
+         smoke test failed (exit status: 3); rolled back to v1 as v3\n\
+         v3 Rollback Rollback to v1 current=true eligible=false\n\
+         v2 Config Config add GREETING current=false eligible=true\n\
+         v1 Deploy Deploy 27392eb current=false eligible=true\n"
+    );
+    assert_eq!(stderr, "", "the library printed nothing; cargo was quiet");
+    assert!(
+        p.read(".releases/v3.toml")
+            .contains("by = \"xtask@example.com\"")
+    );
+    assert!(p.exists(".releases/v3.toml") && !p.exists(".releases/v4.toml"));
 }

@@ -162,12 +162,18 @@ impl Project {
 
     /// The command for `cargo release-log <args>` in this workspace.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = clean(Command::new(env!("CARGO_BIN_EXE_cargo-release-log")));
-        cmd.env("CARGO_HOME", self.cargo_home());
-        cmd.arg("release-log")
-            .args(args)
+        let mut cmd = self.program(env!("CARGO_BIN_EXE_cargo-release-log"));
+        cmd.arg("release-log").args(args);
+        cmd
+    }
+
+    /// `program` run in this workspace with the environment the tool gets:
+    /// clean, with this test's cargo home, clock and terminal width.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = clean(Command::new(program));
+        cmd.env("CARGO_HOME", self.cargo_home())
             .current_dir(&self.root)
-            .env("SOURCE_DATE_EPOCH", self.clock.get().to_string());
+            .env("CARGO_RELEASE_LOG_NOW", self.clock.get().to_string());
         if let Some(width) = self.width.get() {
             cmd.env("CARGO_RELEASE_LOG_TERM_WIDTH", width.to_string());
         }
@@ -246,6 +252,7 @@ pub fn clean(mut cmd: Command) -> Command {
         "CARGO_RELEASE_LOG_TERM_WIDTH",
         "COLUMNS",
         "SOURCE_DATE_EPOCH",
+        "CARGO_RELEASE_LOG_NOW",
         "GIT_DIR",
         "GIT_WORK_TREE",
         "GIT_INDEX_FILE",

@@ -214,6 +214,47 @@ fn a_tier_set_by_hand_applies_at_the_next_release() {
 }
 
 #[test]
+fn info_releases_and_rollback_agree_before_a_new_tier_prunes() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    for i in 1..=2 {
+        p.advance(60);
+        p.ok(&["config", "set", &format!("N{i}={i}")]);
+    }
+    let manifest = p.read("Cargo.toml") + "\n[package.metadata.release-log]\ntier = \"basic\"\n";
+    p.write("Cargo.toml", &manifest);
+    // Nothing is pruned until the next release, but the basic tier already
+    // rolls back one step only: every command says so alike.
+    assert_eq!(p.release_files().len(), 3);
+    let info = p.ok(&["info", "v1"]);
+    let basic = "the basic tier keeps only the current and the previous release";
+    assert!(
+        info.contains(&format!("Eligible for Rollback?: No ({basic}")),
+        "{info}"
+    );
+    assert!(
+        p.ok(&["info", "v2"])
+            .contains("Eligible for Rollback?: Yes")
+    );
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["releases", "--json"])).unwrap();
+    let eligible: Vec<(u64, bool)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["version"].as_u64().unwrap(),
+                r["eligible-for-rollback"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(eligible, [(3, false), (2, true), (1, false)]);
+    let refused = refused(&p, &["rollback", "v1"]);
+    assert!(refused.stderr.contains(basic), "{refused}");
+    ok(&p, &["rollback", "v2"]);
+}
+
+#[test]
 fn a_failed_deploy_keeps_the_release_a_rollback_goes_to() {
     let p = basic();
     p.ok(&["config", "set", "A=1"]);

@@ -1,0 +1,70 @@
+//! The inputs that would otherwise be globals: the clock and the acting user.
+
+use std::fmt;
+
+use jiff::ZonedDateTime as Zoned;
+
+/// What a command takes from its surroundings, so that its output can be reproduced.
+///
+/// ```
+/// use cargo_release_log::Context;
+///
+/// let now = jiff::Timestamp::from_second(1_768_478_400)?
+///     .to_zoned_datetime(jiff::tz::TimeZone::UTC);
+/// let ctx = Context::new(now).with_user("ci@example.com");
+/// assert_eq!(ctx.now().year(), 2026);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Context {
+    now: Zoned,
+    user: Option<String>,
+    on_lock_wait: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Context {
+    /// A context at `now` (the time zone is the one absolute times are shown in),
+    /// acting as `git config user.email` (else the OS user).
+    pub fn new(now: Zoned) -> Self {
+        Self {
+            now,
+            user: None,
+            on_lock_wait: Box::new(|| {}),
+        }
+    }
+
+    /// Acts as `user` instead of asking git and the OS.
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Calls `hook` once whenever another process holds the ledger lock and
+    /// this one has to wait for it (cargo says "Blocking waiting for file lock").
+    pub fn on_lock_wait(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_lock_wait = Box::new(hook);
+        self
+    }
+
+    /// "Now", in the time zone used to show absolute times.
+    pub fn now(&self) -> &Zoned {
+        &self.now
+    }
+
+    /// The user given, if any.
+    pub(crate) fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    pub(crate) fn lock_wait_hook(&self) -> &(dyn Fn() + Send + Sync) {
+        &*self.on_lock_wait
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("now", &self.now)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,196 @@
+//! The library's error type: refusals a caller can match, and failures that carry their causes.
+
+use std::process::ExitStatus;
+
+use crate::ledger::ConfigDiff;
+use crate::ledger::{Ineligible, Version};
+use crate::text::version_list as list_versions;
+
+/// What [`Error`] results are.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a command did not do what it was asked.
+///
+/// Every variant but [`Error::BuildFailed`] and [`Error::Other`] is a
+/// *refusal*: the command checked something before writing and changed
+/// nothing. [`Error::BuildFailed`] recorded a `failed` release, as a deploy
+/// does. [`Error::Other`] is something broken (an I/O error, a corrupt
+/// release file, a process that could not run); its [`source`] chain says
+/// what, and where.
+///
+/// [`source`]: std::error::Error::source
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument is malformed: a bad var name, a name given twice, nothing given.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// A setting in `Cargo.toml` or `.cargo/config.toml` cannot be used.
+    #[error("{0}")]
+    InvalidSetting(String),
+
+    /// A config var to remove or show is not set.
+    #[error("{0}")]
+    ConfigVarNotSet(String),
+
+    /// The workspace has no succeeded release yet.
+    #[error("{}", no_releases(app, failed))]
+    NoReleases {
+        /// The workspace's name.
+        app: String,
+        /// The releases recorded so far, all failed.
+        failed: Vec<u64>,
+    },
+
+    /// The named release is not in the ledger.
+    #[error("{}", no_such_release(*version, kept))]
+    NoSuchRelease {
+        /// The release asked for.
+        version: Version,
+        /// The releases the ledger keeps.
+        kept: Vec<u64>,
+    },
+
+    /// A rollback to a release that cannot be rolled back to.
+    #[error("cannot roll back to {version}: {reason}")]
+    NotEligible {
+        /// The release asked for.
+        version: Version,
+        /// Why it cannot be rolled back to.
+        reason: Ineligible,
+    },
+
+    /// A bare rollback found no release before the current one to go to.
+    #[error("no release to roll back to: {0}")]
+    NothingToRollBackTo(String),
+
+    /// The executables a release runs are not stored here.
+    #[error(
+        "the slug of v{version} is not stored in this workspace (missing: {}); \
+         run `cargo release-log deploy` to build it here",
+        executables.join(", ")
+    )]
+    SlugMissing {
+        /// The release.
+        version: u64,
+        /// The executables missing.
+        executables: Vec<String>,
+    },
+
+    /// The working tree has uncommitted changes and `--allow-dirty` was not given.
+    #[error(
+        "{} in the working directory {} changes that were not yet committed into git:\n\n{}\n\n\
+         to proceed despite this, pass the `--allow-dirty` flag",
+        plural(paths.len(), "file", "files"),
+        if paths.len() == 1 { "contains" } else { "contain" },
+        paths.join("\n")
+    )]
+    Dirty {
+        /// The paths with uncommitted changes, relative to the workspace root.
+        paths: Vec<String>,
+    },
+
+    /// `[env]` was edited by hand and no longer matches the current release.
+    #[error(
+        "`[env]` in {path} was edited by hand and no longer matches v{version}:\n{diff}\
+         To discard the edit, run `cargo release-log sync`; \
+         to record it as a new release, run `cargo release-log deploy`."
+    )]
+    EnvEdited {
+        /// The config file, relative to the workspace root.
+        path: String,
+        /// The current release.
+        version: u64,
+        /// From the current release's config vars to the file's.
+        diff: ConfigDiff,
+    },
+
+    /// `[env]` holds something that is not a config var cargo can use.
+    #[error(
+        "`[env]` in {path} was edited by hand and cannot be read: {message}\n\
+         Fix it, or run `cargo release-log sync` to regenerate it from the current release."
+    )]
+    EnvUnreadable {
+        /// The config file, relative to the workspace root.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The build of a deploy failed; it was recorded as a `failed` release.
+    #[error(
+        "build failed ({status}); recorded v{version} as failed, {}",
+        match current {
+            Some(c) => format!("v{c} is still the current release"),
+            None => "there is no current release yet".to_owned(),
+        }
+    )]
+    BuildFailed {
+        /// The failed release.
+        version: u64,
+        /// The release that stays current.
+        current: Option<u64>,
+        /// How cargo exited.
+        status: ExitStatus,
+    },
+
+    /// Something broke: I/O, a corrupt file, a process that failed.
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+impl Error {
+    /// Whether the command refused before changing anything.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Error::BuildFailed { .. } | Error::Other(_))
+    }
+}
+
+/// Refusals travel through internal `anyhow` code unchanged: one made
+/// there is recovered here, so callers can match it.
+impl From<anyhow::Error> for Error {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<Error>() {
+            Ok(err) => err,
+            Err(err) => Error::Other(err),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::Other(err.into())
+    }
+}
+
+/// `1 file`, `2 files`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn no_releases(app: &str, failed: &[u64]) -> String {
+    if failed.is_empty() {
+        format!("{app} has no releases yet; run `cargo release-log deploy` first")
+    } else {
+        format!(
+            "{app} has no successful release yet ({} failed); run `cargo release-log deploy` first",
+            list_versions(failed)
+        )
+    }
+}
+
+fn no_such_release(version: Version, kept: &[u64]) -> String {
+    match kept.last() {
+        None => format!("release {version} does not exist: there are no releases yet"),
+        // Numbers are never reused: a missing number below the newest was pruned.
+        Some(&newest) if version.0 < newest => format!(
+            "release {version} is no longer stored; the releases kept are {}",
+            list_versions(kept)
+        ),
+        Some(_) => format!(
+            "release {version} does not exist; the releases are {}",
+            list_versions(kept)
+        ),
+    }
+}
