@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cargo_release_log::{
-    Context, DeployOptions, Error, ReleaseInfo, RunOptions, Tier, Version, Workspace,
+    AddonChange, Context, DeployOptions, Error, ReleaseInfo, RunOptions, Section, Tier, Version,
+    Workspace,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -64,6 +65,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Show or change config vars (the `[env]` table of .cargo/config.toml)
     Config(ConfigArgs),
+    /// Show or change add-ons (dependencies); each change is a new release
+    Addons(AddonsArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -188,6 +191,132 @@ pub enum ConfigAction {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AddonsArgs {
+    /// Print JSON (the current release's add-ons and any drift)
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<AddonsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddonsAction {
+    /// Add a dependency with `cargo add`, as a new release
+    #[command(visible_alias = "create")]
+    Add {
+        /// The crate, `NAME` or `NAME@VERSION`
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// The member to add it to (default: the root package)
+        #[arg(short, long, value_name = "PKG")]
+        package: Option<String>,
+        /// Features to turn on, comma or space separated
+        #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+        features: Vec<String>,
+        /// Add it as a dev-dependency (not compiled into the slug)
+        #[arg(long, conflicts_with = "build")]
+        dev: bool,
+        /// Add it as a build-dependency
+        #[arg(long)]
+        build: bool,
+        /// Take it from a git repository
+        #[arg(long, value_name = "URL", conflicts_with = "path")]
+        git: Option<String>,
+        /// The git branch to use
+        #[arg(long, value_name = "BRANCH", requires = "git")]
+        branch: Option<String>,
+        /// The git tag to use
+        #[arg(long, value_name = "TAG", requires = "git")]
+        tag: Option<String>,
+        /// The git commit to use
+        #[arg(long, value_name = "REV", requires = "git")]
+        rev: Option<String>,
+        /// Take it from a local folder
+        #[arg(long, value_name = "PATH")]
+        path: Option<PathBuf>,
+    },
+    /// Remove a dependency with `cargo remove`, as a new release
+    #[command(visible_alias = "destroy")]
+    Remove {
+        /// The dependency's name
+        name: String,
+        /// The member to remove it from (default: the root package)
+        #[arg(short, long, value_name = "PKG")]
+        package: Option<String>,
+    },
+    /// Move an add-on to a newer version with `cargo update`, as a new release
+    Upgrade {
+        /// `NAME` (the newest version its requirement allows) or `NAME@VERSION`
+        #[arg(value_name = "NAME[@VERSION]")]
+        spec: String,
+    },
+    /// Move an add-on to an older version with `cargo update --precise`, as a new release
+    Downgrade {
+        /// `NAME@VERSION`
+        #[arg(value_name = "NAME@VERSION")]
+        spec: String,
+    },
+}
+
+impl AddonsAction {
+    /// The library's description of the change.
+    fn change(self) -> Result<AddonChange, Error> {
+        Ok(match self {
+            AddonsAction::Add {
+                spec,
+                package,
+                features,
+                dev,
+                build,
+                git,
+                branch,
+                tag,
+                rev,
+                path,
+            } => {
+                let mut source: Vec<String> = Vec::new();
+                for (flag, value) in [
+                    ("--git", git),
+                    ("--branch", branch),
+                    ("--tag", tag),
+                    ("--rev", rev),
+                ] {
+                    if let Some(value) = value {
+                        source.extend([flag.to_owned(), value]);
+                    }
+                }
+                if let Some(path) = path {
+                    source.extend(["--path".to_owned(), path.display().to_string()]);
+                }
+                let section = if dev {
+                    Section::Dev
+                } else if build {
+                    Section::Build
+                } else {
+                    Section::Normal
+                };
+                AddonChange::add(spec, package, features, section, source)
+            }
+            AddonsAction::Remove { name, package } => AddonChange::remove(name, package),
+            AddonsAction::Upgrade { spec } => match spec.split_once('@') {
+                Some((name, version)) => AddonChange::upgrade(name, Some(version.to_owned())),
+                None => AddonChange::upgrade(&spec, None),
+            },
+            AddonsAction::Downgrade { spec } => match spec.split_once('@') {
+                Some((name, version)) => AddonChange::downgrade(name, version),
+                None => {
+                    return Err(Error::InvalidInput(format!(
+                        "`{}` names no version: expected NAME@VERSION",
+                        cargo_release_log::text::printable(&spec)
+                    )));
+                }
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +513,23 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             }
             Some(ConfigAction::Unset { names }) => {
                 shell.status(&reports::config_changed(&ws.config_unset(&ctx, &names)?));
+            }
+        },
+        Command::Addons(args) => match args.action {
+            None => {
+                let shown = ws.addons()?;
+                if let Some(drift) = &shown.drift {
+                    shell.warn(&reports::addon_drift(drift, shown.latest));
+                }
+                if args.json {
+                    shell.out(&json(&shown)?);
+                } else {
+                    shell.out(&reports::addons(&shown, ws.name()));
+                }
+            }
+            Some(action) => {
+                let done = ws.change_addons(&ctx, &action.change()?)?;
+                shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
         Command::Sync => shell.status(&reports::synced(&ws.sync(&ctx)?, ws.name())),

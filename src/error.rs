@@ -91,6 +91,38 @@ pub enum Error {
         paths: Vec<String>,
     },
 
+    /// An add-on release would ship code that was not deployed.
+    #[error(
+        "HEAD ({}) has changes that v{latest}, the latest deploy, does not run{}; \
+         deploy them first (`cargo release-log deploy`), then change add-ons",
+        crate::ledger::release::short_sha(head),
+        if changed.is_empty() {
+            " (its commit is not in this repository)".to_owned()
+        } else {
+            format!(": {}", changed.join(", "))
+        }
+    )]
+    NotDeployed {
+        /// The checked-out commit.
+        head: String,
+        /// The release of the latest build.
+        latest: u64,
+        /// The paths that differ.
+        changed: Vec<String>,
+    },
+
+    /// cargo refused an add-on change; Cargo.toml and Cargo.lock were restored.
+    #[error(
+        "`{command}` failed; Cargo.toml and Cargo.lock are as they were, and nothing was recorded"
+    )]
+    AddonChangeFailed {
+        /// The cargo command, as typed.
+        command: String,
+        /// What cargo said.
+        #[source]
+        cargo: CargoSaid,
+    },
+
     /// `[env]` was edited by hand and no longer matches the current release.
     #[error(
         "`[env]` in {path} was edited by hand and no longer matches v{version}:\n{diff}\
@@ -161,6 +193,24 @@ impl From<anyhow::Error> for Error {
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::Other(err.into())
+    }
+}
+
+/// What a cargo command printed on failure, without its `error: ` label.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CargoSaid(pub(crate) String);
+
+impl CargoSaid {
+    pub(crate) fn from_stderr(stderr: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(stderr);
+        // Cargo's status lines (`Removing x from dependencies`) are not the failure.
+        let text = text
+            .lines()
+            .skip_while(|l| !l.starts_with("error"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Self(text.trim_start_matches("error: ").trim_end().to_owned())
     }
 }
 

@@ -38,6 +38,7 @@ mod process;
 pub mod text;
 mod workspace;
 
+pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
 pub use commands::config::{ConfigChanged, ConfigShown};
 pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::init::Initialized;
@@ -46,9 +47,9 @@ pub use commands::rollback::RolledBack;
 pub use commands::run::RunOptions;
 pub use commands::sync::Synced;
 pub use context::Context;
-pub use error::{Error, Result};
+pub use error::{CargoSaid, Error, Result};
 pub use ledger::{
-    Addon, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar, ConfigVars, Executable, Ineligible,
-    Pruned, Release, Slug, Status, Tier, Version,
+    Addon, AddonConflict, AddonDiff, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
+    ConfigVars, Executable, Ineligible, MovedAddon, Pruned, Release, Slug, Status, Tier, Version,
 };
 pub use workspace::Workspace;

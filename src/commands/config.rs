@@ -161,11 +161,12 @@ fn change_vars(
     ensure_env_matches(&ledger, &env, &current, ws)?;
     let mut config = current.config.clone();
     edit(&mut config)?;
-    let restored = current.code != current.latest_deploy;
+    let latest = current.latest_code();
+    let restored = current.runs_rolled_back_code();
     let note = restored.then(|| {
         format!(
             "Runs the code of v{} (the latest deploy) again, leaving the rolled-back code of v{}",
-            current.latest_deploy.deploy, current.code.deploy
+            latest.deploy, current.code.deploy
         )
     });
     let draft = Draft {
@@ -175,17 +176,17 @@ fn change_vars(
         note,
         rollback_to: None,
         status: Status::Succeeded,
-        code: current.latest_deploy.clone(),
-        latest_deploy: current.latest_deploy.clone(),
+        code: latest.clone(),
+        latest_code: latest.clone(),
+        addon_releases: current.addon_releases.clone(),
         config,
-        addons: current.addons.clone(),
     };
     let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
     Ok(ConfigChanged {
         release,
         set: Vec::new(),
         removed: Vec::new(),
-        restored_deploy: restored.then_some(current.latest_deploy.deploy),
+        restored_deploy: restored.then_some(latest.deploy),
         pruned,
     })
 }

@@ -1,12 +1,17 @@
 //! One module per command: its options, what it returns, and one method on [`Workspace`].
 
+pub(crate) mod addons;
+mod build;
 pub(crate) mod config;
 pub(crate) mod deploy;
 pub(crate) mod init;
 pub(crate) mod releases;
+mod restore;
 pub(crate) mod rollback;
 pub(crate) mod run;
 pub(crate) mod sync;
+
+use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
@@ -14,7 +19,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
-    Addon, ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Status, release,
+    ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Status, release,
 };
 use crate::workspace::{EnvFile, Workspace, git};
 
@@ -43,9 +48,10 @@ struct Draft {
     rollback_to: Option<u64>,
     status: Status,
     code: Code,
-    latest_deploy: Code,
+    /// The latest code built from the workspace, which `code` is unless it is rolled back.
+    latest_code: Code,
+    addon_releases: BTreeMap<String, u64>,
     config: ConfigVars,
-    addons: Vec<Addon>,
 }
 
 /// Appends a release, then (if it succeeded) regenerates the workspace state
@@ -74,10 +80,10 @@ fn record(
         note: draft.note,
         rollback_to: draft.rollback_to,
         previous_digest: None,
+        latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
         code: draft.code,
-        latest_deploy: draft.latest_deploy,
+        addon_releases: draft.addon_releases,
         config: draft.config,
-        addons: draft.addons,
     };
     // Everything that can be refused is decided before the release file is
     // written; after it, only writes of files already prepared remain.

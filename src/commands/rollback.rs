@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::retention::Pruned;
-use crate::ledger::{ChangeKind, Ledger, Release, Status, Version};
+use crate::ledger::{AddonDiff, ChangeKind, Ledger, Release, Status, Version};
 use crate::workspace::{EnvFile, Workspace};
 
 /// What a rollback did.
@@ -18,6 +18,9 @@ pub struct RolledBack {
     pub target: u64,
     /// The release that was current before, which `rollback vN` restores.
     pub previous: u64,
+    /// The add-ons compiled into the code brought back, against those of
+    /// the code that ran: dependencies that change with the code.
+    pub addons: AddonDiff,
     /// What the tier's retention removed afterwards.
     pub pruned: Pruned,
 }
@@ -70,12 +73,13 @@ impl Workspace {
             rollback_to: Some(target.version),
             status: Status::Succeeded,
             code: target.code.clone(),
-            latest_deploy: current.latest_deploy.clone(),
+            latest_code: current.latest_code().clone(),
+            addon_releases: current.addon_releases.clone(),
             config: target.config.clone(),
-            addons: current.addons.clone(),
         };
         let (release, pruned) = record(self, &mut ledger, ctx, &mut env, draft)?;
         Ok(RolledBack {
+            addons: AddonDiff::between(&current.code.addons, &release.code.addons),
             release,
             target: target.version,
             previous: current.version,

@@ -1,10 +1,10 @@
 //! Rollback eligibility: the one rule `rollback`, `info`, `releases` and `check` apply.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
 
+use super::addons::{same_state, versions_of};
 use super::release::Release;
 use super::{Ledger, Tier};
 
@@ -24,10 +24,12 @@ pub enum Ineligible {
         /// The executables missing.
         executables: Vec<String>,
     },
-    /// Its add-ons differ from the current ones.
-    AddonsDiffer {
-        /// The add-ons that differ.
-        addons: Vec<String>,
+    /// Rolling back to it would undo add-on releases made after it.
+    UndoesAddonRelease {
+        /// The release asked for.
+        target: u64,
+        /// Each add-on that would change.
+        addons: Vec<AddonConflict>,
     },
     /// The basic tier keeps one step of history: only `target` can be rolled back to.
     BasicTier {
@@ -49,17 +51,66 @@ impl fmt::Display for Ineligible {
                 "its built executables are missing here: {}; slugs are not committed",
                 executables.join(", ")
             ),
-            Ineligible::AddonsDiffer { addons } => write!(
-                f,
-                "its add-ons differ from the current ones: {}",
-                addons.join(", ")
-            ),
+            Ineligible::UndoesAddonRelease { target, addons } => {
+                let changes: Vec<String> = addons
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{} {} (v{}) => {} (v{target})",
+                            a.name, a.now, a.set_by, a.then
+                        )
+                    })
+                    .collect();
+                let ways: Vec<String> = addons.iter().map(AddonConflict::way_forward).collect();
+                write!(
+                    f,
+                    "it would undo an add-on release: {}; roll back to a release after v{}, \
+                     or change the add-on first ({})",
+                    changes.join(", "),
+                    addons.iter().map(|a| a.set_by).max().unwrap_or(*target),
+                    ways.join(", ")
+                )
+            }
             Ineligible::BasicTier { .. } => f.write_str(
                 "the basic tier keeps only the current and the previous release, so a rollback \
                  can only undo one step; set `tier = \"advanced\"` \
                  (`cargo release-log init --tier advanced`) to keep every release",
             ),
         }
+    }
+}
+
+/// An add-on that an add-on release set, in another state in a rollback's target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct AddonConflict {
+    /// The add-on.
+    pub name: String,
+    /// Its versions now, or `absent`.
+    pub now: String,
+    /// The add-on release that last changed it.
+    pub set_by: u64,
+    /// Its versions in the target, or `absent`.
+    pub then: String,
+}
+
+impl AddonConflict {
+    /// The add-on command that would put it in the target's state first.
+    fn way_forward(&self) -> String {
+        let parse = |v: &str| cargo_metadata::semver::Version::parse(v).ok();
+        let command = match (parse(&self.now), parse(&self.then)) {
+            _ if self.then == "absent" => format!("addons remove {}", self.name),
+            (Some(now), Some(then)) if then < now => {
+                format!("addons downgrade {}@{}", self.name, self.then)
+            }
+            (Some(now), Some(then)) if then > now => {
+                format!("addons upgrade {}@{}", self.name, self.then)
+            }
+            // Absent now, in several versions, or from git: set the requirement.
+            _ => format!("addons add {}@{}", self.name, self.then),
+        };
+        format!("`cargo release-log {command}`")
     }
 }
 
@@ -127,7 +178,7 @@ fn rules(ledger: &Ledger, release: &Release, current: Option<&Release>) -> Resul
     if !release.succeeded() {
         return Err(Ineligible::Failed);
     }
-    if release.code.deploy == 0 && current.is_some_and(|c| c.latest_deploy.deploy != 0) {
+    if release.code.deploy == 0 && current.is_some_and(|c| c.latest_code().deploy != 0) {
         return Err(Ineligible::NeverBuilt);
     }
     let missing = ledger.slugs().missing(&release.code.slug);
@@ -137,12 +188,33 @@ fn rules(ledger: &Ledger, release: &Release, current: Option<&Release>) -> Resul
         });
     }
     if let Some(current) = current {
-        let differing = differing_addons(release, current);
-        if !differing.is_empty() {
-            return Err(Ineligible::AddonsDiffer { addons: differing });
+        let conflicts = undone_addon_releases(release, current);
+        if !conflicts.is_empty() {
+            return Err(Ineligible::UndoesAddonRelease {
+                target: release.version,
+                addons: conflicts,
+            });
         }
     }
     Ok(())
+}
+
+/// The add-ons that an add-on release after `target` changed and that are
+/// in another state in `target` than in `current`. Dependencies that moved
+/// with a deploy are part of its code, and go back with it.
+fn undone_addon_releases(target: &Release, current: &Release) -> Vec<AddonConflict> {
+    let (now, then) = (&current.code.addons, &target.code.addons);
+    current
+        .addon_releases
+        .iter()
+        .filter(|&(name, &set_by)| set_by > target.version && !same_state(now, then, name))
+        .map(|(name, &set_by)| AddonConflict {
+            name: name.clone(),
+            now: versions_of(now, name),
+            set_by,
+            then: versions_of(then, name),
+        })
+        .collect()
 }
 
 fn newest_eligible_before(ledger: &Ledger, current: &Release) -> anyhow::Result<Option<Release>> {
@@ -156,20 +228,4 @@ fn newest_eligible_before(ledger: &Ledger, current: &Release) -> anyhow::Result<
         }
     }
     Ok(None)
-}
-
-/// The names of the add-ons that `a` and `b` do not share in the same state.
-fn differing_addons(a: &Release, b: &Release) -> Vec<String> {
-    let mut names: BTreeSet<&str> = BTreeSet::new();
-    for addon in &a.addons {
-        if !b.addons.contains(addon) {
-            names.insert(&addon.name);
-        }
-    }
-    for addon in &b.addons {
-        if !a.addons.contains(addon) {
-            names.insert(&addon.name);
-        }
-    }
-    names.into_iter().map(str::to_owned).collect()
 }

@@ -3,6 +3,7 @@
 //! [`Ledger`] reads; only a [`LockedLedger`], which holds the writer lock,
 //! can add, remove or switch anything.
 
+pub(crate) mod addons;
 pub(crate) mod atomic;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
@@ -18,8 +19,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use fs_err as fs;
 
+pub use addons::{AddonDiff, MovedAddon};
 pub use config_vars::{ChangedVar, ConfigDiff};
-pub use eligibility::Ineligible;
+pub use eligibility::{AddonConflict, Ineligible};
 use lock::LedgerLock;
 pub use release::{
     Addon, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status, Version,
@@ -280,7 +282,9 @@ mod tests {
             deploy: 1,
             built_from: None,
             dirty: false,
+            uncommitted: Default::default(),
             slug: Slug::default(),
+            addons: Vec::new(),
         };
         Release {
             format: release::FORMAT,
@@ -294,13 +298,13 @@ mod tests {
             note: None,
             rollback_to: None,
             previous_digest: None,
-            code: code.clone(),
-            latest_deploy: code,
+            code,
+            latest_deploy: None,
+            addon_releases: Default::default(),
             config: config
                 .iter()
                 .map(|(k, v)| (k.to_string(), ConfigVar::plain(*v)))
                 .collect(),
-            addons: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The release model: what one `.releases/vN.toml` file records.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -45,18 +46,22 @@ pub struct Release {
     /// `sha256:<hex>` of the previous release's file: a hash chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_digest: Option<String>,
-    /// The code this release runs.
+    /// The code this release runs: a commit, the executables built from it,
+    /// and the add-ons compiled into them.
     pub code: Code,
-    /// The code of the most recent succeeded deploy, kept in every release so
-    /// that rolled-back code can be left again after that deploy's own file
-    /// was pruned.
-    pub latest_deploy: Code,
+    /// The code of the most recent build from the workspace (a deploy or an
+    /// add-on release), when it is not `code`: the release runs rolled-back
+    /// code. Kept in every release so that rolled-back code can be left
+    /// again after that build's own file was pruned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_deploy: Option<Code>,
+    /// For each add-on changed by an add-on release, the newest such
+    /// release: a rollback to a release before it must not undo it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub addon_releases: BTreeMap<String, u64>,
     /// Config vars (the `[env]` table).
     #[serde(default)]
     pub config: ConfigVars,
-    /// External dependencies with their resolved versions.
-    #[serde(default)]
-    pub addons: Vec<Addon>,
 }
 
 /// The kinds of change that make a release.
@@ -100,8 +105,17 @@ pub struct Code {
     /// Whether the work tree had uncommitted changes (`deploy --allow-dirty`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dirty: bool,
+    /// Manifests (`Cargo.toml`, `Cargo.lock`) built with changes not yet
+    /// committed: an add-on release's edit, by path from the workspace root,
+    /// with the `sha256:<hex>` of what was built. Until they are committed,
+    /// those exact contents are not uncommitted changes to a deploy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uncommitted: BTreeMap<String, String>,
     /// The executables it runs.
     pub slug: Slug,
+    /// The external dependencies compiled into them, each once.
+    #[serde(default)]
+    pub addons: Vec<Addon>,
 }
 
 /// The built executables of the workspace members.
@@ -129,16 +143,17 @@ pub struct Executable {
     pub sha256: String,
 }
 
-/// An external dependency of the workspace members.
+/// An external dependency of the workspace members: an add-on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Addon {
     /// The crate's name.
     pub name: String,
-    /// `registry+…`, `git+…`, or `path+<path relative to the workspace root>`.
+    /// Where it comes from, as Cargo.lock names it: `registry+<index url>`,
+    /// `git+<url>#<locked commit>`, or `path+<path from the workspace root>`.
     pub source: String,
-    /// The version requirement the manifests ask for.
+    /// The version requirements the manifests ask for, joined by `, `.
     pub req: String,
     /// The version resolved in Cargo.lock, when the lock file has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,10 +165,46 @@ pub struct Addon {
 impl Addon {
     /// `name@version` (or the requirement when nothing is resolved yet).
     pub fn spec(&self) -> String {
-        match &self.version {
-            Some(v) => format!("{}@{v}", self.name),
-            None => format!("{}@{}", self.name, self.req),
+        format!("{}@{}", self.name, self.version_or_req())
+    }
+
+    /// The resolved version, else the requirement.
+    pub fn version_or_req(&self) -> &str {
+        self.version.as_deref().unwrap_or(&self.req)
+    }
+
+    /// Where it comes from, for people: `None` for a registry, else
+    /// `git <url>#<short commit>` or `path <path>`.
+    pub fn origin(&self) -> Option<String> {
+        if let Some(path) = self.source.strip_prefix("path+") {
+            return Some(format!("path {path}"));
         }
+        let git = self.source.strip_prefix("git+")?;
+        Some(match git.rsplit_once('#') {
+            Some((url, rev)) => {
+                // The URL without the `?rev=`/`?branch=` query cargo adds.
+                let url = url.split_once('?').map_or(url, |(u, _)| u);
+                format!("git {url}#{}", short_sha(rev))
+            }
+            None => format!("git {git}"),
+        })
+    }
+}
+
+impl Release {
+    /// The latest code built from the workspace: [`Release::latest_deploy`], else [`Release::code`].
+    pub fn latest_code(&self) -> &Code {
+        self.latest_deploy.as_ref().unwrap_or(&self.code)
+    }
+
+    /// Whether it runs rolled-back code rather than the latest build.
+    pub fn runs_rolled_back_code(&self) -> bool {
+        self.latest_deploy.is_some()
+    }
+
+    /// The code it runs and, when that is rolled back, the latest code.
+    pub(crate) fn codes(&self) -> impl Iterator<Item = &Code> {
+        std::iter::once(&self.code).chain(self.latest_deploy.as_ref())
     }
 }
 
@@ -240,7 +291,7 @@ impl Release {
 
     /// Checks what serde cannot: shas, times, names usable as files and environment variables.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
-        for code in [&self.code, &self.latest_deploy] {
+        for code in self.codes() {
             if !is_commit_sha(&code.commit) {
                 bail!(
                     "`commit = \"{}\"` is not a full git commit sha",
@@ -262,9 +313,17 @@ impl Release {
                 );
             }
         }
+        for (path, digest) in self.codes().flat_map(|c| &c.uncommitted) {
+            if digest.strip_prefix("sha256:").is_none_or(|h| !is_sha256(h)) {
+                bail!(
+                    "the digest of `{}` is not of the form `sha256:<hex>`",
+                    path.escape_debug()
+                );
+            }
+        }
         jiff::Timestamp::from_str(&self.when)
             .with_context(|| format!("`when = \"{}\"` is not an RFC 3339 time", self.when))?;
-        for code in [&self.code, &self.latest_deploy] {
+        for code in self.codes() {
             for exe in &code.slug.executables {
                 if !is_sha256(&exe.sha256) {
                     bail!("executable `{}` has an invalid sha256", exe.name);

@@ -110,8 +110,8 @@ pub(crate) fn apply(ledger: &mut LockedLedger, tier: Tier) -> anyhow::Result<Pru
             .collect::<anyhow::Result<_>>()?;
         let digests: BTreeSet<&str> = kept
             .iter()
-            .flat_map(|r| [&r.code.slug, &r.latest_deploy.slug])
-            .flat_map(|s| &s.executables)
+            .flat_map(Release::codes)
+            .flat_map(|c| &c.slug.executables)
             .map(|e| e.sha256.as_str())
             .collect();
         pruned.slugs = ledger.slugs().retain(&digests)?;

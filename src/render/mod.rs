@@ -1,5 +1,6 @@
 //! Human output: the releases table, release details, times, sizes.
 
+pub mod aligned;
 pub mod reports;
 pub mod table;
 pub mod time;
@@ -7,7 +8,7 @@ pub mod time;
 use std::fmt::Write as _;
 
 use cargo_release_log::text::{printable, shell_quote};
-use cargo_release_log::{ConfigVars, Release, ReleaseInfo};
+use cargo_release_log::{Addon, ConfigVars, Release, ReleaseInfo};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -51,17 +52,8 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     if let Some(note) = &r.note {
         line("Note", note);
     }
-    let addons: Vec<String> = r.addons.iter().map(|a| a.spec()).collect();
-    line(
-        "Addons",
-        &if addons.is_empty() {
-            "none".to_owned()
-        } else {
-            addons.join(", ")
-        },
-    );
-    let config = config_lines(&r.config);
-    line("Config", &config.join("\n        "));
+    line("Addons", &addon_lines(&r.code.addons).join("\n        "));
+    line("Config", &config_lines(&r.config).join("\n        "));
     let short = r.code.short_commit();
     let dirty = if r.code.dirty {
         " (with uncommitted changes)"
@@ -98,6 +90,21 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
         }
     }
     out
+}
+
+/// One `name@version` line per add-on, with where it comes from unless
+/// that is a registry, or `none`.
+pub fn addon_lines(addons: &[Addon]) -> Vec<String> {
+    if addons.is_empty() {
+        return vec!["none".to_owned()];
+    }
+    addons
+        .iter()
+        .map(|a| match a.origin() {
+            Some(origin) => format!("{} ({})", a.spec(), printable(&origin)),
+            None => a.spec(),
+        })
+        .collect()
 }
 
 /// `NAME => value` lines, or `none`.

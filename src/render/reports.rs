@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    ConfigChanged, ConfigVars, Deployed, Initialized, Pruned, RolledBack, Synced,
+    AddonChanged, AddonDiff, AddonsShown, ConfigChanged, ConfigVars, Deployed, Initialized,
+    MovedAddon, Pruned, RolledBack, Synced,
 };
 
 use super::size;
@@ -39,6 +40,14 @@ pub fn deployed(done: &Deployed) -> String {
             out,
             "-----> Recording config vars from {}:\n{}",
             done.env_path, done.config
+        );
+    }
+    if !done.addons.is_empty() {
+        // Dependencies that moved with the code ship in its slug.
+        let _ = write!(
+            out,
+            "-----> Add-ons changed with this code:\n{}",
+            done.addons
         );
     }
     let slug = &done.release.code.slug;
@@ -111,17 +120,139 @@ pub fn config_changed(done: &ConfigChanged) -> String {
     out + &pruned(&done.pruned)
 }
 
-pub fn rolled_back(done: &RolledBack) -> String {
+/// `addons`: the current release's add-ons as a table.
+pub fn addons(shown: &AddonsShown, app: &str) -> String {
+    if shown.addons.is_empty() {
+        return format!("{app} has no add-ons.\n");
+    }
+    let rows: Vec<[String; 4]> = shown
+        .addons
+        .iter()
+        .map(|a| {
+            [
+                a.name.clone(),
+                a.version_or_req().to_owned(),
+                a.origin()
+                    .map_or_else(|| "registry".to_owned(), |o| printable(&o).into_owned()),
+                a.used_by.join(", "),
+            ]
+        })
+        .collect();
+    let mut out = match shown.release {
+        Some(v) => format!("=== {app} Add-ons (v{v})\n"),
+        None => format!("=== {app} Add-ons\n"),
+    };
+    out.push_str(&super::aligned::table(
+        &["Add-on", "Version", "Source", "Used by"],
+        &rows,
+    ));
+    out
+}
+
+/// The warning `addons` gives when the manifests moved on from the latest build.
+pub fn addon_drift(drift: &AddonDiff, latest: Option<u64>) -> String {
+    let latest = latest.map_or_else(|| "the latest build".to_owned(), |v| format!("v{v}"));
     format!(
-        "Rolled back to v{target}\n\
-         Created v{new} with the code and config of v{target}; add-ons, databases and other \
-         external state are untouched.\n\
-         To undo, run: cargo release-log rollback v{previous}\n{pruned}",
-        target = done.target,
-        new = done.release.version,
-        previous = done.previous,
-        pruned = pruned(&done.pruned),
+        "Cargo.toml and Cargo.lock differ from the add-ons of {latest}:\n{drift}\
+         `cargo release-log deploy` records them once committed"
     )
+}
+
+/// `addons add|remove|upgrade|downgrade`, in Heroku's words.
+pub fn addons_changed(done: &AddonChanged, app: &str) -> String {
+    let version = done.release.version;
+    let name = &done.name;
+    let named = |m: &&MovedAddon| m.new.name == *name;
+    let mut out = match done.release.change.split(' ').nth(1) {
+        Some("remove") => format!("Removing {name} from {app}... done, v{version}\n"),
+        Some("upgrade" | "downgrade") => match done.addons.moved.iter().find(named) {
+            Some(m) => format!(
+                "Changing {name} on {app} from {} to {}... done, v{version}\n",
+                m.old.version_or_req(),
+                m.new.version_or_req()
+            ),
+            None => format!("Changing {name} on {app}... done, v{version}\n"),
+        },
+        _ => format!("Adding {name} to {app}... done, v{version}\n"),
+    };
+    let others: Vec<String> = done
+        .addons
+        .summary()
+        .into_iter()
+        .filter(|s| s.trim_start_matches(['+', '-']).split(' ').next() != Some(name.as_str()))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "Also changed: {}", others.join(", "));
+    }
+    if let Some(deploy) = done.restored_deploy {
+        let _ = writeln!(
+            out,
+            "Rolled-back code is temporary: v{version} runs the code of v{deploy}, the latest deploy, again."
+        );
+    }
+    if !done.manifests.is_empty() {
+        let _ = writeln!(
+            out,
+            "Commit {} with your code; until then, deploy accepts exactly these uncommitted changes.",
+            done.manifests.join(" and ")
+        );
+    }
+    out + &pruned(&done.pruned)
+}
+
+pub fn rolled_back(done: &RolledBack) -> String {
+    let (target, new) = (done.target, done.release.version);
+    let mut out = format!(
+        "Rolled back to v{target}\n\
+         Created v{new} with the code of v{target}, the crates compiled into it, and its config vars.\n"
+    );
+    let diff = &done.addons;
+    let mut back: Vec<String> = diff
+        .moved
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} (now {})",
+                m.new.name,
+                m.new.version_or_req(),
+                m.old.version_or_req()
+            )
+        })
+        .collect();
+    back.extend(
+        diff.added
+            .iter()
+            .map(|a| format!("{} {} (now absent)", a.name, a.version_or_req())),
+    );
+    let gone: Vec<String> = diff
+        .removed
+        .iter()
+        .map(|a| format!("{} (now {})", a.name, a.version_or_req()))
+        .collect();
+    match (back.is_empty(), gone.is_empty()) {
+        (true, true) => {}
+        (false, true) => {
+            let _ = writeln!(out, "It brings back {}.", back.join(", "));
+        }
+        (true, false) => {
+            let _ = writeln!(out, "It leaves out {}.", gone.join(", "));
+        }
+        (false, false) => {
+            let _ = writeln!(
+                out,
+                "It brings back {} and leaves out {}.",
+                back.join(", "),
+                gone.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Cargo.toml, Cargo.lock, the source tree and external state such as databases are untouched.\n\
+         To undo, run: cargo release-log rollback v{}",
+        done.previous
+    );
+    out + &pruned(&done.pruned)
 }
 
 pub fn synced(done: &Synced, app: &str) -> String {

@@ -126,3 +126,34 @@ pub(crate) fn acting_user(root: &Path) -> String {
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+/// The paths under `dir` that differ between commits `from` and `to`,
+/// leaving out the `excluded` pathspecs; `None` when `from` is not a
+/// commit this repository has.
+pub(crate) fn changed_between(
+    dir: &Path,
+    from: &str,
+    to: &str,
+    excluded: &[&str],
+) -> anyhow::Result<Option<Vec<String>>> {
+    let known = ProcessBuilder::git(dir)
+        .args(["cat-file", "-e"])
+        .arg(format!("{from}^{{commit}}"))
+        .output_unchecked()?;
+    if !known.status.success() {
+        return Ok(None);
+    }
+    let mut diff =
+        ProcessBuilder::git(dir).args(["diff", "--name-only", "-z", from, to, "--", "."]);
+    for path in excluded {
+        diff = diff.arg(format!(":(exclude,glob){path}"));
+    }
+    let output = diff.output()?;
+    Ok(Some(
+        String::from_utf8_lossy(&output.stdout)
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}

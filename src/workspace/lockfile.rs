@@ -1,6 +1,6 @@
-//! Add-ons: the members' external dependencies, with versions resolved from Cargo.lock.
+//! Add-ons: the members' external dependencies, with versions and sources resolved from Cargo.lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -25,8 +25,6 @@ struct LockedPackage {
     dependencies: Vec<String>,
 }
 
-type Resolved = (Option<String>, Vec<String>);
-
 /// Reads `Cargo.lock` at the workspace root; a missing file resolves nothing.
 fn read_lock(root: &Path) -> anyhow::Result<LockFile> {
     let path = root.join("Cargo.lock");
@@ -39,48 +37,55 @@ fn read_lock(root: &Path) -> anyhow::Result<LockFile> {
     }
 }
 
+/// One add-on as it is being gathered from the members.
+#[derive(Default)]
+struct Gathered {
+    reqs: BTreeSet<String>,
+    used_by: BTreeSet<String>,
+}
+
 /// The add-ons of the workspace: normal and build dependencies of the members
-/// that are not members themselves, sorted by name.
+/// that are not members themselves, each once (by name, source and resolved
+/// version), sorted by name.
 pub(crate) fn addons(metadata: &Metadata) -> anyhow::Result<Vec<Addon>> {
     let root = metadata.workspace_root.as_std_path();
     let lock = read_lock(root)?;
-    // (name, source, requirement) -> (resolved version, members using it)
-    let mut found: BTreeMap<(String, String, String), Resolved> = BTreeMap::new();
+    let mut found: BTreeMap<(String, String, Option<String>), Gathered> = BTreeMap::new();
     for (member, dep) in external_dependencies(metadata) {
-        let locked_member = lock.package.iter().find(|p| {
+        let locked = lock.package.iter().find(|p| {
             p.name == member.name.as_str()
                 && p.source.is_none()
                 && p.version == member.version.to_string()
         });
-        let source = match (&dep.source, &dep.path) {
-            (Some(s), _) => s.repr.clone(),
-            (None, Some(path)) => {
-                format!(
-                    "path+{}",
-                    super::relative_to(path.as_std_path(), root).display()
-                )
-            }
-            (None, None) => "unknown".to_owned(),
-        };
-        let version = locked_member.and_then(|m| resolve(&lock, m, &dep.name, &dep.req));
-        let entry = found
-            .entry((dep.name.clone(), source, dep.req.to_string()))
-            .or_insert((version, Vec::new()));
-        if !entry.1.contains(&member.name.to_string()) {
-            entry.1.push(member.name.to_string());
+        let resolved = locked.and_then(|m| resolve(&lock, m, dep));
+        let source = match (&resolved, &dep.path) {
+            // Cargo.lock knows where it came from, with a git dependency's locked commit.
+            (Some(package), _) if package.source.is_some() => package.source.clone(),
+            (_, Some(path)) => Some(format!(
+                "path+{}",
+                super::relative_to(path.as_std_path(), root).display()
+            )),
+            _ => dep.source.as_ref().map(|s| s.repr.clone()),
         }
+        .unwrap_or_else(|| "unknown".to_owned());
+        let entry = found
+            .entry((
+                dep.name.clone(),
+                source,
+                resolved.map(|p| p.version.clone()),
+            ))
+            .or_default();
+        entry.reqs.insert(dep.req.to_string());
+        entry.used_by.insert(member.name.to_string());
     }
     Ok(found
         .into_iter()
-        .map(|((name, source, req), (version, mut used_by))| {
-            used_by.sort();
-            Addon {
-                name,
-                source,
-                req,
-                version,
-                used_by,
-            }
+        .map(|((name, source, version), gathered)| Addon {
+            name,
+            source,
+            req: gathered.reqs.into_iter().collect::<Vec<_>>().join(", "),
+            version,
+            used_by: gathered.used_by.into_iter().collect(),
         })
         .collect())
 }
@@ -118,36 +123,37 @@ pub(crate) fn path_dependencies(metadata: &Metadata) -> Vec<PathBuf> {
     dirs
 }
 
-/// The version Cargo.lock resolved `name` to for `member`.
-fn resolve(
-    lock: &LockFile,
+/// The package Cargo.lock resolved `dep` to for `member`.
+fn resolve<'a>(
+    lock: &'a LockFile,
     member: &LockedPackage,
-    name: &str,
-    req: &cargo_metadata::semver::VersionReq,
-) -> Option<String> {
+    dep: &Dependency,
+) -> Option<&'a LockedPackage> {
     // Entries read `name`, `name version` or `name version (source)`.
-    let candidates: Vec<Option<&str>> = member
+    let candidates: Vec<&LockedPackage> = member
         .dependencies
         .iter()
         .filter_map(|entry| {
-            let mut words = entry.split(' ');
-            (words.next() == Some(name)).then(|| words.next())
+            let mut words = entry.splitn(3, ' ');
+            if words.next() != Some(dep.name.as_str()) {
+                return None;
+            }
+            let version = words.next();
+            let source = words
+                .next()
+                .and_then(|s| s.strip_prefix('(')?.strip_suffix(')'));
+            lock.package.iter().find(|p| {
+                p.name == dep.name
+                    && version.is_none_or(|v| p.version == v)
+                    && source.is_none_or(|s| p.source.as_deref() == Some(s))
+            })
         })
         .collect();
-    let versions: Vec<String> = candidates
+    candidates
         .iter()
-        .filter_map(|v| match v {
-            Some(v) => Some((*v).to_owned()),
-            None => lock
-                .package
-                .iter()
-                .find(|p| p.name == name)
-                .map(|p| p.version.clone()),
+        .find(|p| {
+            cargo_metadata::semver::Version::parse(&p.version).is_ok_and(|v| dep.req.matches(&v))
         })
-        .collect();
-    versions
-        .iter()
-        .find(|v| cargo_metadata::semver::Version::parse(v).is_ok_and(|v| req.matches(&v)))
-        .or(versions.first())
-        .cloned()
+        .or(candidates.first())
+        .copied()
 }

@@ -120,7 +120,12 @@ impl Workspace {
         if let Some(metadata) = self.metadata.get() {
             return Ok(metadata);
         }
-        let metadata = MetadataCommand::new()
+        let metadata = self.read_metadata()?;
+        Ok(self.metadata.get_or_init(|| metadata))
+    }
+
+    fn read_metadata(&self) -> anyhow::Result<Metadata> {
+        MetadataCommand::new()
             .no_deps()
             .manifest_path(&self.manifest_path)
             .exec()
@@ -130,8 +135,23 @@ impl Workspace {
                 }
                 other => anyhow::Error::new(other),
             })
-            .context("could not read the members of the Cargo workspace")?;
-        Ok(self.metadata.get_or_init(|| metadata))
+            .context("could not read the members of the Cargo workspace")
+    }
+
+    /// The files an add-on change may edit: every member's `Cargo.toml`,
+    /// the root one, and `Cargo.lock`.
+    pub(crate) fn manifests(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut paths: Vec<PathBuf> = self
+            .metadata()?
+            .workspace_packages()
+            .iter()
+            .map(|p| p.manifest_path.clone().into_std_path_buf())
+            .collect();
+        paths.push(self.manifest_path.clone());
+        paths.push(self.root.join("Cargo.lock"));
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
     }
 
     /// The folders of path add-ons outside the workspace root: their changes ship too.
@@ -168,8 +188,13 @@ impl Workspace {
     }
 
     /// The add-ons: external normal and build dependencies, resolved in Cargo.lock.
-    pub(crate) fn addons(&self) -> anyhow::Result<Vec<Addon>> {
+    pub(crate) fn workspace_addons(&self) -> anyhow::Result<Vec<Addon>> {
         lockfile::addons(self.metadata()?)
+    }
+
+    /// The add-ons as the manifests say now, read afresh after a change.
+    pub(crate) fn workspace_addons_now(&self) -> anyhow::Result<Vec<Addon>> {
+        lockfile::addons(&self.read_metadata()?)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod addons;
 mod config;
 mod deploy;
 mod errors;

@@ -55,6 +55,13 @@ impl Project {
     /// A workspace of the given files (plus `.gitignore` and, unless given,
     /// a generated Cargo.lock), committed.
     pub fn with_files(files: &[(&str, &str)]) -> Self {
+        Self::with_crates(&[], files)
+    }
+
+    /// A workspace of the given files that may depend on `crates`, served
+    /// from a local registry (see [`Project::serve_registry`]), committed
+    /// with its Cargo.lock.
+    pub fn with_crates(crates: &[FakeCrate<'_>], files: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("release-log-")
             .tempdir()
@@ -67,6 +74,9 @@ impl Project {
             clock: Cell::new(START),
             width: Cell::new(None),
         };
+        if !crates.is_empty() {
+            project.serve_registry(crates);
+        }
         project.write(".gitignore", "/target\n");
         for (path, text) in files {
             project.write(path, text);
@@ -74,7 +84,8 @@ impl Project {
         project.git(&["init", "-q", "-b", "main"]);
         project.git(&["config", "user.email", "jim@example.com"]);
         project.git(&["config", "user.name", "Jim"]);
-        if !files.iter().any(|(path, _)| *path == "Cargo.lock") {
+        let has = |name: &str| files.iter().any(|(path, _)| *path == name);
+        if has("Cargo.toml") && !has("Cargo.lock") {
             project.cargo(&["generate-lockfile", "--offline"]);
         }
         project.commit("initial");
@@ -344,6 +355,11 @@ impl fmt::Display for Run {
 /// executable sizes and digests (they depend on the compiler).
 pub fn redact(text: &str, root: &Path) -> String {
     let text = text.replace(&root.display().to_string(), "[ROOT]");
+    // The test's own folder holds the registry and crates beside the workspace.
+    let text = match root.parent() {
+        Some(dir) => text.replace(&dir.display().to_string(), "[TMP]"),
+        None => text,
+    };
     let rules: [(&str, &str); 6] = [
         (r"in \d+\.\d+s", "in [TIME]"),
         (r"slug size is \d+(\.\d)?[KMG]?B", "slug size is [SIZE]"),
@@ -432,4 +448,149 @@ macro_rules! snap {
         settings.set_omit_expression(true);
         settings.bind(|| insta::assert_snapshot!(format!("{}", $value)));
     }};
+}
+
+/// A crate in the test registry: its name, versions, and the body of its
+/// `lib.rs` (`{version}` is replaced by the version).
+pub struct FakeCrate<'a> {
+    pub name: &'a str,
+    pub versions: &'a [&'a str],
+    pub lib: &'a str,
+}
+
+/// The usual `lib.rs` of a fake crate: it says which version it is.
+pub const SAYS_VERSION: &str = "pub const VERSION: &str = \"{version}\";\n";
+
+impl Project {
+    /// Serves `crates` offline from a local registry that replaces
+    /// crates.io in this test's cargo home, so `cargo add`, `cargo update
+    /// --precise` and builds work without a network.
+    pub fn serve_registry(&self, crates: &[FakeCrate<'_>]) {
+        let registry = self.dir.path().join("registry");
+        let packages = self.dir.path().join("packages");
+        for krate in crates {
+            let index = registry.join("index").join(index_path(krate.name));
+            fs::create_dir_all(index.parent().unwrap()).unwrap();
+            let mut lines = String::new();
+            for version in krate.versions {
+                let dir_name = format!("{}-{version}", krate.name);
+                let dir = packages.join(&dir_name);
+                fs::create_dir_all(dir.join("src")).unwrap();
+                fs::write(
+                    dir.join("Cargo.toml"),
+                    format!(
+                        "[package]\nname = \"{}\"\nversion = \"{version}\"\nedition = \"2021\"\n",
+                        krate.name
+                    ),
+                )
+                .unwrap();
+                fs::write(
+                    dir.join("src/lib.rs"),
+                    krate.lib.replace("{version}", version),
+                )
+                .unwrap();
+                let crate_file = registry.join(format!("{dir_name}.crate"));
+                let status = Command::new("tar")
+                    .args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0"])
+                    .args(["--use-compress-program=gzip -n", "-cf"])
+                    .arg(&crate_file)
+                    .arg(&dir_name)
+                    .current_dir(&packages)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "tar failed");
+                let checksum = sha256_hex(&fs::read(&crate_file).unwrap());
+                lines.push_str(&format!(
+                    "{{\"name\":\"{}\",\"vers\":\"{version}\",\"deps\":[],\"cksum\":\"{checksum}\",\"features\":{{}},\"yanked\":false}}\n",
+                    krate.name
+                ));
+            }
+            fs::write(index, lines).unwrap();
+        }
+        fs::create_dir_all(self.cargo_home()).unwrap();
+        fs::write(
+            self.cargo_home().join("config.toml"),
+            format!(
+                "[source.crates-io]\nreplace-with = \"fixture\"\n\n[source.fixture]\nlocal-registry = \"{}\"\n",
+                registry.display()
+            ),
+        )
+        .unwrap();
+    }
+
+    /// A git repository `gitdep` beside the workspace holding a crate of
+    /// that name; returns its `file://` URL.
+    pub fn git_crate(&self, version: &str) -> String {
+        let dir = self.dir.path().join("gitdep");
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            format!("[package]\nname = \"gitdep\"\nversion = \"{version}\"\nedition = \"2021\"\n"),
+        )
+        .unwrap();
+        fs::write(
+            dir.join("src/lib.rs"),
+            SAYS_VERSION.replace("{version}", version),
+        )
+        .unwrap();
+        let git = |args: &[&str]| {
+            let date = format!("{} +0000", self.clock.get());
+            let output = clean(Command::new("git"))
+                .args(args)
+                .current_dir(&dir)
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_COMMITTER_DATE", &date)
+                .env("GIT_AUTHOR_NAME", "Jim")
+                .env("GIT_AUTHOR_EMAIL", "jim@example.com")
+                .env("GIT_COMMITTER_NAME", "Jim")
+                .env("GIT_COMMITTER_EMAIL", "jim@example.com")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "git {args:?}");
+        };
+        if !dir.join(".git").exists() {
+            git(&["init", "-q", "-b", "main"]);
+        }
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "--allow-empty", "-m", version]);
+        format!("file://{}", dir.display())
+    }
+
+    /// Runs cargo allowing it to fetch: for the file:// git crate only, as
+    /// the registry is local.
+    pub fn cargo_fetching(&self, args: &[&str]) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let output = clean(Command::new(cargo))
+            .env("CARGO_HOME", self.cargo_home())
+            .env("CARGO_NET_OFFLINE", "false")
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cargo {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Where the index of a registry keeps a crate's entry.
+fn index_path(name: &str) -> String {
+    let name = name.to_lowercase();
+    match name.len() {
+        1 => format!("1/{name}"),
+        2 => format!("2/{name}"),
+        3 => format!("3/{}/{name}", &name[..1]),
+        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
+    }
+}
+
+/// The hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -1,0 +1,495 @@
+//! `addons`, `addons add/remove/upgrade/downgrade`: dependencies; each change is a release.
+
+use std::collections::BTreeMap;
+
+use cargo_metadata::semver;
+
+use super::build::{BuildOptions, build, is_manifest, tree_state};
+use super::restore::Backup;
+use super::{Draft, ensure_env_matches, lock_current, record};
+use crate::context::Context;
+use crate::error::{CargoSaid, Error};
+use crate::ledger::retention::Pruned;
+use crate::ledger::slugs::sha256_bytes;
+use crate::ledger::{Addon, AddonDiff, ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
+use crate::process::ProcessBuilder;
+use crate::text::printable;
+use crate::workspace::{EnvFile, Workspace, git};
+
+/// The current release's add-ons, and how the manifests differ from them.
+#[derive(Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct AddonsShown {
+    /// The current release (`None` before the first).
+    pub release: Option<u64>,
+    /// The add-ons compiled into the code it runs.
+    pub addons: Vec<Addon>,
+    /// The release whose build the workspace's manifests should match:
+    /// the latest build (a rolled-back release runs older code).
+    pub latest: Option<u64>,
+    /// How Cargo.toml and Cargo.lock differ from that build's add-ons, when they do.
+    pub drift: Option<AddonDiff>,
+}
+
+/// A change of add-ons: each is one release, made with cargo's own commands.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AddonChange {
+    /// `cargo add`: a new dependency, or a new requirement for one.
+    Add {
+        /// `NAME` or `NAME@VERSION-REQ`.
+        spec: String,
+        /// The member to add it to (`-p`); default: the root package.
+        package: Option<String>,
+        /// Features to turn on.
+        features: Vec<String>,
+        /// Which dependency table.
+        section: Section,
+        /// `--git URL`, `--path PATH`, `--branch`, `--tag`, `--rev`, passed on as given.
+        source: Vec<String>,
+    },
+    /// `cargo remove`.
+    Remove {
+        /// The dependency's name.
+        name: String,
+        /// The member to remove it from (`-p`); default: the root package.
+        package: Option<String>,
+    },
+    /// `cargo update NAME [--precise VERSION]`: to the newest version the
+    /// requirement allows, or to `version`, which must be newer.
+    Upgrade {
+        /// The add-on.
+        name: String,
+        /// The version to go to.
+        version: Option<String>,
+    },
+    /// `cargo update NAME --precise VERSION`, to an older version.
+    Downgrade {
+        /// The add-on.
+        name: String,
+        /// The version to go to.
+        version: String,
+    },
+}
+
+/// The dependency table `addons add` writes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Section {
+    /// `[dependencies]`: compiled into the slug.
+    #[default]
+    Normal,
+    /// `[dev-dependencies]`: tests and examples only; not an add-on of the slug.
+    Dev,
+    /// `[build-dependencies]`.
+    Build,
+}
+
+/// What an add-on change did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AddonChanged {
+    /// The new release.
+    pub release: Release,
+    /// The add-on the command was about.
+    pub name: String,
+    /// How the add-ons compiled into the slug changed.
+    pub addons: AddonDiff,
+    /// The manifests cargo changed, from the workspace root: to be committed.
+    pub manifests: Vec<String>,
+    /// Set when the change left rolled-back code: the build whose code runs again.
+    pub restored_deploy: Option<u64>,
+    /// What the tier's retention removed afterwards.
+    pub pruned: Pruned,
+}
+
+impl AddonChange {
+    /// `addons add SPEC`: see [`AddonChange::Add`].
+    pub fn add(
+        spec: impl Into<String>,
+        package: Option<String>,
+        features: Vec<String>,
+        section: Section,
+        source: Vec<String>,
+    ) -> Self {
+        AddonChange::Add {
+            spec: spec.into(),
+            package,
+            features,
+            section,
+            source,
+        }
+    }
+
+    /// `addons remove NAME`: see [`AddonChange::Remove`].
+    pub fn remove(name: impl Into<String>, package: Option<String>) -> Self {
+        AddonChange::Remove {
+            name: name.into(),
+            package,
+        }
+    }
+
+    /// `addons upgrade NAME[@VERSION]`: see [`AddonChange::Upgrade`].
+    pub fn upgrade(name: impl Into<String>, version: Option<String>) -> Self {
+        AddonChange::Upgrade {
+            name: name.into(),
+            version,
+        }
+    }
+
+    /// `addons downgrade NAME@VERSION`: see [`AddonChange::Downgrade`].
+    pub fn downgrade(name: impl Into<String>, version: impl Into<String>) -> Self {
+        AddonChange::Downgrade {
+            name: name.into(),
+            version: version.into(),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            AddonChange::Add { spec, .. } => spec.split('@').next().unwrap_or(spec).to_owned(),
+            AddonChange::Remove { name, .. }
+            | AddonChange::Upgrade { name, .. }
+            | AddonChange::Downgrade { name, .. } => name.clone(),
+        }
+    }
+}
+
+impl Workspace {
+    /// `addons`: the add-ons of the current release's code, and whether
+    /// Cargo.toml and Cargo.lock still match the latest build's.
+    pub fn addons(&self) -> crate::Result<AddonsShown> {
+        let ledger = Ledger::open(self.root())?;
+        let Some(current) = ledger.current()? else {
+            return Ok(AddonsShown::default());
+        };
+        let latest = current.latest_code();
+        let drift = AddonDiff::between(&latest.addons, &self.workspace_addons()?);
+        Ok(AddonsShown {
+            release: Some(current.version),
+            latest: Some(latest.deploy),
+            drift: (!drift.is_empty()).then_some(drift),
+            addons: current.code.addons,
+        })
+    }
+
+    /// `addons add|remove|upgrade|downgrade`: changes the dependencies with
+    /// cargo's own command, builds the latest deploy's code with them, and
+    /// records an add-on release with the current config.
+    ///
+    /// If cargo or the build fails, Cargo.toml and Cargo.lock are restored
+    /// byte for byte; a failed build is recorded as a `failed` release
+    /// ([`Error::BuildFailed`]), anything else records nothing.
+    pub fn change_addons(
+        &self,
+        ctx: &Context,
+        change: &AddonChange,
+    ) -> crate::Result<AddonChanged> {
+        change_addons(self, ctx, change)
+    }
+}
+
+fn change_addons(
+    ws: &Workspace,
+    ctx: &Context,
+    change: &AddonChange,
+) -> crate::Result<AddonChanged> {
+    ws.tier()?;
+    let name = change.name();
+    check_crate_name(&name)?;
+    let (mut ledger, current) = lock_current(ws, ctx)?;
+    let latest = current.latest_code().clone();
+    let mut env = EnvFile::load(ws.root())?;
+    ensure_env_matches(&ledger, &env, &current, ws)?;
+    let commit = git::head_commit(ws.root())?;
+    let tree = tree_state(ws, &env, Some(&latest))?;
+    if !tree.dirt.is_empty() {
+        return Err(Error::Dirty { paths: tree.dirt });
+    }
+    ensure_latest_code_is_checked_out(ws, &env, &latest, &commit)?;
+    let command = cargo_command(ws, change, &latest.addons)?;
+
+    let backup = Backup::take(ws.manifests()?)?;
+    let output = command.output_unchecked()?;
+    if !output.status.success() {
+        backup.restore()?;
+        return Err(Error::AddonChangeFailed {
+            command: command.to_string(),
+            cargo: CargoSaid::from_stderr(&output.stderr),
+        });
+    }
+    if !backup.changed() {
+        return Err(Error::InvalidInput(format!(
+            "`{command}` changed nothing in Cargo.toml or Cargo.lock, so there is no release to make"
+        )));
+    }
+    let addons = ws.workspace_addons_now()?;
+    let moved = AddonDiff::between(&latest.addons, &addons);
+    let built = build(
+        ws,
+        &BuildOptions {
+            profile: "release",
+            locked: true,
+            quiet: false,
+            color: None,
+        },
+    )?;
+    let version = ledger.next_version()?;
+    let (status, slug) = if built.status.success() {
+        (Status::Succeeded, built.store(&ledger)?)
+    } else {
+        (Status::Failed, Slug::default())
+    };
+    let manifests = uncommitted_manifests(ws)?;
+    let code = Code {
+        commit,
+        deploy: version,
+        built_from: None,
+        dirty: false,
+        uncommitted: manifests.clone(),
+        slug,
+        addons,
+    };
+    let mut addon_releases = current.addon_releases.clone();
+    if status == Status::Succeeded {
+        for addon in moved.added.iter().chain(&moved.removed) {
+            addon_releases.insert(addon.name.clone(), version);
+        }
+        for m in &moved.moved {
+            addon_releases.insert(m.new.name.clone(), version);
+        }
+    }
+    let restored = current.runs_rolled_back_code();
+    let draft = Draft {
+        kind: ChangeKind::Addon,
+        change: change_text(change, &name, &moved),
+        message: None,
+        note: (restored && status == Status::Succeeded).then(|| {
+            format!(
+                "Runs the latest deploy's code again with the new add-ons, leaving the \
+                 rolled-back code of v{}",
+                current.code.deploy
+            )
+        }),
+        rollback_to: None,
+        status,
+        latest_code: if status == Status::Succeeded {
+            code.clone()
+        } else {
+            latest.clone()
+        },
+        code,
+        addon_releases,
+        config: current.config.clone(),
+    };
+    if status == Status::Failed {
+        // Nothing of a failed change stays in the workspace.
+        backup.restore()?;
+        let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+        return Err(Error::BuildFailed {
+            version: release.version,
+            current: Some(current.version),
+            status: built.status,
+        });
+    }
+    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    backup.keep();
+    Ok(AddonChanged {
+        release,
+        name,
+        addons: moved,
+        manifests: manifests.into_keys().collect(),
+        restored_deploy: restored.then_some(latest.deploy),
+        pruned,
+    })
+}
+
+/// An add-on release builds the code the latest deploy runs with new
+/// dependencies: commits that were not deployed must not ship with it.
+fn ensure_latest_code_is_checked_out(
+    ws: &Workspace,
+    env: &EnvFile,
+    latest: &Code,
+    head: &str,
+) -> crate::Result<()> {
+    if latest.commit == head {
+        return Ok(());
+    }
+    let env_path = env.relative_path(ws.root());
+    let excluded = [DIR, "**/Cargo.toml", "Cargo.lock", env_path.as_str()];
+    match git::changed_between(ws.root(), &latest.commit, head, &excluded)? {
+        Some(changed) if changed.is_empty() => Ok(()),
+        changed => Err(Error::NotDeployed {
+            head: head.to_owned(),
+            latest: latest.deploy,
+            changed: changed.unwrap_or_default(),
+        }),
+    }
+}
+
+/// The cargo command that makes `change`, after checking it makes sense.
+fn cargo_command(
+    ws: &Workspace,
+    change: &AddonChange,
+    addons: &[Addon],
+) -> crate::Result<ProcessBuilder> {
+    // Run in the workspace root, cargo finds the root manifest itself.
+    let cargo = ProcessBuilder::cargo().cwd(ws.root());
+    Ok(match change {
+        AddonChange::Add {
+            spec,
+            package,
+            features,
+            section,
+            source,
+        } => {
+            let mut cargo = cargo.arg("add").arg(spec);
+            if let Some(package) = package {
+                cargo = cargo.args(["--package", package]);
+            }
+            if !features.is_empty() {
+                cargo = cargo.arg("--features").arg(features.join(","));
+            }
+            match section {
+                Section::Normal => {}
+                Section::Dev => cargo = cargo.arg("--dev"),
+                Section::Build => cargo = cargo.arg("--build"),
+            }
+            cargo.args(source)
+        }
+        AddonChange::Remove { name, package } => {
+            let mut cargo = cargo.arg("remove").arg(name);
+            if let Some(package) = package {
+                cargo = cargo.args(["--package", package]);
+            }
+            cargo
+        }
+        AddonChange::Upgrade { name, version } => {
+            let now = resolved_version(addons, name)?;
+            if let Some(version) = version {
+                compare(
+                    name,
+                    &now,
+                    version,
+                    std::cmp::Ordering::Greater,
+                    "upgrade",
+                    "downgrade",
+                )?;
+            }
+            let cargo = cargo.arg("update").arg(format!("{name}@{now}"));
+            match version {
+                Some(version) => cargo.args(["--precise", version]),
+                None => cargo,
+            }
+        }
+        AddonChange::Downgrade { name, version } => {
+            let now = resolved_version(addons, name)?;
+            compare(
+                name,
+                &now,
+                version,
+                std::cmp::Ordering::Less,
+                "downgrade",
+                "upgrade",
+            )?;
+            cargo
+                .arg("update")
+                .arg(format!("{name}@{now}"))
+                .args(["--precise", version])
+        }
+    })
+}
+
+/// The one version of add-on `name` the latest build resolved.
+fn resolved_version(addons: &[Addon], name: &str) -> crate::Result<String> {
+    let versions: Vec<&str> = addons
+        .iter()
+        .filter(|a| a.name == name)
+        .filter_map(|a| a.version.as_deref())
+        .collect();
+    match versions.as_slice() {
+        [] => Err(Error::InvalidInput(format!(
+            "`{name}` is not an add-on of this workspace; `cargo release-log addons` lists them"
+        ))),
+        [version] => Ok((*version).to_owned()),
+        several => Err(Error::InvalidInput(format!(
+            "`{name}` is resolved to several versions ({}); change the requirement with \
+             `cargo release-log addons add {name}@VERSION -p PACKAGE` instead",
+            several.join(", ")
+        ))),
+    }
+}
+
+/// Refuses an upgrade that goes down, or a downgrade that goes up.
+fn compare(
+    name: &str,
+    now: &str,
+    wanted: &str,
+    expected: std::cmp::Ordering,
+    verb: &str,
+    other: &str,
+) -> crate::Result<()> {
+    let parse = |v: &str| {
+        semver::Version::parse(v).map_err(|_| {
+            Error::InvalidInput(format!("`{}` is not a version like `1.2.3`", printable(v)))
+        })
+    };
+    let order = parse(wanted)?.cmp(&parse(now)?);
+    if order == expected {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(if order == std::cmp::Ordering::Equal {
+        format!("`{name}` is already at {now}")
+    } else {
+        format!(
+            "`{name}` is at {now}, so going to {wanted} is not an {verb}; \
+             use `cargo release-log addons {other} {name}@{wanted}`"
+        )
+    }))
+}
+
+/// Crate names are letters, digits, `-` and `_`: anything else (an option,
+/// a path) is not one.
+fn check_crate_name(name: &str) -> crate::Result<()> {
+    let valid = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid crate name `{}`: expected letters, digits, `-` and `_`, optionally followed \
+             by `@VERSION`",
+            printable(name)
+        )))
+    }
+}
+
+/// `Add-on add memcache`, `Add-on upgrade serde 1.0.228 => 1.0.229`.
+fn change_text(change: &AddonChange, name: &str, moved: &AddonDiff) -> String {
+    let verb = match change {
+        AddonChange::Add { .. } => "add",
+        AddonChange::Remove { .. } => "remove",
+        AddonChange::Upgrade { .. } => "upgrade",
+        AddonChange::Downgrade { .. } => "downgrade",
+    };
+    match moved.moved.iter().find(|m| m.new.name == name) {
+        Some(m) if !matches!(change, AddonChange::Add { .. } | AddonChange::Remove { .. }) => {
+            format!("Add-on {verb} {m}")
+        }
+        _ => format!("Add-on {verb} {name}"),
+    }
+}
+
+/// The manifests with uncommitted changes now, with the digest of each.
+fn uncommitted_manifests(ws: &Workspace) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut manifests = BTreeMap::new();
+    for path in git::dirty_paths(ws.root(), &[DIR], ws.root())? {
+        if is_manifest(&path) {
+            let bytes = fs_err::read(ws.root().join(&path))?;
+            manifests.insert(path, format!("sha256:{}", sha256_bytes(&bytes)));
+        }
+    }
+    Ok(manifests)
+}

@@ -1,0 +1,208 @@
+//! What deploys and add-on releases share: which uncommitted changes count,
+//! building the workspace, and storing what was built.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::process::{ExitStatus, Stdio};
+
+use anyhow::{Context as _, bail};
+use cargo_metadata::Message;
+use cargo_metadata::camino::Utf8PathBuf;
+
+use crate::ledger::slugs::{sha256_bytes, sha256_file};
+use crate::ledger::{Code, DIR, LockedLedger, Slug};
+use crate::process::ProcessBuilder;
+use crate::workspace::{EnvFile, Workspace, env_config, git, relative_to};
+
+/// The uncommitted changes of the workspace (and of path add-ons outside it).
+#[derive(Debug, Default)]
+pub(crate) struct TreeState {
+    /// Changes that alter what is built: a deploy refuses them unless told otherwise.
+    pub(crate) dirt: Vec<String>,
+    /// Manifests whose uncommitted content is exactly what the latest code
+    /// was built with (an add-on release's edit, not committed yet), with
+    /// that content's digest: they are not dirt.
+    pub(crate) manifests: BTreeMap<String, String>,
+}
+
+/// Sorts the workspace's uncommitted changes into dirt and what the tool
+/// manages itself: `.releases/`, the `[env]` table, and manifests that the
+/// latest code (`latest`) was built with as they are now.
+pub(crate) fn tree_state(
+    ws: &Workspace,
+    env: &EnvFile,
+    latest: Option<&Code>,
+) -> anyhow::Result<TreeState> {
+    let env_path = env.relative_path(ws.root());
+    // The `[env]` file may be a link: the file it leads to is managed too.
+    let real = fs_err::canonicalize(env.path()).ok();
+    let real_rel = real
+        .as_deref()
+        .map(|r| relative_to(r, ws.root()).display().to_string());
+    let mut managed = vec![DIR, env_path.as_str()];
+    managed.extend(real_rel.as_deref());
+    let mut state = TreeState::default();
+    for path in git::dirty_paths(ws.root(), &managed, ws.root())? {
+        match manifest_digest(ws, &path, latest)? {
+            Some(digest) => {
+                state.manifests.insert(path, digest);
+            }
+            None => state.dirt.push(path),
+        }
+    }
+    // The tool manages `[env]` only: any other uncommitted setting in that
+    // file (build flags, say) changes what is built. A file git ignores has
+    // nothing committed to compare with.
+    if let Some(real) = &real
+        && !git::is_ignored(ws.root(), real)?
+    {
+        let committed = git::file_at_head(ws.root(), real)?.unwrap_or_default();
+        if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
+            state.dirt.push(env_path);
+        }
+    }
+    for dir in ws.path_addon_dirs()? {
+        // An add-on outside any git repository has nothing to compare with.
+        if let Ok(paths) = git::dirty_paths(&dir, &[], ws.root()) {
+            state.dirt.extend(paths);
+        }
+    }
+    state.dirt.sort();
+    state.dirt.dedup();
+    Ok(state)
+}
+
+/// The digest of manifest `path` when the latest code was built with exactly its content.
+fn manifest_digest(
+    ws: &Workspace,
+    path: &str,
+    latest: Option<&Code>,
+) -> anyhow::Result<Option<String>> {
+    let Some(recorded) = latest.and_then(|c| c.uncommitted.get(path)) else {
+        return Ok(None);
+    };
+    let digest = match fs_err::read(ws.root().join(path)) {
+        Ok(bytes) => format!("sha256:{}", sha256_bytes(&bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((digest == *recorded).then_some(digest))
+}
+
+/// Whether `path` (from the workspace root) is a manifest an add-on change edits.
+pub(crate) fn is_manifest(path: &str) -> bool {
+    path == "Cargo.lock" || path == "Cargo.toml" || path.ends_with("/Cargo.toml")
+}
+
+/// How to run `cargo build`.
+pub(crate) struct BuildOptions<'a> {
+    pub(crate) profile: &'a str,
+    /// Build exactly the committed Cargo.lock (`--locked`).
+    pub(crate) locked: bool,
+    pub(crate) quiet: bool,
+    pub(crate) color: Option<&'a str>,
+}
+
+/// What `cargo build` produced: the executables by target name, with the
+/// sha256 they had when the build finished, and how it ended.
+pub(crate) struct Built {
+    executables: Vec<(String, Utf8PathBuf, String)>,
+    pub(crate) status: ExitStatus,
+}
+
+/// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
+/// and collects the executables cargo reports.
+pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<Built> {
+    let mut cargo = ProcessBuilder::cargo()
+        .args(["build", "--workspace", "--bins", "--profile", opts.profile])
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--manifest-path",
+        ])
+        .arg(ws.manifest_path());
+    if opts.locked {
+        cargo = cargo.arg("--locked");
+    }
+    if opts.quiet {
+        cargo = cargo.arg("--quiet");
+    }
+    if let Some(color) = opts.color {
+        cargo = cargo.args(["--color", color]);
+    }
+    let cargo = cargo.cwd(ws.root());
+    let mut child = cargo
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("could not execute process `{cargo}`"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("cargo's output is not captured")?;
+    let mut executables = Vec::new();
+    let mut finished = false;
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                if let Some(path) = artifact.executable {
+                    executables.push((artifact.target.name, path));
+                }
+            }
+            Message::BuildFinished(_) => finished = true,
+            _ => {}
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("failed to wait for `{cargo}`"))?;
+    if !status.success() && !finished {
+        // Cargo stopped before building (a bad profile, an unreadable
+        // manifest): a mistake in the command, not a failed build to record.
+        bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
+    }
+    // Fingerprint what was built now: it is stored only once the ledger
+    // lock is held, and must not have been rebuilt by then. A failed build
+    // left nothing worth fingerprinting.
+    let executables = if status.success() {
+        executables
+            .into_iter()
+            .map(|(name, path)| {
+                let (sha256, _) = sha256_file(path.as_std_path())?;
+                Ok((name, path, sha256))
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(Built {
+        executables,
+        status,
+    })
+}
+
+impl Built {
+    /// Copies the executables into the ledger's slug store, refusing any
+    /// that changed since the build finished (another build overwrote it).
+    pub(crate) fn store(&self, ledger: &LockedLedger) -> anyhow::Result<Slug> {
+        let slugs = ledger.slugs();
+        let executables = self
+            .executables
+            .iter()
+            .map(|(name, path, built)| {
+                let exe = slugs.store(name, path.as_std_path())?;
+                if exe.sha256 != *built {
+                    bail!(
+                        "`{path}` changed while this release waited for the ledger lock \
+                         (another build?); nothing was recorded, try again"
+                    );
+                }
+                Ok(exe)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Slug::from_executables(executables))
+    }
+}

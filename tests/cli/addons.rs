@@ -1,0 +1,293 @@
+//! Add-ons: dependency changes as releases of their own, made with cargo's
+//! commands; deploys that move dependencies; the rollback guard; `diff`.
+
+use crate::snap;
+use crate::support::*;
+
+/// The registry every test here serves: `memcache` in three versions,
+/// `itoa`, and `broken`, which does not compile.
+const CRATES: &[FakeCrate<'static>] = &[
+    FakeCrate {
+        name: "memcache",
+        versions: &["0.1.0", "0.1.1", "0.2.0"],
+        lib: SAYS_VERSION,
+    },
+    FakeCrate {
+        name: "itoa",
+        versions: &["1.0.0", "1.0.1"],
+        lib: SAYS_VERSION,
+    },
+    FakeCrate {
+        name: "broken",
+        versions: &["1.0.0"],
+        lib: "pub const VERSION: u32 = \"not a number\";\n",
+    },
+];
+
+const MANIFEST: &str = "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmemcache = \"0.1\"\n";
+
+/// `myapp`, which prints the memcache it was built with; Cargo.lock pins
+/// memcache 0.1.0; deployed as v1.
+fn app() -> Project {
+    let p = Project::with_crates(
+        CRATES,
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/main.rs",
+                "fn main() { println!(\"memcache {}\", memcache::VERSION); }\n",
+            ),
+        ],
+    );
+    p.cargo(&["update", "--offline", "memcache", "--precise", "0.1.0"]);
+    p.commit("pin memcache 0.1.0");
+    p.ok(&["deploy"]);
+    p.advance(60);
+    p
+}
+
+/// Runs `cargo <args>` in a copy of the workspace's manifests and returns
+/// what cargo leaves in Cargo.toml and Cargo.lock.
+fn as_cargo_leaves_it(before: &[(String, String)], args: &[&str]) -> (String, String) {
+    let mut files: Vec<(&str, &str)> = before
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    files.push(("src/main.rs", "fn main() {}\n"));
+    let copy = Project::with_crates(CRATES, &files);
+    copy.cargo(args);
+    (copy.read("Cargo.toml"), copy.read("Cargo.lock"))
+}
+
+fn manifests(p: &Project) -> Vec<(String, String)> {
+    ["Cargo.toml", "Cargo.lock"]
+        .iter()
+        .map(|f| (f.to_string(), p.read(f)))
+        .collect()
+}
+
+#[test]
+fn addon_releases_as_the_seed_shows() {
+    let p = app();
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.0\n");
+
+    let before = manifests(&p);
+    let add = ok(&p, &["addons:add", "itoa"]);
+    assert_eq!(
+        (p.read("Cargo.toml"), p.read("Cargo.lock")),
+        as_cargo_leaves_it(&before, &["add", "--offline", "itoa"]),
+        "Cargo.toml and Cargo.lock end exactly as cargo leaves them"
+    );
+    p.advance(60);
+
+    let before = manifests(&p);
+    let upgrade = ok(&p, &["addons", "upgrade", "memcache"]);
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.1\n", "the slug was rebuilt");
+    assert_eq!(
+        (p.read("Cargo.toml"), p.read("Cargo.lock")),
+        as_cargo_leaves_it(&before, &["update", "--offline", "memcache"]),
+    );
+    p.advance(60);
+
+    let downgrade = ok(&p, &["addons:downgrade", "memcache@0.1.0"]);
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.0\n");
+    p.advance(60);
+    let remove = ok(&p, &["addons:remove", "itoa"]);
+    p.advance(60);
+    let list = ok(&p, &["addons"]);
+    let releases = ok(&p, &["releases"]);
+    let info = ok(&p, &["info", "v3"]);
+    snap!(transcript(&[
+        add, upgrade, downgrade, remove, list, releases, info
+    ]));
+    snap!(p.ok(&["addons", "--json"]));
+    let v5 = p.read(".releases/v5.toml");
+    assert!(v5.contains("kind = \"addon\""), "{v5}");
+    assert!(
+        v5.contains("[addon-releases]\nitoa = 5\nmemcache = 4\n"),
+        "{v5}"
+    );
+}
+
+#[test]
+fn a_failing_change_leaves_every_file_as_it_was() {
+    let p = app();
+    let runs = [
+        refused(&p, &["addons", "add", "nosuch"]),
+        refused(&p, &["addons", "add", "memcache@9"]),
+        refused(&p, &["addons", "downgrade", "memcache@0.0.9"]),
+        refused(&p, &["addons", "upgrade", "memcache@0.0.1"]),
+        refused(&p, &["addons", "upgrade", "itoa"]),
+        refused(&p, &["addons", "remove", "itoa"]),
+        refused(&p, &["addons", "add", "../elsewhere"]),
+    ];
+    snap!(transcript(&runs));
+    assert_eq!(p.release_files(), ["v1.toml"]);
+}
+
+#[test]
+fn a_failed_build_restores_the_manifests_and_records_a_failed_release() {
+    let p = app();
+    let before = p.snapshot_files();
+    let run = p.run(&["addons", "add", "broken"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("recorded v2 as failed, v1 is still the current release"),
+        "{run}"
+    );
+    let after = p.snapshot_files();
+    for file in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        assert_eq!(before[file], after[file], "{file} was not restored");
+    }
+    let v2 = p.read(".releases/v2.toml");
+    assert!(
+        v2.contains("status = \"failed\"") && v2.contains("change = \"Add-on add broken\""),
+        "{v2}"
+    );
+    assert!(p.ok(&["run"]).contains("0.1.0"));
+    assert!(
+        p.git(&["status", "--porcelain", "--", "Cargo.toml", "Cargo.lock"])
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_deploy_that_bumps_a_dependency_can_be_rolled_back() {
+    let p = app();
+    p.cargo(&["update", "--offline", "memcache", "--precise", "0.1.1"]);
+    p.commit("memcache 0.1.1");
+    let deploy = ok(&p, &["deploy"]);
+    assert!(
+        deploy.stdout.contains("memcache 0.1.0 => 0.1.1"),
+        "{deploy}"
+    );
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.1\n");
+    p.advance(60);
+    let back = ok(&p, &["rollback"]);
+    assert_eq!(
+        p.ok(&["run"]),
+        "memcache 0.1.0\n",
+        "the old code runs again"
+    );
+    let releases = ok(&p, &["releases"]);
+    snap!(transcript(&[deploy, back, releases]));
+    // The rollback leaves Cargo.lock alone.
+    assert!(p.read("Cargo.lock").contains("version = \"0.1.1\""));
+}
+
+#[test]
+fn no_rollback_undoes_an_addon_release() {
+    let p = app();
+    ok(&p, &["addons", "add", "itoa@1.0.0"]);
+    p.advance(60);
+    p.ok(&["config", "set", "MYVAR=1"]);
+    p.advance(60);
+    let refusal = refused(&p, &["rollback", "v1"]);
+    assert!(
+        refusal.stderr.contains("itoa 1.0.1 (v2) => absent (v1)"),
+        "{refusal}"
+    );
+    let info = ok(&p, &["info", "v1"]);
+    assert!(
+        info.stdout.contains("Eligible for Rollback?: No (it would undo an add-on release: itoa 1.0.1 (v2) => absent (v1)"),
+        "{info}"
+    );
+    // A bare rollback goes to the newest release it may: v2 still has itoa.
+    let bare = ok(&p, &["rollback"]);
+    assert!(bare.stdout.starts_with("Rolled back to v2\n"), "{bare}");
+    p.advance(60);
+    // Once the add-on is removed as a release of its own, v1's state is
+    // the current one again, and v1 is eligible.
+    ok(&p, &["addons", "remove", "itoa"]);
+    p.advance(60);
+    let to_v1 = ok(&p, &["rollback", "v1"]);
+    snap!(transcript(&[refusal, info, bare, to_v1]));
+}
+
+#[test]
+fn undeployed_code_does_not_ship_with_an_addon_release() {
+    let p = app();
+    p.write(
+        "src/main.rs",
+        "fn main() { println!(\"new memcache {}\", memcache::VERSION); }\n",
+    );
+    p.commit("not deployed yet");
+    let run = refused(&p, &["addons", "add", "itoa"]);
+    assert!(
+        run.stderr
+            .contains("has changes that v1, the latest deploy, does not run: src/main.rs"),
+        "{run}"
+    );
+}
+
+#[test]
+fn an_addon_release_edit_is_not_dirt_until_it_changes() {
+    let p = app();
+    ok(&p, &["addons", "add", "itoa"]);
+    p.advance(60);
+    // Not committed yet: the next deploy accepts exactly these changes…
+    let deploy = ok(&p, &["deploy"]);
+    assert!(deploy.stdout.contains("done, v3"), "{deploy}");
+    p.advance(60);
+    // …and refuses anything else.
+    p.write("Cargo.toml", &(p.read("Cargo.toml") + "# a hand edit\n"));
+    let refusal = refused(&p, &["deploy"]);
+    assert!(refusal.stderr.contains("Cargo.toml"), "{refusal}");
+    // Committed, it is ordinary code.
+    p.commit("itoa");
+    ok(&p, &["deploy"]);
+}
+
+#[test]
+fn members_sharing_a_dependency_list_it_once_with_git_and_path_sources() {
+    let p = Project::with_crates(CRATES, &[]);
+    let url = p.git_crate("0.3.0");
+    p.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n",
+    );
+    p.write(
+        "api/Cargo.toml",
+        &format!(
+            "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmemcache = \"0.1\"\ngitdep = {{ git = \"{url}\" }}\nshared = {{ path = \"../../shared\" }}\n"
+        ),
+    );
+    p.write(
+        "api/src/main.rs",
+        "fn main() { println!(\"api {} {} {}\", memcache::VERSION, gitdep::VERSION, shared::VERSION); }\n",
+    );
+    p.write(
+        "worker/Cargo.toml",
+        "[package]\nname = \"worker\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmemcache = \"0.1.0\"\n",
+    );
+    p.write(
+        "worker/src/main.rs",
+        "fn main() { println!(\"worker {}\", memcache::VERSION); }\n",
+    );
+    p.write(
+        "../shared/Cargo.toml",
+        "[package]\nname = \"shared\"\nversion = \"1.2.3\"\nedition = \"2021\"\n",
+    );
+    p.write(
+        "../shared/src/lib.rs",
+        &SAYS_VERSION.replace("{version}", "1.2.3"),
+    );
+    p.cargo_fetching(&["generate-lockfile"]);
+    p.commit("a workspace");
+    p.ok(&["deploy"]);
+    let info = p.ok(&["info"]);
+    let rev = p.read("Cargo.lock");
+    let rev = &rev[rev.find("git+").unwrap()..];
+    let rev = rev[rev.find('#').unwrap() + 1..][..7].to_owned();
+    let expected = format!(
+        "Addons: gitdep@0.3.0 (git {url}#{rev})\n        memcache@0.1.1\n        shared@1.2.3 (path ../shared)\n"
+    );
+    assert!(info.contains(&redact(&expected, p.root())), "{info}");
+    let v1 = p.read(".releases/v1.toml");
+    assert_eq!(v1.matches("name = \"memcache\"").count(), 1, "{v1}");
+    assert!(v1.contains("req = \"^0.1, ^0.1.0\""), "{v1}");
+    assert!(v1.contains("used-by = [\"api\", \"worker\"]"), "{v1}");
+    assert!(v1.contains(&format!("source = \"git+{url}#")), "{v1}");
+    assert_eq!(p.ok(&["run", "--bin", "api"]), "api 0.1.1 0.3.0 1.2.3\n");
+}
