@@ -67,6 +67,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Show or change add-ons (dependencies); each change is a new release
     Addons(AddonsArgs),
+    /// Show what changed between two releases: commits, config, add-ons, executables
+    Diff(DiffArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -191,6 +193,19 @@ pub enum ConfigAction {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The release to compare from, `vN` or `N`
+    #[arg(value_name = "FROM", value_parser = release)]
+    pub from: Version,
+    /// The release to compare to (default: the current one)
+    #[arg(value_name = "TO", value_parser = release)]
+    pub to: Option<Version>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -532,6 +547,14 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
+        Command::Diff(args) => {
+            let diff = ws.diff(args.from, args.to)?;
+            if args.json {
+                shell.out(&json(&diff)?);
+            } else {
+                shell.out(&render::diff(&diff));
+            }
+        }
         Command::Sync => shell.status(&reports::synced(&ws.sync(&ctx)?, ws.name())),
         Command::Run(args) => {
             let mut opts = RunOptions::default();

@@ -41,6 +41,7 @@ mod workspace;
 pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
 pub use commands::config::{ConfigChanged, ConfigShown};
 pub use commands::deploy::{DeployOptions, Deployed};
+pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};
 pub use commands::init::Initialized;
 pub use commands::releases::ReleaseInfo;
 pub use commands::rollback::RolledBack;

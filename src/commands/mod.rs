@@ -4,6 +4,7 @@ pub(crate) mod addons;
 mod build;
 pub(crate) mod config;
 pub(crate) mod deploy;
+pub(crate) mod diff;
 pub(crate) mod init;
 pub(crate) mod releases;
 mod restore;

@@ -8,7 +8,7 @@ pub mod time;
 use std::fmt::Write as _;
 
 use cargo_release_log::text::{printable, shell_quote};
-use cargo_release_log::{Addon, ConfigVars, Release, ReleaseInfo};
+use cargo_release_log::{Addon, ConfigVars, Release, ReleaseDiff, ReleaseInfo};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -90,6 +90,69 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
         }
     }
     out
+}
+
+/// `diff`: what changed between two releases, labelled as `info` is.
+pub fn diff(diff: &ReleaseDiff) -> String {
+    const SHOWN_COMMITS: usize = 30;
+    let mut out = format!("=== v{} => v{}\n", diff.from, diff.to);
+    let mut line = |label: &str, lines: &[String]| {
+        let _ = writeln!(
+            out,
+            "{:<8}{}",
+            format!("{label}:"),
+            lines.join("\n        ")
+        );
+    };
+    let short = |sha: &str| sha.get(..7).unwrap_or(sha).to_owned();
+    let [a, b] = &diff.commits;
+    let mut code = vec![if a == b {
+        format!("{}, unchanged", short(a))
+    } else {
+        format!("{} => {}", short(a), short(b))
+    }];
+    match (&diff.commits_added, &diff.commits_removed) {
+        (Some(added), Some(removed)) => {
+            let commits = added
+                .iter()
+                .map(|c| ('+', c))
+                .chain(removed.iter().map(|c| ('-', c)));
+            let count = added.len() + removed.len();
+            code.extend(
+                commits
+                    .take(SHOWN_COMMITS)
+                    .map(|(sign, c)| format!("{sign} {} {}", short(&c.sha), printable(&c.subject))),
+            );
+            if count > SHOWN_COMMITS {
+                code.push(format!("… and {} more commits", count - SHOWN_COMMITS));
+            }
+        }
+        _ if a != b => code[0].push_str(" (a commit is not in this repository)"),
+        _ => {}
+    }
+    line("Code", &code);
+    line("Config", &diff_lines(&diff.config.to_string()));
+    line("Addons", &diff_lines(&diff.addons.to_string()));
+    let e = &diff.executables;
+    let mut slug: Vec<String> = Vec::new();
+    slug.extend(e.changed.iter().map(|n| format!("~ {n}")));
+    slug.extend(e.added.iter().map(|n| format!("+ {n}")));
+    slug.extend(e.removed.iter().map(|n| format!("- {n}")));
+    if slug.is_empty() {
+        slug.push("unchanged".to_owned());
+    }
+    line("Slug", &slug);
+    out
+}
+
+/// The lines of a diff's `Display`, unindented, or `unchanged`.
+fn diff_lines(text: &str) -> Vec<String> {
+    let lines: Vec<String> = text.lines().map(|l| l.trim_start().to_owned()).collect();
+    if lines.is_empty() {
+        vec!["unchanged".to_owned()]
+    } else {
+        lines
+    }
 }
 
 /// One `name@version` line per add-on, with where it comes from unless

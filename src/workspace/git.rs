@@ -136,11 +136,7 @@ pub(crate) fn changed_between(
     to: &str,
     excluded: &[&str],
 ) -> anyhow::Result<Option<Vec<String>>> {
-    let known = ProcessBuilder::git(dir)
-        .args(["cat-file", "-e"])
-        .arg(format!("{from}^{{commit}}"))
-        .output_unchecked()?;
-    if !known.status.success() {
+    if !has_commit(dir, from)? {
         return Ok(None);
     }
     let mut diff =
@@ -156,4 +152,42 @@ pub(crate) fn changed_between(
             .map(str::to_owned)
             .collect(),
     ))
+}
+
+/// The commits reachable from `to` but not from `from`, newest first, as
+/// full sha and subject; `None` when either is not a commit this
+/// repository has.
+pub(crate) fn commits_between(
+    dir: &Path,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<Option<Vec<(String, String)>>> {
+    for commit in [from, to] {
+        if !has_commit(dir, commit)? {
+            return Ok(None);
+        }
+    }
+    let output = ProcessBuilder::git(dir)
+        .args(["log", "-z", "--no-decorate", "--format=%H %s"])
+        .arg(format!("{from}..{to}"))
+        .output()?;
+    Ok(Some(
+        String::from_utf8_lossy(&output.stdout)
+            .split('\0')
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (sha, subject) = entry.split_once(' ').unwrap_or((entry, ""));
+                (sha.trim().to_owned(), subject.to_owned())
+            })
+            .collect(),
+    ))
+}
+
+/// Whether the repository has commit `sha`.
+pub(crate) fn has_commit(dir: &Path, sha: &str) -> anyhow::Result<bool> {
+    let known = ProcessBuilder::git(dir)
+        .args(["cat-file", "-e"])
+        .arg(format!("{sha}^{{commit}}"))
+        .output_unchecked()?;
+    Ok(known.status.success())
 }

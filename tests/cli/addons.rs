@@ -291,3 +291,35 @@ fn members_sharing_a_dependency_list_it_once_with_git_and_path_sources() {
     assert!(v1.contains(&format!("source = \"git+{url}#")), "{v1}");
     assert_eq!(p.ok(&["run", "--bin", "api"]), "api 0.1.1 0.3.0 1.2.3\n");
 }
+
+#[test]
+fn diff_names_commits_config_addons_and_executables() {
+    let p = app();
+    p.ok(&["config", "set", "A=1", "B=2"]);
+    p.advance(60);
+    p.write(
+        "src/main.rs",
+        "fn main() { println!(\"memcache {} again\", memcache::VERSION); }\n",
+    );
+    p.commit("say again");
+    p.cargo(&["update", "--offline", "memcache", "--precise", "0.1.1"]);
+    p.commit("memcache 0.1.1");
+    p.ok(&["deploy"]);
+    p.advance(60);
+    p.ok(&["config", "set", "B=3"]);
+    p.ok(&["config", "unset", "A"]);
+    p.advance(60);
+    let runs = [
+        ok(&p, &["diff", "v1"]),
+        ok(&p, &["diff", "v3", "v1"]),
+        ok(&p, &["diff", "2", "3"]),
+        refused(&p, &["diff", "v9"]),
+    ];
+    snap!(transcript(&runs));
+    let json = p.ok(&["diff", "v1", "--json"]);
+    let shas = regex::Regex::new(r"[0-9a-f]{40}").unwrap();
+    snap!(shas.replace_all(&json, "[SHA]"));
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["commits-added"].as_array().unwrap().len(), 2);
+    assert_eq!(parsed["executables"]["changed"][0], "myapp");
+}
