@@ -10,4 +10,5 @@ mod history;
 mod library;
 mod rollback;
 mod run;
+mod terminal;
 mod tiers;
