@@ -333,7 +333,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             } else if args.shell {
                 shell.out(&render::shell_lines(&info.release.config, ws.root()));
             } else {
-                shell.out(&render::info(&info, ctx.now()));
+                shell.print(&render::info(&info, ctx.now()));
             }
         }
         Command::Releases(ReleasesArgs {
@@ -350,9 +350,9 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             if args.json {
                 shell.out(&json(&list)?);
             } else if list.is_empty() {
-                shell.out(&format!("{} has no releases.\n", ws.name()));
+                shell.print(&format!("{} has no releases.\n", ws.name()));
             } else {
-                shell.out(&render::table::releases(&list, ctx.now(), shell.width()));
+                shell.print(&render::table::releases(&list, ctx.now(), shell.width()));
             }
         }
         Command::Config(args) => match args.action {
@@ -371,7 +371,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 } else if args.shell {
                     shell.out(&render::shell_lines(&shown.vars, ws.root()));
                 } else {
-                    shell.out(&reports::config_vars(&shown.vars, ws.name()));
+                    shell.print(&reports::config_vars(&shown.vars, ws.name()));
                 }
             }
             Some(ConfigAction::Get { name }) => {

@@ -1,7 +1,9 @@
 //! The releases table, fitted to the terminal by display width.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Effects, Style};
 use jiff::ZonedDateTime as Zoned;
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
@@ -29,23 +31,38 @@ const SHRINK: [(usize, usize); 3] = [
     (CHANGE, 10),
 ];
 
+/// The current release: the one running.
+const CURRENT: Style = AnsiColor::Green.on_default().effects(Effects::BOLD);
+/// A failed release: recorded, but never run.
+const FAILED: Style = AnsiColor::Red.on_default();
+
 /// The table; with `width`, Change and By are shortened with `…` so each
-/// line fits (piped output passes `None` and is never cut).
+/// line fits (piped output passes `None` and is never cut). The current
+/// release and failed ones are marked with styles only, so that without
+/// colour the text is the same.
 pub fn releases(releases: &[ReleaseInfo], now: &Zoned, width: Option<usize>) -> String {
-    let rows: Vec<[String; 4]> = releases
+    let rows: Vec<([String; 4], [Style; 4])> = releases
         .iter()
         .map(|info| {
             let r = &info.release;
-            [
+            let mut styles = [Style::new(); 4];
+            if info.current {
+                styles[REL] = CURRENT;
+            }
+            if !r.succeeded() {
+                styles[CHANGE] = FAILED;
+            }
+            let cells = [
                 format!("v{}", r.version),
                 change_text(r),
                 printable(&r.by).into_owned(),
                 time::when(&r.when, now),
-            ]
+            ];
+            (cells, styles)
         })
         .collect();
     let mut natural = HEADERS.map(|h| h.width());
-    for cells in &rows {
+    for (cells, _) in &rows {
         for (w, cell) in natural.iter_mut().zip(cells) {
             *w = (*w).max(cell.width());
         }
@@ -53,11 +70,12 @@ pub fn releases(releases: &[ReleaseInfo], now: &Zoned, width: Option<usize>) -> 
     // Rel gets one space of air, as in Heroku's table.
     natural[REL] = natural[REL].max(4);
     let widths = fit(natural, width);
+    let plain = [Style::new(); 4];
     let mut out = String::new();
-    push_row(&mut out, &HEADERS.map(str::to_owned), &widths);
-    push_row(&mut out, &widths.map(|w| "-".repeat(w)), &widths);
-    for cells in &rows {
-        push_row(&mut out, cells, &widths);
+    push_row(&mut out, &HEADERS.map(str::to_owned), &plain, &widths);
+    push_row(&mut out, &widths.map(|w| "-".repeat(w)), &plain, &widths);
+    for (cells, styles) in &rows {
+        push_row(&mut out, cells, styles, &widths);
     }
     out
 }
@@ -81,11 +99,13 @@ fn line_width(widths: &[usize; 4]) -> usize {
     widths.iter().sum::<usize>() + GAP * (widths.len() - 1)
 }
 
-fn push_row(out: &mut String, cells: &[String; 4], widths: &[usize; 4]) {
+fn push_row(out: &mut String, cells: &[String; 4], styles: &[Style; 4], widths: &[usize; 4]) {
     let mut line = String::new();
-    for (i, (cell, &w)) in cells.iter().zip(widths).enumerate() {
+    for (i, ((cell, style), &w)) in cells.iter().zip(styles).zip(widths).enumerate() {
         let cell = shorten(cell, w);
-        line.push_str(&cell);
+        // Padding stays outside the style, so that a coloured line is the
+        // uncoloured one plus escape codes.
+        let _ = write!(line, "{style}{cell}{style:#}");
         if i + 1 < cells.len() {
             let pad = w.saturating_sub(cell.width()) + GAP;
             line.extend(std::iter::repeat_n(' ', pad));
