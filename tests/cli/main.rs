@@ -2,6 +2,7 @@
 
 mod support;
 
+mod completions;
 mod config;
 mod deploy;
 mod errors;
