@@ -47,9 +47,21 @@ pub struct Cli {
     #[arg(short, long, global = true, help_heading = "Global Options")]
     pub quiet: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: AnyCommand,
 }
 
+/// Every command: those of a workspace, and those that need none.
+#[derive(Debug, Subcommand)]
+pub enum AnyCommand {
+    /// The commands that act on a workspace
+    #[command(flatten)]
+    InWorkspace(Command),
+    /// Print a shell's completion script for `cargo release-log`
+    #[command(after_help = COMPLETIONS_INSTALL)]
+    Completions(CompletionsArgs),
+}
+
+/// The commands that act on a workspace.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Set up `.releases/` and the releases tier (idempotent)
@@ -344,6 +356,78 @@ pub struct RunArgs {
     pub args: Vec<OsString>,
 }
 
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+const COMPLETIONS_INSTALL: &str = "\
+Install the script where your shell looks for it, then start a new shell:
+
+bash (completes `cargo release-log` too, with cargo 1.87+ and bash-completion 2.12+):
+  cargo release-log completions bash > ~/.local/share/bash-completion/completions/cargo-release-log
+zsh (completes `cargo release-log` too; needs `fpath+=~/.zfunc` before `compinit`):
+  cargo release-log completions zsh > ~/.zfunc/_cargo-release-log
+fish (completes `cargo release-log` too):
+  cargo release-log completions fish > ~/.config/fish/conf.d/cargo-release-log.fish
+elvish (completes `cargo-release-log` only):
+  cargo release-log completions elvish >> ~/.config/elvish/rc.elv
+PowerShell (completes `cargo-release-log` only):
+  cargo release-log completions powershell >> $PROFILE";
+
+/// The name the scripts complete.
+const BIN: &str = "cargo-release-log";
+
+/// The completion script for `shell`. It completes the `cargo-release-log`
+/// executable, the name to which cargo's own completions in bash and zsh
+/// hand `cargo release-log …` on; a script for `cargo` itself would replace
+/// cargo's completions. Fish's cargo completion has no such hand-over, so
+/// its script adds one.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap_complete::Shell;
+    // clap_complete's bash script loses track of subcommands when the name
+    // has a `-` (clap-rs/clap#6421): generate it for a name without one and
+    // register it for the real name.
+    let name = match shell {
+        Shell::Bash => "cargo_release_log",
+        _ => BIN,
+    };
+    let mut cmd = Cli::augment_args(clap::Command::new(name));
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    match shell {
+        Shell::Bash => {
+            script = script
+                .lines()
+                .map(|line| match line.strip_suffix(name) {
+                    Some(start) if line.trim_start().starts_with("complete ") => {
+                        format!("{start}{BIN}\n")
+                    }
+                    _ => format!("{line}\n"),
+                })
+                .collect();
+        }
+        Shell::Fish => script.push_str(FISH_HAND_OVER),
+        _ => {}
+    }
+    script
+}
+
+/// `cargo release-log <words>` completes as `cargo-release-log <words>`.
+const FISH_HAND_OVER: &str = r#"
+# `cargo release-log …` completes as `cargo-release-log …`.
+function __fish_cargo_release_log_hand_over
+    set -l words (commandline -opc)
+    set -l at (contains -i -- release-log $words)
+    set -l current (commandline -ct)
+    complete -C (string join -- ' ' cargo-release-log (string escape -- $words[(math $at + 1)..-1]) "$current")
+end
+complete -c cargo -n '__fish_seen_subcommand_from release-log' -f -a '(__fish_cargo_release_log_hand_over)'
+"#;
+
 const EXAMPLES: &str = "\
 Examples:
   cargo release-log deploy                 build and record a release
@@ -445,13 +529,21 @@ fn workspace(manifest_path: Option<&std::path::Path>) -> Result<Workspace, Error
 
 /// Runs a parsed command line; the exit code is the command's.
 pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
+    let command = match cli.command {
+        // Before the clock and the workspace: completions work anywhere.
+        AnyCommand::Completions(args) => {
+            shell.out(&completion_script(args.shell));
+            return Ok(ExitCode::SUCCESS);
+        }
+        AnyCommand::InWorkspace(command) => command,
+    };
     let notes = shell.clone();
     let ctx = Context::new(now()?).on_lock_wait(move || {
         notes.note("    Blocking waiting for file lock on the release ledger");
     });
     let mut ws = workspace(cli.manifest_path.as_deref())?;
     let ws = &mut ws;
-    match cli.command {
+    match command {
         Command::Init(args) => {
             let done = ws.init(&ctx, args.tier.map(Tier::from))?;
             shell.status(&reports::initialized(&done, ws.name()));
@@ -477,7 +569,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             } else if args.shell {
                 shell.out(&render::shell_lines(&info.release.config, ws.root()));
             } else {
-                shell.out(&render::info(&info, ctx.now()));
+                shell.print(&render::info(&info, ctx.now()));
             }
         }
         Command::Releases(ReleasesArgs {
@@ -494,9 +586,9 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             if args.json {
                 shell.out(&json(&list)?);
             } else if list.is_empty() {
-                shell.out(&format!("{} has no releases.\n", ws.name()));
+                shell.print(&format!("{} has no releases.\n", ws.name()));
             } else {
-                shell.out(&render::table::releases(&list, ctx.now(), shell.width()));
+                shell.print(&render::table::releases(&list, ctx.now(), shell.width()));
             }
         }
         Command::Config(args) => match args.action {
@@ -515,7 +607,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 } else if args.shell {
                     shell.out(&render::shell_lines(&shown.vars, ws.root()));
                 } else {
-                    shell.out(&reports::config_vars(&shown.vars, ws.name()));
+                    shell.print(&reports::config_vars(&shown.vars, ws.name()));
                 }
             }
             Some(ConfigAction::Get { name }) => {

@@ -2,10 +2,13 @@
 
 use std::io::{IsTerminal as _, Write as _};
 
+use anstream::AutoStream;
+use anstyle::{AnsiColor, Effects, Style};
+
 /// When to use color, as `--color` and `CARGO_TERM_COLOR` say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// Color when stderr is a terminal and `NO_COLOR` is not set.
+    /// Color what goes to a terminal; honours `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`
     Auto,
     /// Always color
     Always,
@@ -22,32 +25,46 @@ impl ColorChoice {
             ColorChoice::Never => "never",
         }
     }
+
+    /// What this choice means for `stream`: `always` and `never` hold
+    /// whatever the environment says, as in cargo; `auto` asks anstream,
+    /// which reads `NO_COLOR`, `CLICOLOR_FORCE`, `CLICOLOR`, `TERM` and
+    /// whether this stream is a terminal.
+    fn for_stream<S: anstream::stream::RawStream>(self, stream: &S) -> anstream::ColorChoice {
+        match self {
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+            ColorChoice::Auto => anstream::AutoStream::choice(stream),
+        }
+    }
 }
+
+const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
+const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
 
 /// Where output goes, and how it looks.
 #[derive(Debug, Clone)]
 pub struct Shell {
-    color: bool,
+    /// Decided apart, since one of them may be a terminal and the other a pipe.
+    stdout_color: anstream::ColorChoice,
+    stderr_color: anstream::ColorChoice,
     quiet: bool,
 }
 
 impl Shell {
-    /// `--color` wins over `CARGO_TERM_COLOR`; `auto` honours `NO_COLOR`.
+    /// `--color` wins over `CARGO_TERM_COLOR`, which wins over the rest of
+    /// the environment.
     pub fn new(color: Option<ColorChoice>, quiet: bool) -> Self {
         let choice = color.unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
             Ok("always") => ColorChoice::Always,
             Ok("never") => ColorChoice::Never,
             _ => ColorChoice::Auto,
         });
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
-            }
-        };
-        Self { color, quiet }
+        Self {
+            stdout_color: choice.for_stream(&std::io::stdout()),
+            stderr_color: choice.for_stream(&std::io::stderr()),
+            quiet,
+        }
     }
 
     /// The width to fit tables to: the terminal's, or `None` when stdout is
@@ -66,9 +83,18 @@ impl Shell {
         terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
     }
 
-    /// A command's result: always shown.
+    /// A command's result, byte for byte: JSON, values, lines for a shell,
+    /// completion scripts. Always shown, never styled nor stripped.
     pub fn out(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// A command's result for people: the styles in `text` show when stdout
+    /// takes color, and are stripped when it does not.
+    pub fn print(&self, text: &str) {
+        let mut stdout = AutoStream::new(std::io::stdout().lock(), self.stdout_color);
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
     }
@@ -76,28 +102,26 @@ impl Shell {
     /// A write command's report; `-q` silences it.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            self.out(text);
+            self.print(text);
         }
     }
 
     /// A note on stderr, e.g. that we wait for a lock; `-q` silences it.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            let _ = writeln!(self.stderr(), "{text}");
         }
     }
 
     /// `warning: …` on stderr.
     pub fn warn(&self, text: &str) {
-        let label = self.paint("33", "warning");
-        let _ = writeln!(std::io::stderr().lock(), "{label}: {text}");
+        let _ = writeln!(self.stderr(), "{WARNING}warning{WARNING:#}: {text}");
     }
 
     /// `error: …` and its causes, as cargo prints them.
     pub fn error(&self, err: &(dyn std::error::Error + 'static)) {
-        let mut stderr = std::io::stderr().lock();
-        let label = self.paint("31", "error");
-        let _ = writeln!(stderr, "{label}: {err}");
+        let mut stderr = self.stderr();
+        let _ = writeln!(stderr, "{ERROR}error{ERROR:#}: {err}");
         let mut causes = std::iter::successors(err.source(), |e| e.source()).peekable();
         if causes.peek().is_some() {
             let _ = writeln!(stderr, "\nCaused by:");
@@ -110,11 +134,7 @@ impl Shell {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1;{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+    fn stderr(&self) -> AutoStream<std::io::StderrLock<'static>> {
+        AutoStream::new(std::io::stderr().lock(), self.stderr_color)
     }
 }

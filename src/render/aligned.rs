@@ -1,20 +1,22 @@
 //! A plain table of aligned columns under a header and a rule, never cut.
 
-use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr as _;
 
-/// `headers` over `rows`, each column as wide as its widest cell.
+/// `headers` over `rows`, each column as wide as its widest cell (in
+/// terminal columns).
 pub fn table<const N: usize>(headers: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths = headers.map(|h| h.chars().count());
+    let mut widths = headers.map(|h| h.width());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut out = String::new();
     let mut line = |cells: [&str; N]| {
         let mut text = String::new();
         for (cell, w) in cells.iter().zip(widths) {
-            let _ = write!(text, "{cell:<w$}  ");
+            text.push_str(cell);
+            text.push_str(&" ".repeat(w - cell.width() + 2));
         }
         out.push_str(text.trim_end());
         out.push('\n');

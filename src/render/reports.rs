@@ -7,6 +7,7 @@ use cargo_release_log::{
     AddonChanged, AddonDiff, AddonsShown, ConfigChanged, ConfigVars, Deployed, Initialized,
     MovedAddon, Pruned, RolledBack, Synced,
 };
+use unicode_width::UnicodeWidthStr as _;
 
 use super::size;
 use cargo_release_log::text::version_list as list_versions;
@@ -83,14 +84,14 @@ pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
     if vars.is_empty() {
         return format!("{app} has no config vars.\n");
     }
-    let width = vars
-        .keys()
-        .map(|k| k.chars().count() + 1)
-        .max()
-        .unwrap_or(0);
+    // Aligned by the columns a name takes on screen, which is neither its
+    // bytes nor its characters once it is escaped or holds wide characters.
+    let labels: Vec<String> = vars.keys().map(|k| format!("{}:", printable(k))).collect();
+    let width = labels.iter().map(|l| l.width()).max().unwrap_or(0);
     let mut out = format!("=== {app} Config Vars\n");
-    for (name, value) in vars {
-        let _ = writeln!(out, "{:<width$} {}", format!("{}:", printable(name)), value);
+    for (label, value) in labels.iter().zip(vars.values()) {
+        let pad = width - label.width();
+        let _ = writeln!(out, "{label}{:pad$} {value}", "");
     }
     out
 }

@@ -59,7 +59,8 @@ fn color_follows_flag_then_cargo_term_color() {
         }
         String::from_utf8(cmd.output().unwrap().stderr).unwrap()
     };
-    let red = "\u{1b}[1;31merror\u{1b}[0m: ";
+    // Bold, then red: how anstyle writes cargo's bold red.
+    let red = "\u{1b}[1m\u{1b}[31merror\u{1b}[0m: ";
     assert!(stderr(&["info", "v9"], None).starts_with("error: "));
     assert!(stderr(&["--color", "always", "info", "v9"], None).starts_with(red));
     assert!(stderr(&["info", "v9"], Some("always")).starts_with(red));

@@ -3,6 +3,7 @@
 mod support;
 
 mod addons;
+mod completions;
 mod config;
 mod deploy;
 mod errors;
@@ -11,4 +12,5 @@ mod history;
 mod library;
 mod rollback;
 mod run;
+mod terminal;
 mod tiers;
