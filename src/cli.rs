@@ -230,42 +230,45 @@ pub struct AddonsArgs {
     pub action: Option<AddonsAction>,
 }
 
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The crate, `NAME` or `NAME@VERSION`
+    #[arg(value_name = "SPEC")]
+    spec: String,
+    /// The member to add it to (default: the root package)
+    #[arg(short, long, value_name = "PKG")]
+    package: Option<String>,
+    /// Features to turn on, separated by commas
+    #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+    /// Add it as a dev-dependency (not compiled into the slug)
+    #[arg(long, conflicts_with = "build")]
+    dev: bool,
+    /// Add it as a build-dependency
+    #[arg(long)]
+    build: bool,
+    /// Take it from a git repository
+    #[arg(long, value_name = "URL", conflicts_with = "path")]
+    git: Option<String>,
+    /// The git branch to use
+    #[arg(long, value_name = "BRANCH", requires = "git")]
+    branch: Option<String>,
+    /// The git tag to use
+    #[arg(long, value_name = "TAG", requires = "git")]
+    tag: Option<String>,
+    /// The git commit to use
+    #[arg(long, value_name = "REV", requires = "git")]
+    rev: Option<String>,
+    /// Take it from a local folder
+    #[arg(long, value_name = "PATH")]
+    path: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AddonsAction {
     /// Add a dependency with `cargo add`, as a new release
     #[command(visible_alias = "create")]
-    Add {
-        /// The crate, `NAME` or `NAME@VERSION`
-        #[arg(value_name = "SPEC")]
-        spec: String,
-        /// The member to add it to (default: the root package)
-        #[arg(short, long, value_name = "PKG")]
-        package: Option<String>,
-        /// Features to turn on, comma or space separated
-        #[arg(short = 'F', long, value_name = "FEATURES", value_delimiter = ',')]
-        features: Vec<String>,
-        /// Add it as a dev-dependency (not compiled into the slug)
-        #[arg(long, conflicts_with = "build")]
-        dev: bool,
-        /// Add it as a build-dependency
-        #[arg(long)]
-        build: bool,
-        /// Take it from a git repository
-        #[arg(long, value_name = "URL", conflicts_with = "path")]
-        git: Option<String>,
-        /// The git branch to use
-        #[arg(long, value_name = "BRANCH", requires = "git")]
-        branch: Option<String>,
-        /// The git tag to use
-        #[arg(long, value_name = "TAG", requires = "git")]
-        tag: Option<String>,
-        /// The git commit to use
-        #[arg(long, value_name = "REV", requires = "git")]
-        rev: Option<String>,
-        /// Take it from a local folder
-        #[arg(long, value_name = "PATH")]
-        path: Option<PathBuf>,
-    },
+    Add(Box<AddArgs>),
     /// Remove a dependency with `cargo remove`, as a new release
     #[command(visible_alias = "destroy")]
     Remove {
@@ -293,18 +296,19 @@ impl AddonsAction {
     /// The library's description of the change.
     fn change(self) -> Result<AddonChange, Error> {
         Ok(match self {
-            AddonsAction::Add {
-                spec,
-                package,
-                features,
-                dev,
-                build,
-                git,
-                branch,
-                tag,
-                rev,
-                path,
-            } => {
+            AddonsAction::Add(add) => {
+                let AddArgs {
+                    spec,
+                    package,
+                    features,
+                    dev,
+                    build,
+                    git,
+                    branch,
+                    tag,
+                    rev,
+                    path,
+                } = *add;
                 let mut source: Vec<String> = Vec::new();
                 for (flag, value) in [
                     ("--git", git),

@@ -16,6 +16,9 @@ fn help_texts() {
         &["info", "--help"],
         &["sync", "--help"],
         &["run", "--help"],
+        &["addons", "--help"],
+        &["addons", "add", "--help"],
+        &["diff", "--help"],
     ] {
         let run = p.run(args);
         assert_eq!(run.code, 0);
