@@ -81,6 +81,8 @@ pub enum Command {
     Addons(AddonsArgs),
     /// Show what changed between two releases: commits, config, add-ons, executables
     Diff(DiffArgs),
+    /// For CI: check that the ledger is intact and the workspace matches the current release
+    Check(CheckArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -190,6 +192,9 @@ pub enum ConfigAction {
     Get {
         /// The config var's name
         name: String,
+        /// Print JSON (the var's name, value and cargo options)
+        #[arg(long)]
+        json: bool,
     },
     /// Set config vars, as one new release
     #[command(visible_alias = "add")]
@@ -205,6 +210,13 @@ pub enum ConfigAction {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON (the report; the exit code is the same)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -614,10 +626,23 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                     shell.print(&reports::config_vars(&shown.vars, ws.name()));
                 }
             }
-            Some(ConfigAction::Get { name }) => {
+            Some(ConfigAction::Get {
+                name,
+                json: as_json,
+            }) => {
                 let shown = ws.config()?;
                 warn_of_drift(shown.drift.as_deref(), shell);
-                shell.out(&format!("{}\n", shown.get(&name)?.value));
+                let var = shown.get(&name)?;
+                if as_json {
+                    shell.out(&json(&serde_json::json!({
+                        "name": name,
+                        "value": var.value,
+                        "force": var.force,
+                        "relative": var.relative,
+                    }))?);
+                } else {
+                    shell.out(&format!("{}\n", var.value));
+                }
             }
             Some(ConfigAction::Set { vars }) => {
                 shell.status(&reports::config_changed(&ws.config_set(&ctx, &vars)?));
@@ -643,6 +668,21 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
+        Command::Check(args) => {
+            let report = ws.check()?;
+            if args.json {
+                shell.out(&json(&report)?);
+            } else {
+                shell.print(&reports::check(&report, ws.name()));
+            }
+            if !report.passed() {
+                shell.error_line(&format!(
+                    "check found {}",
+                    reports::count(report.problems.len(), "problem", "problems")
+                ));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Diff(args) => {
             let diff = ws.diff(args.from, args.to)?;
             if args.json {

@@ -39,6 +39,7 @@ pub mod text;
 mod workspace;
 
 pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
+pub use commands::check::{CheckReport, Finding, FindingKind};
 pub use commands::config::{ConfigChanged, ConfigShown};
 pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};

@@ -118,6 +118,11 @@ impl Shell {
         let _ = writeln!(self.stderr(), "{WARNING}warning{WARNING:#}: {text}");
     }
 
+    /// A one-line `error: …` on stderr.
+    pub fn error_line(&self, text: &str) {
+        let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {text}");
+    }
+
     /// `error: …` and its causes, as cargo prints them.
     pub fn error(&self, err: &(dyn std::error::Error + 'static)) {
         let mut stderr = self.stderr();

@@ -2,6 +2,7 @@
 
 pub(crate) mod addons;
 mod build;
+pub(crate) mod check;
 pub(crate) mod config;
 pub(crate) mod deploy;
 pub(crate) mod diff;

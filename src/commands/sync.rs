@@ -40,6 +40,7 @@ impl Workspace {
         let Some(mut ledger) = lock(self, ctx)? else {
             return Ok(Synced::default());
         };
+        ledger.write_support_files()?;
         let Some(current) = ledger.current()? else {
             return Ok(Synced::default());
         };

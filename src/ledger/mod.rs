@@ -43,6 +43,14 @@ const GITIGNORE: &str = "\
 /.tmp-*
 ";
 
+/// Release files are hashed as they are: a checkout that converts their
+/// line endings would break every link of the chain.
+const GITATTRIBUTES: &str = "\
+# Written by cargo release-log: release files are linked by the sha256 of
+# their bytes, so git must never convert their line endings.
+*.toml -text
+";
+
 /// The release files of one workspace, by number, for reading.
 #[derive(Debug)]
 pub(crate) struct Ledger {
@@ -88,11 +96,22 @@ impl Ledger {
         SlugStore::new(self.dir.join("slugs"))
     }
 
+    /// The bytes of release file `vN.toml`.
+    pub(crate) fn read_bytes(&self, version: u64) -> anyhow::Result<Vec<u8>> {
+        Ok(fs::read(self.path(version))?)
+    }
+
     /// Reads and validates release file `vN.toml`.
     pub(crate) fn read(&self, version: u64) -> anyhow::Result<Release> {
+        self.parse(version, &self.read_bytes(version)?)
+    }
+
+    /// Validates the bytes of release file `vN.toml`.
+    pub(crate) fn parse(&self, version: u64, bytes: &[u8]) -> anyhow::Result<Release> {
         let path = self.path(version);
-        let text = fs::read_to_string(&path)?;
-        Release::parse(&text, version)
+        let text = std::str::from_utf8(bytes)
+            .with_context(|| format!("`{}` is not UTF-8 text", path.display()))?;
+        Release::parse(text, version)
             .with_context(|| format!("failed to read `{}`", path.display()))
     }
 
@@ -130,8 +149,7 @@ impl Ledger {
 
     /// `sha256:<hex>` of a release file's bytes, for the next release's chain link.
     pub(crate) fn digest(&self, version: u64) -> anyhow::Result<String> {
-        let bytes = fs::read(self.path(version))?;
-        Ok(format!("sha256:{}", slugs::sha256_bytes(&bytes)))
+        Ok(file_digest(&self.read_bytes(version)?))
     }
 
     fn current_pointer_path(&self) -> PathBuf {
@@ -179,17 +197,30 @@ impl LockedLedger {
         }))
     }
 
-    /// Creates `.releases/` and its `.gitignore` (kept as it is once it
-    /// exists) and takes the lock; says whether anything was written.
+    /// Creates `.releases/` with its `.gitignore` and `.gitattributes` (each
+    /// kept as it is once it exists) and takes the lock; says whether
+    /// anything was written.
     pub(crate) fn create(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<(Self, bool)> {
         let dir = root.join(DIR);
         let created = !dir.is_dir();
         fs::create_dir_all(&dir)?;
         let ledger = Self::acquire(root, on_wait)?
             .with_context(|| format!("`{}` vanished as it was created", dir.display()))?;
-        let gitignore = dir.join(".gitignore");
-        let wrote = !gitignore.exists() && atomic::write(&gitignore, GITIGNORE.as_bytes())?;
+        let wrote = ledger.write_support_files()?;
         Ok((ledger, created || wrote))
+    }
+
+    /// Writes `.gitignore` and `.gitattributes` where they are missing (a
+    /// ledger from an older version lacks the second); says whether it did.
+    pub(crate) fn write_support_files(&self) -> anyhow::Result<bool> {
+        let mut wrote = false;
+        for (name, text) in [(".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)] {
+            let path = self.dir.join(name);
+            if !path.exists() {
+                wrote |= atomic::write(&path, text.as_bytes())?;
+            }
+        }
+        Ok(wrote)
     }
 
     /// The number the next release gets. The newest file is never pruned,
@@ -242,6 +273,11 @@ impl LockedLedger {
         }
         atomic::write(&self.current_pointer_path(), text.as_bytes())
     }
+}
+
+/// `sha256:<hex>` of a release file's bytes: what the next file's `previous-digest` names.
+pub(crate) fn file_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", slugs::sha256_bytes(bytes))
 }
 
 fn toml_key(name: &str) -> String {

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChanged, AddonDiff, AddonsShown, ConfigChanged, ConfigVars, Deployed, Initialized,
-    MovedAddon, Pruned, RolledBack, Synced,
+    AddonChanged, AddonDiff, AddonsShown, CheckReport, ConfigChanged, ConfigVars, Deployed,
+    Initialized, MovedAddon, Pruned, RolledBack, Synced,
 };
 use unicode_width::UnicodeWidthStr as _;
 
@@ -298,4 +298,46 @@ pub fn synced(done: &Synced, app: &str) -> String {
         );
     }
     out
+}
+
+/// `check`: one line per finding, `<subject>: <what is wrong>`, warnings
+/// marked; a summary line when nothing fails.
+pub fn check(report: &CheckReport, app: &str) -> String {
+    let mut out = String::new();
+    for finding in &report.problems {
+        let _ = writeln!(out, "{}: {}", printable(&finding.subject), finding.message);
+    }
+    for finding in &report.warnings {
+        let _ = writeln!(
+            out,
+            "warning: {}: {}",
+            printable(&finding.subject),
+            finding.message
+        );
+    }
+    if report.passed() {
+        let summary = match (report.current, report.rollback_target) {
+            (None, _) if report.releases == 0 => {
+                format!("{app} has no releases; nothing to check.")
+            }
+            (None, _) => format!(
+                "{app}: {} checked, none succeeded yet; the ledger is intact.",
+                count(report.releases, "release", "releases")
+            ),
+            (Some(current), target) => format!(
+                "{app}: {} checked, v{current} current{}; the ledger is intact and the \
+                 workspace matches v{current}.",
+                count(report.releases, "release", "releases"),
+                target.map_or_else(String::new, |t| format!(" (a rollback goes to v{t})"))
+            ),
+        };
+        out.push_str(&summary);
+        out.push('\n');
+    }
+    out
+}
+
+/// `1 problem`, `2 problems`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -35,6 +35,15 @@ impl EnvFile {
         &self.path
     }
 
+    /// The path of the config file of the workspace at `root`, relative to it.
+    pub(crate) fn shown_path(root: &Path) -> String {
+        let path = Self::path_in(root);
+        path.strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string()
+    }
+
     /// The path relative to the workspace root, for messages and git.
     pub(crate) fn relative_path(&self, root: &Path) -> String {
         let rel = self.path.strip_prefix(root).unwrap_or(&self.path);

@@ -4,33 +4,13 @@
 use crate::snap;
 use crate::support::*;
 
-/// The registry every test here serves: `memcache` in three versions,
-/// `itoa`, and `broken`, which does not compile.
-const CRATES: &[FakeCrate<'static>] = &[
-    FakeCrate {
-        name: "memcache",
-        versions: &["0.1.0", "0.1.1", "0.2.0"],
-        lib: SAYS_VERSION,
-    },
-    FakeCrate {
-        name: "itoa",
-        versions: &["1.0.0", "1.0.1"],
-        lib: SAYS_VERSION,
-    },
-    FakeCrate {
-        name: "broken",
-        versions: &["1.0.0"],
-        lib: "pub const VERSION: u32 = \"not a number\";\n",
-    },
-];
-
 const MANIFEST: &str = "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmemcache = \"0.1\"\n";
 
 /// `myapp`, which prints the memcache it was built with; Cargo.lock pins
 /// memcache 0.1.0; deployed as v1.
 fn app() -> Project {
     let p = Project::with_crates(
-        CRATES,
+        REGISTRY,
         &[
             ("Cargo.toml", MANIFEST),
             (
@@ -54,7 +34,7 @@ fn as_cargo_leaves_it(before: &[(String, String)], args: &[&str]) -> (String, St
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
     files.push(("src/main.rs", "fn main() {}\n"));
-    let copy = Project::with_crates(CRATES, &files);
+    let copy = Project::with_crates(REGISTRY, &files);
     copy.cargo(args);
     (copy.read("Cargo.toml"), copy.read("Cargo.lock"))
 }
@@ -241,7 +221,7 @@ fn an_addon_release_edit_is_not_dirt_until_it_changes() {
 
 #[test]
 fn members_sharing_a_dependency_list_it_once_with_git_and_path_sources() {
-    let p = Project::with_crates(CRATES, &[]);
+    let p = Project::with_crates(REGISTRY, &[]);
     let url = p.git_crate("0.3.0");
     p.write(
         "Cargo.toml",

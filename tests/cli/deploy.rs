@@ -10,6 +10,10 @@ fn first_deploy() {
     snap!(run);
     snap!(redact(&p.read(".releases/v1.toml"), p.root()));
     assert_eq!(
+        p.read(".releases/.gitattributes").lines().last(),
+        Some("*.toml -text")
+    );
+    assert_eq!(
         p.read(".releases/.gitignore"),
         "# Written by cargo release-log. Commit the release files (v*.toml);\n\
          # the built slugs, the current pointer and the lock stay local.\n\
@@ -18,7 +22,7 @@ fn first_deploy() {
     // The ledger's own files are ignored, so git only sees the release file.
     assert_eq!(
         p.git(&["status", "--porcelain", "--untracked-files=all"]),
-        "?? .releases/.gitignore\n?? .releases/v1.toml"
+        "?? .releases/.gitattributes\n?? .releases/.gitignore\n?? .releases/v1.toml"
     );
 }
 

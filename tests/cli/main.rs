@@ -3,12 +3,14 @@
 mod support;
 
 mod addons;
+mod check;
 mod completions;
 mod config;
 mod deploy;
 mod errors;
 mod help;
 mod history;
+mod json;
 mod library;
 mod rollback;
 mod run;

@@ -360,7 +360,8 @@ pub fn redact(text: &str, root: &Path) -> String {
         Some(dir) => text.replace(&dir.display().to_string(), "[TMP]"),
         None => text,
     };
-    let rules: [(&str, &str); 6] = [
+    let rules: [(&str, &str); 7] = [
+        (r"\(\d+ bytes\)", "([SIZE] bytes)"),
         (r"in \d+\.\d+s", "in [TIME]"),
         (r"slug size is \d+(\.\d)?[KMG]?B", "slug size is [SIZE]"),
         (r"stays at \d+(\.\d)?[KMG]?B", "stays at [SIZE]"),
@@ -460,6 +461,26 @@ pub struct FakeCrate<'a> {
 
 /// The usual `lib.rs` of a fake crate: it says which version it is.
 pub const SAYS_VERSION: &str = "pub const VERSION: &str = \"{version}\";\n";
+
+/// The registry tests serve: `memcache` in three versions, `itoa`, and
+/// `broken`, which does not compile.
+pub const REGISTRY: &[FakeCrate<'static>] = &[
+    FakeCrate {
+        name: "memcache",
+        versions: &["0.1.0", "0.1.1", "0.2.0"],
+        lib: SAYS_VERSION,
+    },
+    FakeCrate {
+        name: "itoa",
+        versions: &["1.0.0", "1.0.1"],
+        lib: SAYS_VERSION,
+    },
+    FakeCrate {
+        name: "broken",
+        versions: &["1.0.0"],
+        lib: "pub const VERSION: u32 = \"not a number\";\n",
+    },
+];
 
 impl Project {
     /// Serves `crates` offline from a local registry that replaces

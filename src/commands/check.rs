@@ -1,0 +1,421 @@
+//! `check`: for CI, the ledger is intact and the workspace matches the current release.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::ledger::eligibility::Eligibility;
+use crate::ledger::slugs::sha256_file;
+use crate::ledger::{AddonDiff, Executable, Ledger, Release, Tier, file_digest};
+use crate::workspace::{EnvFile, Workspace};
+
+/// What `check` found.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// How many release files were read.
+    pub releases: usize,
+    /// The current release, when there is one.
+    pub current: Option<u64>,
+    /// The release a bare `rollback` would go to now.
+    pub rollback_target: Option<u64>,
+    /// What makes the check fail, one finding per file, var or add-on.
+    pub problems: Vec<Finding>,
+    /// What is worth knowing but does not fail the check.
+    pub warnings: Vec<Finding>,
+}
+
+impl CheckReport {
+    /// Whether nothing is wrong.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// One thing `check` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// What it is about: a file (`v3.toml`, `.cargo/config.toml`), or `add-on NAME`.
+    pub subject: String,
+    /// Which rule it breaks.
+    pub kind: FindingKind,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// The rules `check` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A setting in Cargo.toml is invalid.
+    Setting,
+    /// A release file cannot be read.
+    Unreadable,
+    /// A release file does not parse or validate, or its name and number differ.
+    Invalid,
+    /// A release between two kept ones is gone in the advanced tier.
+    Missing,
+    /// A release file changed after the next one was recorded: the hash chain is broken.
+    Changed,
+    /// Two releases follow the same one: branches recorded releases in parallel.
+    Fork,
+    /// A release file's line endings were converted by a checkout.
+    LineEndings,
+    /// A stored executable is missing.
+    SlugMissing,
+    /// A stored executable's bytes do not hash to its name.
+    SlugCorrupt,
+    /// `[env]` differs from the current release's config vars.
+    Env,
+    /// Cargo.toml or Cargo.lock differ from the current release's add-ons.
+    Addon,
+    /// A release was recorded before the one it follows.
+    Time,
+}
+
+impl Workspace {
+    /// `check`: reads every release file once, in order, and reports each
+    /// problem: files that do not parse or whose name and number differ, a
+    /// broken hash chain, forks after a merge, missing releases (advanced
+    /// tier), stored executables that are missing or corrupt, and a
+    /// workspace whose `[env]` or add-ons differ from the current release.
+    /// Timestamps that go backwards are warnings.
+    pub fn check(&self) -> crate::Result<CheckReport> {
+        let mut report = CheckReport::default();
+        let tier = self.tier().unwrap_or_else(|e| {
+            report.problems.push(Finding {
+                subject: "Cargo.toml".to_owned(),
+                kind: FindingKind::Setting,
+                message: e.to_string(),
+            });
+            Tier::default()
+        });
+        let ledger = Ledger::open(self.root())?;
+        let (current, needed) = walk_the_chain(&ledger, tier, &mut report);
+        if let Some(current) = &current {
+            report.current = Some(current.version);
+            report.rollback_target = Eligibility::new(&ledger, Some(current), tier)?
+                .bare_target()
+                .ok()
+                .flatten()
+                .map(|r| r.version);
+            check_slugs(&ledger, current, &needed, &mut report)?;
+            self.check_workspace(current, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// `[env]` and the add-ons of Cargo.toml and Cargo.lock against the current release.
+    fn check_workspace(&self, current: &Release, report: &mut CheckReport) -> crate::Result<()> {
+        let v = current.version;
+        let (env_path, vars) = match EnvFile::load(self.root()) {
+            Ok(env) => (env.relative_path(self.root()), env.vars()),
+            Err(e) => (
+                EnvFile::shown_path(self.root()),
+                Err(e.context("it cannot be parsed")),
+            ),
+        };
+        match vars {
+            Err(e) => report.problems.push(Finding {
+                subject: env_path.clone(),
+                kind: FindingKind::Env,
+                message: format!("`[env]` cannot be read: {}", one_line(&e)),
+            }),
+            Ok(vars) => {
+                let diff = crate::ledger::ConfigDiff::between(&current.config, &vars);
+                let mut env_problem = |message: String| {
+                    report.problems.push(Finding {
+                        subject: env_path.clone(),
+                        kind: FindingKind::Env,
+                        message,
+                    });
+                };
+                for (name, var) in &diff.added {
+                    env_problem(format!("`[env]` sets {name} => {var}, which v{v} does not"));
+                }
+                for (name, change) in &diff.changed {
+                    env_problem(format!(
+                        "`[env]` sets {name} => {}, v{v} has {}",
+                        change.new, change.old
+                    ));
+                }
+                for (name, var) in &diff.removed {
+                    env_problem(format!("`[env]` lacks {name} (v{v} has {var})"));
+                }
+            }
+        }
+        let latest = current.latest_code();
+        let workspace_addons = match self.workspace_addons() {
+            Ok(addons) => addons,
+            Err(e) => {
+                report.problems.push(Finding {
+                    subject: "Cargo.toml".to_owned(),
+                    kind: FindingKind::Addon,
+                    message: format!("the add-ons cannot be read: {}", one_line(&e)),
+                });
+                return Ok(());
+            }
+        };
+        let addons = AddonDiff::between(&latest.addons, &workspace_addons);
+        let build = format!("the latest build (v{})", latest.deploy);
+        let mut addon_problem = |name: &str, message: String| {
+            report.problems.push(Finding {
+                subject: format!("add-on {name}"),
+                kind: FindingKind::Addon,
+                message,
+            });
+        };
+        for a in &addons.added {
+            addon_problem(
+                &a.name,
+                format!(
+                    "Cargo.toml and Cargo.lock have {} {}, which {build} lacks",
+                    a.name,
+                    a.version_or_req()
+                ),
+            );
+        }
+        for a in &addons.removed {
+            addon_problem(
+                &a.name,
+                format!(
+                    "Cargo.toml and Cargo.lock lack {}, which {build} has at {}",
+                    a.name,
+                    a.version_or_req()
+                ),
+            );
+        }
+        for m in &addons.moved {
+            addon_problem(
+                &m.new.name,
+                format!("Cargo.toml and Cargo.lock moved it since {build}: {m}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What is known of the file before the one being read.
+struct Previous {
+    version: u64,
+    /// Its digest, and the digest it would have with LF line endings.
+    digests: Vec<String>,
+    /// When it was recorded, as written and as a time.
+    when: Option<(String, jiff::Timestamp)>,
+}
+
+/// The executables kept releases run, each once, with the newest release running it.
+type Needed = BTreeMap<(String, String), (u64, Executable)>;
+
+/// Reads every release file once, oldest first, checking each and its link
+/// to the one before; returns the current release and the executables the
+/// releases run.
+fn walk_the_chain(
+    ledger: &Ledger,
+    tier: Tier,
+    report: &mut CheckReport,
+) -> (Option<Release>, Needed) {
+    let mut by_digest: HashMap<String, u64> = HashMap::new();
+    let mut previous: Option<Previous> = None;
+    let mut current = None;
+    let mut needed = Needed::new();
+    for &version in ledger.versions() {
+        report.releases += 1;
+        let file = format!("v{version}.toml");
+        let mut problem = |kind, subject: &str, message: String| {
+            report.problems.push(Finding {
+                subject: subject.to_owned(),
+                kind,
+                message,
+            });
+        };
+        let bytes = match ledger.read_bytes(version) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                problem(FindingKind::Unreadable, &file, one_line(&e));
+                previous = None;
+                continue;
+            }
+        };
+        let mut digests = vec![file_digest(&bytes)];
+        if bytes.windows(2).any(|w| w == b"\r\n") {
+            problem(
+                FindingKind::LineEndings,
+                &file,
+                "its line endings were converted to CRLF by a checkout, which changes its \
+                 digest; keep `.releases/.gitattributes` (`*.toml -text`) committed and check \
+                 the file out again"
+                    .to_owned(),
+            );
+            let lf: Vec<u8> = String::from_utf8_lossy(&bytes)
+                .replace("\r\n", "\n")
+                .into_bytes();
+            digests.push(file_digest(&lf));
+        }
+        for digest in &digests {
+            by_digest.entry(digest.clone()).or_insert(version);
+        }
+        let release = match ledger.parse(version, &bytes) {
+            Ok(release) => release,
+            Err(e) => {
+                // The first cause names the file, which the finding names already.
+                let causes: Vec<String> = e
+                    .chain()
+                    .skip(1)
+                    .filter_map(|c| c.to_string().lines().next().map(str::to_owned))
+                    .collect();
+                problem(FindingKind::Invalid, &file, causes.join(": "));
+                previous = Some(Previous {
+                    version,
+                    digests,
+                    when: None,
+                });
+                continue;
+            }
+        };
+        if let Some(prev) = &previous {
+            let link = release.previous_digest.as_deref();
+            let (p, pfile) = (prev.version, format!("v{}.toml", prev.version));
+            if prev.version + 1 < version && tier == Tier::Advanced {
+                let gap = if prev.version + 2 == version {
+                    format!("v{}.toml is", prev.version + 1)
+                } else {
+                    format!("v{}.toml to v{}.toml are", prev.version + 1, version - 1)
+                };
+                problem(
+                    FindingKind::Missing,
+                    &format!("v{}.toml", prev.version + 1),
+                    format!(
+                        "{gap} missing between {pfile} and {file}: the advanced tier keeps \
+                         every release (unless they were pruned while the tier was basic)"
+                    ),
+                );
+            } else if prev.version + 1 == version {
+                match link {
+                    Some(d) if prev.digests.iter().any(|x| x == d) => {}
+                    Some(d) => match by_digest.get(d) {
+                        Some(&u) if u < p => problem(
+                            FindingKind::Fork,
+                            &file,
+                            format!(
+                                "v{version} follows v{u}, as v{} does: releases were recorded \
+                                 on two branches and merged; keep one branch's releases and \
+                                 make the other's changes again",
+                                u + 1
+                            ),
+                        ),
+                        _ => problem(
+                            FindingKind::Changed,
+                            &pfile,
+                            format!(
+                                "it changed after v{version} was recorded (v{version}'s link \
+                                 to it, its previous-digest, is broken)"
+                            ),
+                        ),
+                    },
+                    None => problem(
+                        FindingKind::Changed,
+                        &file,
+                        format!("it has no previous-digest, so nothing links it to v{p}"),
+                    ),
+                }
+            }
+        }
+        let when = release
+            .when
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| (release.when.clone(), t));
+        if let (Some((prev_text, prev)), Some((_, at))) =
+            (previous.as_ref().and_then(|p| p.when.as_ref()), &when)
+            && at < prev
+        {
+            report.warnings.push(Finding {
+                subject: file.clone(),
+                kind: FindingKind::Time,
+                message: format!(
+                    "it was recorded at {}, before the release it follows ({prev_text}): a clock was off",
+                    release.when
+                ),
+            });
+        }
+        for exe in release.codes().flat_map(|c| &c.slug.executables) {
+            needed.insert(
+                (exe.sha256.clone(), exe.name.clone()),
+                (version, exe.clone()),
+            );
+        }
+        if release.succeeded() {
+            current = Some(release);
+        }
+        previous = Some(Previous {
+            version,
+            digests,
+            when,
+        });
+    }
+    (current, needed)
+}
+
+/// Every executable a kept release runs is stored and hashes to its name.
+/// Slugs are not committed: one that is missing here is a problem for the
+/// release this workspace runs, and a warning for the others.
+fn check_slugs(
+    ledger: &Ledger,
+    current: &Release,
+    needed: &Needed,
+    report: &mut CheckReport,
+) -> anyhow::Result<()> {
+    let slugs = ledger.slugs();
+    let running = ledger.current_pointer() == Some(current.version);
+    for (version, exe) in needed.values() {
+        let path = slugs.path(exe);
+        let subject = format!("slugs/{}/{}", exe.sha256, exe.name);
+        if !path.is_file() {
+            let needed = running && current.code.slug.executables.contains(exe);
+            let finding = Finding {
+                subject,
+                kind: FindingKind::SlugMissing,
+                message: format!(
+                    "the executable `{}` of v{version} is not stored here{}",
+                    exe.name,
+                    if needed {
+                        "; `run` cannot start the current release"
+                    } else {
+                        " (slugs are not committed)"
+                    }
+                ),
+            };
+            if needed {
+                report.problems.push(finding);
+            } else {
+                report.warnings.push(finding);
+            }
+            continue;
+        }
+        let (sha256, size) = sha256_file(&path)?;
+        if sha256 != exe.sha256 || size != exe.size {
+            report.problems.push(Finding {
+                subject,
+                kind: FindingKind::SlugCorrupt,
+                message: format!(
+                    "its bytes hash to {sha256} ({size} bytes), not to its name: it was \
+                         changed after it was stored"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An error and its causes on one line: the first line of each, joined.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .filter_map(|c| c.to_string().lines().next().map(str::to_owned))
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
