@@ -33,6 +33,7 @@
 mod commands;
 mod context;
 mod error;
+mod files;
 mod ledger;
 mod process;
 pub mod text;

@@ -159,8 +159,7 @@ impl Workspace {
     /// `addons`: the add-ons of the current release's code, and whether
     /// Cargo.toml and Cargo.lock still match the latest build's.
     pub fn addons(&self) -> crate::Result<AddonsShown> {
-        let ledger = Ledger::open(self.root())?;
-        let Some(current) = ledger.current()? else {
+        let Some(current) = Ledger::read_consistently(self.root(), |l| Ok(l.current()?))? else {
             return Ok(AddonsShown::default());
         };
         let latest = current.latest_code();
@@ -209,7 +208,7 @@ fn change_addons(
     ensure_latest_code_is_checked_out(ws, &env, &latest, &commit)?;
     let command = cargo_command(ws, change, &latest.addons)?;
 
-    let backup = Backup::take(ws.manifests()?)?;
+    let backup = Backup::take(ws.manifests()?, ledger.scratch())?;
     let output = command.output_unchecked()?;
     if !output.status.success() {
         backup.restore()?;

@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::io::BufReader;
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 
 use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 use cargo_metadata::camino::Utf8PathBuf;
 
+use crate::files;
 use crate::ledger::slugs::{sha256_bytes, sha256_file};
 use crate::ledger::{Code, DIR, LockedLedger, Slug};
 use crate::process::ProcessBuilder;
-use crate::workspace::{EnvFile, Workspace, env_config, git, relative_to};
+use crate::workspace::{EnvFile, Workspace, env_config, git};
 
 /// The uncommitted changes of the workspace (and of path add-ons outside it).
 #[derive(Debug, Default)]
@@ -34,13 +36,7 @@ pub(crate) fn tree_state(
     latest: Option<&Code>,
 ) -> anyhow::Result<TreeState> {
     let env_path = env.relative_path(ws.root());
-    // The `[env]` file may be a link: the file it leads to is managed too.
-    let real = fs_err::canonicalize(env.path()).ok();
-    let real_rel = real
-        .as_deref()
-        .map(|r| relative_to(r, ws.root()).display().to_string());
-    let mut managed = vec![DIR, env_path.as_str()];
-    managed.extend(real_rel.as_deref());
+    let managed = [DIR, env_path.as_str()];
     let mut state = TreeState::default();
     for path in git::dirty_paths(ws.root(), &managed, ws.root())? {
         match manifest_digest(ws, &path, latest)? {
@@ -53,10 +49,8 @@ pub(crate) fn tree_state(
     // The tool manages `[env]` only: any other uncommitted setting in that
     // file (build flags, say) changes what is built. A file git ignores has
     // nothing committed to compare with.
-    if let Some(real) = &real
-        && !git::is_ignored(ws.root(), real)?
-    {
-        let committed = git::file_at_head(ws.root(), real)?.unwrap_or_default();
+    if files::is_regular_file(env.path()) && !git::is_ignored(ws.root(), env.path())? {
+        let committed = git::file_at_head(ws.root(), Path::new(&env_path))?.unwrap_or_default();
         if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
             state.dirt.push(env_path);
         }
@@ -193,7 +187,7 @@ impl Built {
             .executables
             .iter()
             .map(|(name, path, built)| {
-                let exe = slugs.store(name, path.as_std_path())?;
+                let exe = slugs.store(name, path.as_std_path(), ledger.scratch())?;
                 if exe.sha256 != *built {
                     bail!(
                         "`{path}` changed while this release waited for the ledger lock \

@@ -40,25 +40,26 @@ pub struct ConfigChanged {
 impl Workspace {
     /// `config`: the current release's config vars (none before the first release).
     pub fn config(&self) -> crate::Result<ConfigShown> {
-        let ledger = Ledger::open(self.root())?;
-        let Some(current) = ledger.current()? else {
-            return Ok(ConfigShown::default());
-        };
         let env = EnvFile::load(self.root())?;
-        let drift = match env_state(&ledger, &env, &current, self) {
-            Ok(EnvState::HandEdited(vars)) => Some(format!(
-                "`[env]` in {} differs from v{}:\n{}`cargo release-log sync` discards the edit, `deploy` records it",
-                env.relative_path(self.root()),
-                current.version,
-                ConfigDiff::between(&current.config, &vars)
-            )),
-            Ok(EnvState::Matches | EnvState::Behind) => None,
-            Err(e) => Some(e.to_string()),
-        };
-        Ok(ConfigShown {
-            release: Some(current.version),
-            vars: current.config,
-            drift,
+        Ledger::read_consistently(self.root(), |ledger| {
+            let Some(current) = ledger.current()? else {
+                return Ok(ConfigShown::default());
+            };
+            let drift = match env_state(ledger, &env, &current, self) {
+                Ok(EnvState::HandEdited(vars)) => Some(format!(
+                    "`[env]` in {} differs from v{}:\n{}`cargo release-log sync` discards the edit, `deploy` records it",
+                    env.relative_path(self.root()),
+                    current.version,
+                    ConfigDiff::between(&current.config, &vars)
+                )),
+                Ok(EnvState::Matches | EnvState::Behind) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            Ok(ConfigShown {
+                release: Some(current.version),
+                vars: current.config,
+                drift,
+            })
         })
     }
 

@@ -57,12 +57,14 @@ pub struct ExecutableDiff {
 impl Workspace {
     /// `diff vA [vB]`: what changed from `from` to `to` (default: the current release).
     pub fn diff(&self, from: Version, to: Option<Version>) -> crate::Result<ReleaseDiff> {
-        let ledger = Ledger::open(self.root())?;
-        let a = ledger.get(from)?;
-        let b = match to {
-            Some(v) => ledger.get(v)?,
-            None => require_current(&ledger, self)?,
-        };
+        let (a, b) = Ledger::read_consistently(self.root(), |ledger| {
+            let a = ledger.get(from)?;
+            let b = match to {
+                Some(v) => ledger.get(v)?,
+                None => require_current(ledger, self)?,
+            };
+            Ok((a, b))
+        })?;
         let (ca, cb) = (&a.code.commit, &b.code.commit);
         let commits = |x: &str, y: &str| -> anyhow::Result<Option<Vec<CommitLine>>> {
             Ok(git::commits_between(self.root(), x, y)?.map(|list| {

@@ -6,7 +6,7 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use crate::context::Context;
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{LockedLedger, Tier, atomic};
+use crate::ledger::{LockedLedger, Tier};
 use crate::workspace::Workspace;
 
 /// What `init` set up.
@@ -72,7 +72,9 @@ fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> crate::Result<
 
     let (mut ledger, created_ledger) = LockedLedger::create(ws.root(), ctx.lock_wait_hook())?;
     if wrote_tier.is_some() {
-        atomic::write(&manifest_path, doc.to_string().as_bytes())?;
+        ledger
+            .scratch()
+            .write(&manifest_path, doc.to_string().as_bytes())?;
     }
     ws.set_tier(wanted);
     let pruned = retention::apply(&mut ledger, wanted)?;

@@ -98,7 +98,7 @@ fn record(
     ledger.append(&mut release)?;
     if release.succeeded() {
         let mut switch = || -> anyhow::Result<()> {
-            env.save()?;
+            env.save(ledger.scratch())?;
             ledger.switch_current(&release)?;
             Ok(())
         };

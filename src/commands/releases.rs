@@ -31,30 +31,28 @@ impl Workspace {
     /// `releases`: the newest `n` releases, newest first, each with whether it
     /// is current and can be rolled back to.
     pub fn releases(&self, n: usize) -> crate::Result<Vec<ReleaseInfo>> {
-        let ledger = Ledger::open(self.root())?;
-        let current = ledger.current()?;
-        // An invalid tier setting keeps every release (retention refuses to run), as advanced does.
-        let eligibility =
-            Eligibility::new(&ledger, current.as_ref(), self.tier().unwrap_or_default())?;
-        let releases = ledger.newest_releases(n)?;
-        Ok(releases
-            .into_iter()
-            .map(|r| describe(r, current.as_ref(), &eligibility))
-            .collect())
+        Ledger::read_consistently(self.root(), |ledger| {
+            let current = ledger.current()?;
+            let eligibility = Eligibility::new(ledger, current.as_ref(), self.read_tier())?;
+            let releases = ledger.newest_releases(n)?;
+            Ok(releases
+                .into_iter()
+                .map(|r| describe(r, current.as_ref(), &eligibility))
+                .collect())
+        })
     }
 
     /// `info [vN]`: the named release, or the current one.
     pub fn info(&self, version: Option<Version>) -> crate::Result<ReleaseInfo> {
-        let ledger = Ledger::open(self.root())?;
-        let current = ledger.current()?;
-        let release = match version {
-            Some(v) => ledger.get(v)?,
-            None => require_current(&ledger, self)?,
-        };
-        // An invalid tier setting keeps every release (retention refuses to run), as advanced does.
-        let eligibility =
-            Eligibility::new(&ledger, current.as_ref(), self.tier().unwrap_or_default())?;
-        Ok(describe(release, current.as_ref(), &eligibility))
+        Ledger::read_consistently(self.root(), |ledger| {
+            let current = ledger.current()?;
+            let release = match version {
+                Some(v) => ledger.get(v)?,
+                None => require_current(ledger, self)?,
+            };
+            let eligibility = Eligibility::new(ledger, current.as_ref(), self.read_tier())?;
+            Ok(describe(release, current.as_ref(), &eligibility))
+        })
     }
 }
 

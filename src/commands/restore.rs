@@ -4,18 +4,22 @@ use std::path::PathBuf;
 
 use fs_err as fs;
 
-use crate::ledger::atomic;
+use crate::files::{self, Scratch};
 
 /// The bytes of some files (or that they did not exist), written back when
 /// the guard is dropped unless [`Backup::keep`] was called: an error
 /// returned with `?`, or a panic, leaves the files as they were.
 pub(crate) struct Backup {
     files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    scratch: Scratch,
     armed: bool,
 }
 
 impl Backup {
-    pub(crate) fn take(paths: impl IntoIterator<Item = PathBuf>) -> anyhow::Result<Self> {
+    pub(crate) fn take(
+        paths: impl IntoIterator<Item = PathBuf>,
+        scratch: &Scratch,
+    ) -> anyhow::Result<Self> {
         let mut files = Vec::new();
         for path in paths {
             let bytes = match fs::read(&path) {
@@ -25,7 +29,11 @@ impl Backup {
             };
             files.push((path, bytes));
         }
-        Ok(Self { files, armed: true })
+        Ok(Self {
+            files,
+            scratch: scratch.clone(),
+            armed: true,
+        })
     }
 
     /// Whether any file differs from its backup now.
@@ -51,9 +59,9 @@ impl Backup {
         for (path, bytes) in &self.files {
             match bytes {
                 Some(bytes) => {
-                    atomic::write(path, bytes)?;
+                    self.scratch.write(path, bytes)?;
                 }
-                None => atomic::remove(path)?,
+                None => files::remove(path)?,
             }
         }
         Ok(())

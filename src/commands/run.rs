@@ -27,8 +27,9 @@ impl Workspace {
     /// `run`: the command that starts the current release's executable with
     /// its config vars (always set, as Heroku does). The caller spawns it.
     pub fn run_command(&self, opts: &RunOptions) -> crate::Result<Command> {
-        let ledger = Ledger::open(self.root())?;
-        let current = require_current(&ledger, self)?;
+        let (slugs, current) = Ledger::read_consistently(self.root(), |ledger| {
+            Ok((ledger.slugs(), require_current(ledger, self)?))
+        })?;
         let exes = &current.code.slug.executables;
         // As `cargo run` does, the package of the folder it runs in decides;
         // elsewhere, the executable named after the workspace.
@@ -47,13 +48,16 @@ impl Workspace {
             None => vec![self.name()],
         };
         let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
-        let path = ledger.slugs().path(exe);
-        if !path.is_file() {
+        let path = slugs.path(exe);
+        if !crate::files::is_regular_file(&path) {
             return Err(Error::SlugMissing {
                 version: current.version,
                 executables: vec![exe.name.clone()],
             });
         }
+        // What starts is what was built: the stored bytes are checked against the record.
+        let scratch = crate::files::Scratch::of(&self.root().join(crate::ledger::DIR)).ok();
+        slugs.verify(exe, scratch.as_ref())?;
         let mut cmd = Command::new(path);
         cmd.args(&opts.args)
             // Always set, as Heroku does: the release's config wins over the

@@ -47,7 +47,7 @@ impl Workspace {
         let mut env = EnvFile::load(self.root())?;
         let diff = ConfigDiff::between(&env.vars_lossy(), &current.config);
         env.set_vars(&current.config)?;
-        let env_changed = env.save()?;
+        let env_changed = env.save(ledger.scratch())?;
         let switched_current = ledger.switch_current(&current)?;
         // Retention too may not have run before a crash.
         let (pruned, tier_error) = match tier {

@@ -17,11 +17,30 @@ impl LedgerLock {
     /// this one has to wait. The lock file itself is never renamed or
     /// removed, so two processes can never lock different files.
     pub(crate) fn acquire(path: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Self> {
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)?;
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use fs_err::os::unix::fs::OpenOptionsExt as _;
+            // A committed link or FIFO named `.lock` is refused, never followed or waited on.
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(path).map_err(|e| {
+            if path.is_symlink() {
+                anyhow::anyhow!(
+                    "`{}` is a symbolic link; remove it, and the next command makes the lock file",
+                    path.display()
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        if !file.metadata()?.is_file() {
+            anyhow::bail!(
+                "`{}` is not a regular file; remove it, and the next command makes the lock file",
+                path.display()
+            );
+        }
         match file.file().try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

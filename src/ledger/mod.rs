@@ -4,7 +4,6 @@
 //! can add, remove or switch anything.
 
 pub(crate) mod addons;
-pub(crate) mod atomic;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
 pub(crate) mod lock;
@@ -30,6 +29,7 @@ pub use retention::{Pruned, Tier};
 use slugs::SlugStore;
 
 use crate::error::Error;
+use crate::files::{self, Scratch};
 
 /// The folder, relative to the workspace root.
 pub(crate) const DIR: &str = ".releases";
@@ -40,6 +40,7 @@ const GITIGNORE: &str = "\
 /slugs/
 /current
 /.lock
+/.tmp/
 /.tmp-*
 ";
 
@@ -50,6 +51,12 @@ const GITATTRIBUTES: &str = "\
 # their bytes, so git must never convert their line endings.
 *.toml -text
 ";
+
+/// A release file that was listed but removed before it was read: a
+/// concurrent writer pruned it. Readers list the ledger again.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` was removed while it was being read", .0.display())]
+pub(crate) struct Vanished(PathBuf);
 
 /// The release files of one workspace, by number, for reading.
 #[derive(Debug)]
@@ -64,20 +71,35 @@ impl Ledger {
     pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
         let dir = root.join(DIR);
         let mut versions = Vec::new();
-        match fs::read_dir(&dir) {
-            Ok(entries) => {
-                for entry in entries {
-                    let name = entry?.file_name();
-                    if let Some(v) = name.to_str().and_then(release_file_version) {
-                        versions.push(v);
-                    }
+        if files::real_dir(&dir)? {
+            for entry in fs::read_dir(&dir)? {
+                let name = entry?.file_name();
+                if let Some(v) = name.to_str().and_then(release_file_version) {
+                    versions.push(v);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
         }
         versions.sort_unstable();
         Ok(Self { dir, versions })
+    }
+
+    /// Runs `read` on the ledger of `root`, listing it again when a file
+    /// vanished under it (a concurrent writer pruned it): readers take no
+    /// lock, and never fail for that.
+    pub(crate) fn read_consistently<T>(
+        root: &Path,
+        read: impl Fn(&Ledger) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        let mut attempts = 0;
+        loop {
+            let ledger = Ledger::open(root)?;
+            match read(&ledger) {
+                Err(crate::Error::Other(e)) if attempts < 5 && e.is::<Vanished>() => {
+                    attempts += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     pub(crate) fn versions(&self) -> &[u64] {
@@ -98,7 +120,16 @@ impl Ledger {
 
     /// The bytes of release file `vN.toml`.
     pub(crate) fn read_bytes(&self, version: u64) -> anyhow::Result<Vec<u8>> {
-        Ok(fs::read(self.path(version))?)
+        let path = self.path(version);
+        match files::read_bounded(&path, files::MAX_FILE) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Vanished(path).into()),
+            Err(e) => Err(e.context(format!(
+                "release file `{}` cannot be read; restore it (`git checkout -- {DIR}/v{version}.toml`), \
+                 or remove it if it is not a release",
+                path.display()
+            ))),
+        }
     }
 
     /// Reads and validates release file `vN.toml`.
@@ -158,8 +189,8 @@ impl Ledger {
 
     /// The release `.releases/current` points at, if it exists and reads.
     pub(crate) fn current_pointer(&self) -> Option<u64> {
-        let text = fs::read_to_string(self.current_pointer_path()).ok()?;
-        let table: toml::Table = toml::from_str(&text).ok()?;
+        let bytes = files::read_bounded(&self.current_pointer_path(), files::MAX_FILE).ok()??;
+        let table: toml::Table = toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
         table.get("release")?.as_integer()?.try_into().ok()
     }
 }
@@ -170,6 +201,7 @@ impl Ledger {
 #[derive(Debug)]
 pub(crate) struct LockedLedger {
     ledger: Ledger,
+    scratch: Scratch,
     _lock: LedgerLock,
 }
 
@@ -187,14 +219,24 @@ impl LockedLedger {
     /// `None` when there is no ledger folder (nothing is created).
     pub(crate) fn acquire(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Option<Self>> {
         let dir = root.join(DIR);
-        if !dir.is_dir() {
+        if !files::real_dir(&dir)? {
             return Ok(None);
         }
         let lock = LedgerLock::acquire(&dir.join(".lock"), on_wait)?;
+        // With the lock held no other process writes: what is in the
+        // scratch folder was left by one that was interrupted.
+        let scratch = Scratch::of(&dir)?;
+        scratch.clean(root)?;
         Ok(Some(Self {
             ledger: Ledger::open(root)?,
+            scratch,
             _lock: lock,
         }))
+    }
+
+    /// Where atomic writes of the workspace's files go through.
+    pub(crate) fn scratch(&self) -> &Scratch {
+        &self.scratch
     }
 
     /// Creates `.releases/` with its `.gitignore` and `.gitattributes` (each
@@ -202,8 +244,8 @@ impl LockedLedger {
     /// anything was written.
     pub(crate) fn create(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<(Self, bool)> {
         let dir = root.join(DIR);
-        let created = !dir.is_dir();
-        fs::create_dir_all(&dir)?;
+        let created = !files::real_dir(&dir)?;
+        files::create_real_dir(&dir)?;
         let ledger = Self::acquire(root, on_wait)?
             .with_context(|| format!("`{}` vanished as it was created", dir.display()))?;
         let wrote = ledger.write_support_files()?;
@@ -217,7 +259,7 @@ impl LockedLedger {
         for (name, text) in [(".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)] {
             let path = self.dir.join(name);
             if !path.exists() {
-                wrote |= atomic::write(&path, text.as_bytes())?;
+                wrote |= self.scratch.write(&path, text.as_bytes())?;
             }
         }
         Ok(wrote)
@@ -243,16 +285,16 @@ impl LockedLedger {
         release.version = self.next_version()?;
         release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
         let path = self.path(release.version);
-        if path.exists() {
+        if std::fs::symlink_metadata(&path).is_ok() {
             bail!("`{}` already exists", path.display());
         }
-        atomic::write(&path, release.to_toml()?.as_bytes())?;
+        self.scratch.write(&path, release.to_toml()?.as_bytes())?;
         self.ledger.versions.push(release.version);
         Ok(())
     }
 
     pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
-        atomic::remove(&self.path(version))?;
+        files::remove(&self.path(version))?;
         self.ledger.versions.retain(|&v| v != version);
         Ok(())
     }
@@ -271,7 +313,8 @@ impl LockedLedger {
             let value = toml_edit::Value::from(rel.display().to_string());
             let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
         }
-        atomic::write(&self.current_pointer_path(), text.as_bytes())
+        self.scratch
+            .write(&self.current_pointer_path(), text.as_bytes())
     }
 }
 

@@ -4,12 +4,12 @@ use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use fs_err as fs;
 use sha2::{Digest as _, Sha256};
 
-use super::atomic;
 use super::release::{Executable, Slug, is_sha256};
+use crate::files::{self, Scratch};
 
 #[derive(Debug, Clone)]
 pub(crate) struct SlugStore {
@@ -26,53 +26,102 @@ impl SlugStore {
     }
 
     /// Copies a built executable into the store, once per content and name.
-    pub(crate) fn store(&self, name: &str, built: &Path) -> anyhow::Result<Executable> {
+    pub(crate) fn store(
+        &self,
+        name: &str,
+        built: &Path,
+        scratch: &Scratch,
+    ) -> anyhow::Result<Executable> {
         let (sha256, size) = sha256_file(built)?;
         let exe = Executable {
             name: name.to_owned(),
             size,
             sha256,
         };
-        let folder = self.dir.join(&exe.sha256);
-        let target = folder.join(&exe.name);
-        if !target.is_file() {
-            fs::create_dir_all(&folder)?;
-            let tmp = folder.join(format!(".tmp-{name}"));
-            fs::copy(built, &tmp)?;
-            fs::File::open(&tmp)?.sync_all()?;
-            fs::rename(&tmp, &target)?;
-            atomic::sync_dir(&folder)?;
+        let target = self.path(&exe);
+        if !files::is_regular_file(&target) {
+            files::create_real_dir(&self.dir)?;
+            files::create_real_dir(&self.dir.join(&exe.sha256))?;
+            scratch.copy_in(built, &target)?;
         }
         Ok(exe)
     }
 
-    /// The executables of `slug` that are no longer in the store.
+    /// The executables of `slug` that are not stored here (a link in the
+    /// store is not a stored executable).
     pub(crate) fn missing<'a>(&self, slug: &'a Slug) -> Vec<&'a Executable> {
         slug.executables
             .iter()
-            .filter(|e| !self.path(e).is_file())
+            .filter(|e| !files::is_regular_file(&self.path(e)))
             .collect()
     }
 
-    /// Deletes every stored executable whose digest is not in `keep`.
+    /// Deletes every stored executable whose digest is not in `keep`. Only
+    /// real folders named by a digest are deleted, never through a link.
     pub(crate) fn retain(&self, keep: &BTreeSet<&str>) -> anyhow::Result<usize> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
+        if !files::real_dir(&self.dir)? {
+            return Ok(0);
+        }
         let mut removed = 0;
-        for entry in entries {
+        for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if is_sha256(name) && !keep.contains(name) {
+            if is_sha256(name) && !keep.contains(name) && entry.file_type()?.is_dir() {
                 fs::remove_dir_all(entry.path())?;
                 removed += 1;
             }
         }
         Ok(removed)
     }
+
+    /// Checks that the stored `exe` is a regular file whose bytes are those
+    /// recorded: what `run` starts is what was built. A full hash is done
+    /// once; its result is remembered beside the file by size, time and
+    /// inode, so later runs only stat it.
+    pub(crate) fn verify(&self, exe: &Executable, scratch: Option<&Scratch>) -> anyhow::Result<()> {
+        let path = self.path(exe);
+        let Some(file) = files::open_regular(&path)? else {
+            bail!("`{}` is not stored", path.display());
+        };
+        let stamp_path = self
+            .dir
+            .join(&exe.sha256)
+            .join(format!(".verified-{}", exe.name));
+        let stamp = stamp_of(&file.metadata()?);
+        let remembered = files::read_bounded(&stamp_path, 1024).ok().flatten();
+        if remembered.as_deref() == Some(stamp.as_bytes()) {
+            return Ok(());
+        }
+        let (sha256, size) = sha256_file(&path)?;
+        if sha256 != exe.sha256 || size != exe.size {
+            bail!(
+                "`{}` was changed after it was stored: its sha256 is {sha256}, not {}; \
+                 it is not started (deploy again to store a good copy)",
+                path.display(),
+                exe.sha256
+            );
+        }
+        if let Some(scratch) = scratch {
+            // Best effort: without it the next run hashes again.
+            let _ = scratch.write(&stamp_path, stamp.as_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// What identifies a file's content cheaply: its size, modification time and inode.
+fn stamp_of(meta: &std::fs::Metadata) -> String {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    format!("{} {modified} {inode}\n", meta.len())
 }
 
 /// The hex sha256 and size of a file, streamed.

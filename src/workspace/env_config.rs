@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use fs_err as fs;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::Error;
-use crate::ledger::{ConfigVar, ConfigVars, atomic};
+use crate::files::{self, Scratch};
+use crate::ledger::{ConfigVar, ConfigVars};
 use crate::text::printable;
 
 /// `.cargo/config.toml` (or the legacy `.cargo/config` when only that exists),
@@ -24,7 +24,7 @@ impl EnvFile {
         let dir = root.join(".cargo");
         let legacy = dir.join("config");
         // Cargo reads `config` when both exist.
-        if legacy.is_file() {
+        if std::fs::symlink_metadata(&legacy).is_ok() {
             legacy
         } else {
             dir.join("config.toml")
@@ -52,10 +52,12 @@ impl EnvFile {
 
     pub(crate) fn load(root: &Path) -> anyhow::Result<Self> {
         let path = Self::path_in(root);
-        let original = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e.into()),
+        // Neither the folder nor the file may be a link: `[env]` is written there.
+        files::real_dir(&root.join(".cargo"))?;
+        let original = match files::read_bounded(&path, files::MAX_FILE)? {
+            Some(bytes) => String::from_utf8(bytes)
+                .with_context(|| format!("`{}` is not UTF-8 text", path.display()))?,
+            None => String::new(),
         };
         let doc: DocumentMut = original
             .parse()
@@ -178,15 +180,15 @@ impl EnvFile {
     }
 
     /// Writes the file atomically if its text changed; returns whether it did.
-    pub(crate) fn save(&mut self) -> anyhow::Result<bool> {
+    pub(crate) fn save(&mut self, scratch: &Scratch) -> anyhow::Result<bool> {
         let text = self.doc.to_string();
         if text == self.original {
             return Ok(false);
         }
         if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir)?;
+            files::create_real_dir(dir)?;
         }
-        atomic::write(&self.path, text.as_bytes())?;
+        scratch.write(&self.path, text.as_bytes())?;
         self.original = text;
         Ok(true)
     }

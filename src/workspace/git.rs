@@ -71,25 +71,17 @@ pub(crate) fn dirty_paths(
     Ok(paths)
 }
 
-/// The text of the file at `path` (a real path, not a link) as committed
-/// at `HEAD`, or `None` when that commit does not have it.
-pub(crate) fn file_at_head(dir: &Path, path: &Path) -> anyhow::Result<Option<String>> {
-    let top = PathBuf::from(
-        ProcessBuilder::git(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .read()?,
-    );
-    let Ok(in_repo) = path.strip_prefix(&top) else {
-        return Ok(None);
-    };
-    // Object names use `/`, whatever the platform.
-    let name: Vec<String> = in_repo
+/// The text of the file at `rel` (relative to `dir`) as committed at
+/// `HEAD`, or `None` when that commit does not have it.
+pub(crate) fn file_at_head(dir: &Path, rel: &Path) -> anyhow::Result<Option<String>> {
+    // Object names use `/`, whatever the platform; `./` makes them relative to `dir`.
+    let name: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let output = ProcessBuilder::git(dir)
         .arg("show")
-        .arg(format!("HEAD:{}", name.join("/")))
+        .arg(format!("HEAD:./{}", name.join("/")))
         .output_unchecked()?;
     Ok(output
         .status

@@ -111,6 +111,12 @@ impl Workspace {
         self.tier.clone().map_err(Error::InvalidSetting)
     }
 
+    /// The tier for reading the ledger: an invalid setting keeps every
+    /// release (retention refuses to run), as the advanced tier does.
+    pub(crate) fn read_tier(&self) -> Tier {
+        self.tier.clone().unwrap_or_default()
+    }
+
     pub(crate) fn set_tier(&mut self, tier: Tier) {
         self.tier = Ok(tier);
     }

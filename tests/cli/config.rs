@@ -518,21 +518,25 @@ fn a_deploy_after_an_interrupted_change_keeps_that_change() {
 
 #[cfg(unix)]
 #[test]
-fn a_symlinked_config_toml_stays_a_link() {
+fn a_symlinked_config_toml_is_refused_and_its_target_untouched() {
     let p = deployed();
-    p.write(
-        "shared/cargo-config.toml",
-        "# shared settings\n[env]\nA = \"1\"\n",
-    );
+    let outside = p.root().parent().unwrap().join("outside.toml");
+    fs_err::write(&outside, "# not the workspace's\n[env]\nA = \"1\"\n").unwrap();
     fs_err::create_dir_all(p.path(".cargo")).unwrap();
-    std::os::unix::fs::symlink("../shared/cargo-config.toml", p.path(".cargo/config.toml"))
-        .unwrap();
-    p.ok(&["deploy", "--allow-dirty"]);
-    p.ok(&["config", "set", "B=2"]);
+    std::os::unix::fs::symlink(&outside, p.path(".cargo/config.toml")).unwrap();
+    for args in [
+        &["deploy", "--allow-dirty"][..],
+        &["config", "set", "B=2"],
+        &["sync"],
+    ] {
+        let run = p.run(args);
+        run.assert_refused();
+        assert!(run.stderr.contains("is a symbolic link"), "{run}");
+    }
     assert!(p.path(".cargo/config.toml").is_symlink());
     assert_eq!(
-        p.read("shared/cargo-config.toml"),
-        "# shared settings\n[env]\nA = \"1\"\nB = \"2\"\n"
+        fs_err::read_to_string(&outside).unwrap(),
+        "# not the workspace's\n[env]\nA = \"1\"\n"
     );
 }
 

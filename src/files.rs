@@ -1,0 +1,363 @@
+//! Files of an untrusted repository: only regular files are read or
+//! trusted, no symbolic link is followed for anything written, deleted or
+//! trusted, reads are bounded, and every write is atomic through one
+//! scratch folder, `.releases/.tmp/`.
+//!
+//! A cloned repository can commit symbolic links, FIFOs and huge files
+//! where the tool expects its own files; each is refused with an error that
+//! names it, rather than followed, waited on or read into memory.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use fs_err as fs;
+
+/// The largest file the tool reads: a release file, `.releases/current`,
+/// `.cargo/config.toml`. A release file is a few kilobytes.
+pub(crate) const MAX_FILE: u64 = 1 << 20;
+
+/// Opens `path` for reading when it is a regular file: never through a
+/// symbolic link, never waiting on a FIFO. `Ok(None)` when it is missing.
+pub(crate) fn open_regular(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // O_NONBLOCK: opening a FIFO must not wait for a writer.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if path.is_symlink() {
+        bail!("{}", link_refused(path));
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) if path.is_symlink() => bail!("{}", link_refused(path)),
+        Err(e) => return Err(e).with_context(|| format!("failed to open `{}`", path.display())),
+    };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("failed to read the metadata of `{}`", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "`{}` is not a regular file (a folder, FIFO or device); cargo release-log reads \
+             only regular files there",
+            path.display()
+        );
+    }
+    Ok(Some(file))
+}
+
+/// The bytes of regular file `path`, refusing one larger than `limit`;
+/// `Ok(None)` when it is missing.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(file) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!(
+            "`{}` is larger than {} KiB, more than such a file ever holds; it is not read",
+            path.display(),
+            limit / 1024
+        );
+    }
+    Ok(Some(bytes))
+}
+
+/// Whether `dir` exists as a real folder: an error when it is a symbolic
+/// link or not a folder, so nothing is read or written through it.
+pub(crate) fn real_dir(dir: &Path) -> anyhow::Result<bool> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => bail!("{}", link_refused(dir)),
+        Ok(meta) if meta.is_dir() => Ok(true),
+        Ok(_) => bail!("`{}` is not a folder", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("failed to look at `{}`", dir.display())),
+    }
+}
+
+/// Creates `dir` (one level) unless it exists as a real folder.
+pub(crate) fn create_real_dir(dir: &Path) -> anyhow::Result<()> {
+    if !real_dir(dir)? {
+        match fs::create_dir(dir) {
+            Ok(()) => {}
+            // Another process made it first: it must still be a real folder.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                real_dir(dir)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is a regular file (not a link to one).
+pub(crate) fn is_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+fn link_refused(path: &Path) -> String {
+    format!(
+        "`{}` is a symbolic link; cargo release-log never follows links for the files it \
+         writes or trusts (a cloned repository may hold one pointing anywhere): replace it \
+         with a real file or folder",
+        path.display()
+    )
+}
+
+/// Refuses a `path` to write that is a symbolic link or not a regular file.
+fn writable_target(path: &Path) -> anyhow::Result<Option<std::fs::Metadata>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => bail!("{}", link_refused(path)),
+        Ok(meta) if !meta.is_file() => bail!(
+            "`{}` is not a regular file; cargo release-log replaces only regular files",
+            path.display()
+        ),
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("failed to look at `{}`", path.display())),
+    }
+}
+
+/// The one folder temporary files live in, `.releases/.tmp/`: ignored by
+/// git, never dirt, and emptied by the next command that takes the ledger
+/// lock, so a process killed mid-write leaves nothing behind for long.
+#[derive(Debug, Clone)]
+pub(crate) struct Scratch {
+    dir: PathBuf,
+}
+
+/// The scratch folder's name inside `.releases/`.
+pub(crate) const SCRATCH: &str = ".tmp";
+
+impl Scratch {
+    /// The scratch folder of the ledger folder `ledger_dir`, created if needed.
+    pub(crate) fn of(ledger_dir: &Path) -> anyhow::Result<Self> {
+        real_dir(ledger_dir)?;
+        let dir = ledger_dir.join(SCRATCH);
+        create_real_dir(&dir)?;
+        Ok(Self { dir })
+    }
+
+    /// Removes what an interrupted run left: everything in the scratch
+    /// folder, and the temporary files older versions wrote beside their
+    /// targets (`.releases/.tmp-*`, `.cargo/.tmp-*`). Only called with the
+    /// ledger lock held, when no other process is writing.
+    pub(crate) fn clean(&self, root: &Path) -> anyhow::Result<()> {
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            // A leftover is a file; anything else is not ours to delete.
+            if is_regular_file(&path) {
+                remove(&path)?;
+            }
+        }
+        for dir in [root.join(crate::ledger::DIR), root.join(".cargo")] {
+            if !real_dir(&dir)? {
+                continue;
+            }
+            for entry in fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let legacy = name.to_str().is_some_and(|n| n.starts_with(".tmp-"));
+                if legacy && is_regular_file(&entry.path()) {
+                    remove(&entry.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `path` with `contents` so that a crash leaves either the old
+    /// file or the new one, never a mix: a temporary file, fsync, rename,
+    /// fsync of the folder. Writes nothing when the file already holds
+    /// exactly `contents`; refuses a `path` that is a link, and a folder
+    /// that is one. Returns whether it wrote.
+    pub(crate) fn write(&self, path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
+        let dir = parent(path);
+        if !real_dir(dir)? {
+            bail!("`{}` does not exist", dir.display());
+        }
+        let old = writable_target(path)?;
+        if old.is_some()
+            && read_bounded(path, contents.len() as u64)
+                .is_ok_and(|b| b.as_deref() == Some(contents))
+        {
+            return Ok(false);
+        }
+        let mut tmp = self.temp_file()?;
+        // Keep the permissions of a file being replaced (a script, a
+        // read-only config); a new file gets the usual 0666 less the umask.
+        if let Some(meta) = &old {
+            fs::set_permissions(tmp.path(), meta.permissions())?;
+        }
+        tmp.write_all(contents)
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
+        self.put_in_place(tmp, path)?;
+        Ok(true)
+    }
+
+    /// Copies the file at `from` (a build's output) to `to`, atomically.
+    pub(crate) fn copy_in(&self, from: &Path, to: &Path) -> anyhow::Result<()> {
+        if !real_dir(parent(to))? {
+            bail!("`{}` does not exist", parent(to).display());
+        }
+        writable_target(to)?;
+        let tmp = self.temp_file()?;
+        let mut source = fs::File::open(from)?;
+        let mut target = tmp.as_file();
+        std::io::copy(&mut source, &mut target)
+            .with_context(|| format!("failed to copy `{}`", from.display()))?;
+        fs::set_permissions(tmp.path(), source.metadata()?.permissions())?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
+        self.put_in_place(tmp, to)
+    }
+
+    fn temp_file(&self) -> anyhow::Result<tempfile::NamedTempFile> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("tmp-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        builder.tempfile_in(&self.dir).with_context(|| {
+            format!(
+                "failed to create a temporary file in `{}`",
+                self.dir.display()
+            )
+        })
+    }
+
+    /// Renames a finished temporary file to `path`. A rename replaces a link
+    /// rather than following it; across file systems (a `.cargo` mounted
+    /// elsewhere), the file is first copied beside its target.
+    fn put_in_place(&self, tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
+        let dir = parent(path);
+        let tmp = match tmp.persist(path) {
+            Ok(_) => None,
+            Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => Some(e.file),
+            Err(e) => {
+                return Err(e.error)
+                    .with_context(|| format!("failed to replace `{}`", path.display()));
+            }
+        };
+        if let Some(tmp) = tmp {
+            let beside = tempfile::Builder::new()
+                .prefix(".tmp-")
+                .tempfile_in(dir)
+                .with_context(|| {
+                    format!("failed to create a temporary file in `{}`", dir.display())
+                })?;
+            fs::copy(tmp.path(), beside.path())?;
+            beside.as_file().sync_all()?;
+            beside
+                .persist(path)
+                .map_err(|e| e.error)
+                .with_context(|| format!("failed to replace `{}`", path.display()))?;
+        }
+        sync_dir(dir)
+    }
+}
+
+/// Removes `path` durably; a missing file is not an error. A link is
+/// removed itself, never what it points at.
+pub(crate) fn remove(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes a rename or removal in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch() -> (tempfile::TempDir, Scratch) {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = Scratch::of(dir.path()).unwrap();
+        (dir, scratch)
+    }
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temporaries() {
+        let (dir, scratch) = scratch();
+        let path = dir.path().join("v1.toml");
+        assert!(scratch.write(&path, b"first").unwrap());
+        assert!(scratch.write(&path, b"second, longer").unwrap());
+        assert!(
+            !scratch.write(&path, b"second, longer").unwrap(),
+            "unchanged content is not rewritten"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "second, longer");
+        assert_eq!(fs::read_dir(dir.path().join(SCRATCH)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_failed_replace_keeps_the_old_state_and_no_temporaries() {
+        let (dir, scratch) = scratch();
+        // A folder is not replaced by a file.
+        let target = dir.path().join("current");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("kept"), "old").unwrap();
+        assert!(scratch.write(&target, b"new").is_err());
+        assert_eq!(fs::read_to_string(target.join("kept")).unwrap(), "old");
+        assert_eq!(fs::read_dir(dir.path().join(SCRATCH)).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_fifos_and_huge_files_are_refused() {
+        let (dir, scratch) = scratch();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("victim");
+        fs::write(&target, "untouched").unwrap();
+        let link = dir.path().join("current");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = scratch.write(&link, b"overwritten").unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        assert!(read_bounded(&link, MAX_FILE).is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "untouched");
+
+        let fifo = dir.path().join("v9.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = read_bounded(&fifo, MAX_FILE).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        let big = dir.path().join("v8.toml");
+        fs::write(&big, vec![b'#'; 2048]).unwrap();
+        let err = read_bounded(&big, 1024).unwrap_err();
+        assert!(err.to_string().contains("larger than 1 KiB"), "{err}");
+        assert_eq!(read_bounded(&dir.path().join("none"), 10).unwrap(), None);
+    }
+}
