@@ -199,7 +199,7 @@ fn change_addons(
     let (mut ledger, current) = lock_current(ws, ctx)?;
     let latest = current.latest_code().clone();
     let mut env = EnvFile::load(ws.root())?;
-    ensure_env_matches(&ledger, &env, &current, ws)?;
+    ensure_env_matches(&ledger, &mut env, &current, ws)?;
     let commit = git::head_commit(ws.root())?;
     let tree = tree_state(ws, &env, Some(&latest))?;
     if !tree.dirt.is_empty() {

@@ -159,7 +159,7 @@ fn change_vars(
 ) -> crate::Result<ConfigChanged> {
     let (mut ledger, current) = lock_current(ws, ctx)?;
     let mut env = EnvFile::load(ws.root())?;
-    ensure_env_matches(&ledger, &env, &current, ws)?;
+    ensure_env_matches(&ledger, &mut env, &current, ws)?;
     let mut config = current.config.clone();
     edit(&mut config)?;
     let latest = current.latest_code();

@@ -1,7 +1,7 @@
 //! `deploy`: build the workspace and record the result as a new release.
 
 use super::build::{BuildOptions, build, tree_state};
-use super::{Draft, EnvState, env_state, record, unreadable_env};
+use super::{Draft, EnvState, apply, env_state, record, unreadable_env};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::release::short_sha;
@@ -115,12 +115,22 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let config = match &current {
         None => env.vars()?,
         Some(current) => match env_state(&ledger, &env, current, ws)? {
-            // Finish what is behind rather than record a stale or missing `[env]`.
-            EnvState::Matches | EnvState::Behind => current.config.clone(),
+            EnvState::Matches => current.config.clone(),
+            // Finish what is behind rather than record a stale or missing
+            // `[env]`, or a release on top of one never applied.
+            EnvState::Behind => {
+                apply(&ledger, &mut env, current)?;
+                current.config.clone()
+            }
             // A deploy records a hand edit: it is how one is kept.
             EnvState::HandEdited(vars) => vars,
         },
     };
+    // The word that counts on uncommitted changes is said under the lock.
+    let tree = tree_state(ws, &env, current.as_ref().map(Release::latest_code))?;
+    if !tree.dirt.is_empty() && !opts.allow_dirty {
+        return Err(Error::Dirty { paths: tree.dirt });
+    }
     let version = ledger.next_version()?;
     let previous = current.as_ref().map(Release::latest_code);
     let status = match &build {

@@ -167,11 +167,12 @@ fn unreadable_env(env_path: &str, err: &anyhow::Error) -> Error {
 
 /// Refuses to go on when `[env]` was edited by hand and no longer matches the
 /// current release, so that an edit is never overwritten silently. When the
-/// workspace is merely behind the ledger, the command goes on and finishes
-/// the interrupted change.
+/// workspace is merely behind the ledger (a change was interrupted, or its
+/// writes failed), that change is finished first, so that no release is
+/// ever recorded on top of one that was never applied.
 fn ensure_env_matches(
-    ledger: &Ledger,
-    env: &EnvFile,
+    ledger: &LockedLedger,
+    env: &mut EnvFile,
     current: &Release,
     ws: &Workspace,
 ) -> crate::Result<()> {
@@ -181,8 +182,28 @@ fn ensure_env_matches(
             version: current.version,
             diff: ConfigDiff::between(&current.config, &vars),
         }),
-        EnvState::Matches | EnvState::Behind => Ok(()),
+        EnvState::Behind => apply(ledger, env, current),
+        EnvState::Matches => Ok(()),
     }
+}
+
+/// Makes the workspace run `current`: its config in `[env]`, then
+/// `.releases/current` switched to it.
+fn apply(ledger: &LockedLedger, env: &mut EnvFile, current: &Release) -> crate::Result<()> {
+    let mut switch = || -> anyhow::Result<()> {
+        env.set_vars(&current.config)?;
+        env.save(ledger.scratch())?;
+        ledger.switch_current(current)?;
+        Ok(())
+    };
+    switch().with_context(|| {
+        format!(
+            "v{} was recorded, but the workspace could not be switched to it, so nothing \
+             new is recorded on top of it; fix what failed, then run `cargo release-log sync`",
+            current.version
+        )
+    })?;
+    Ok(())
 }
 
 /// The current release, or an error saying there is none yet.

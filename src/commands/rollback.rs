@@ -64,7 +64,7 @@ impl Workspace {
             }
         };
         let mut env = EnvFile::load(self.root())?;
-        ensure_env_matches(&ledger, &env, &current, self)?;
+        ensure_env_matches(&ledger, &mut env, &current, self)?;
         let draft = Draft {
             kind: ChangeKind::Rollback,
             change: format!("Rollback to v{}", target.version),

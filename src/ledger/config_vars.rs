@@ -119,6 +119,18 @@ impl From<ConfigVar> for ConfigVarRepr {
     }
 }
 
+/// Whether `name` can be a config var: a name a POSIX shell can set and
+/// cargo passes on, `[A-Za-z_][A-Za-z0-9_]*`. Names are checked when set,
+/// when read from `[env]` and when read from a release file, so none can
+/// smuggle shell syntax into `--shell` output.
+pub(crate) fn is_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 impl ConfigVar {
     /// The value a program started from the release sees: as cargo does, a
     /// `relative` value is a path from the workspace root.

@@ -124,11 +124,7 @@ impl Ledger {
         match files::read_bounded(&path, files::MAX_FILE) {
             Ok(Some(bytes)) => Ok(bytes),
             Ok(None) => Err(Vanished(path).into()),
-            Err(e) => Err(e.context(format!(
-                "release file `{}` cannot be read; restore it (`git checkout -- {DIR}/v{version}.toml`), \
-                 or remove it if it is not a release",
-                path.display()
-            ))),
+            Err(e) => Err(e.context(unusable(&path, version))),
         }
     }
 
@@ -139,11 +135,16 @@ impl Ledger {
 
     /// Validates the bytes of release file `vN.toml`.
     pub(crate) fn parse(&self, version: u64, bytes: &[u8]) -> anyhow::Result<Release> {
-        let path = self.path(version);
-        let text = std::str::from_utf8(bytes)
-            .with_context(|| format!("`{}` is not UTF-8 text", path.display()))?;
-        Release::parse(text, version)
-            .with_context(|| format!("failed to read `{}`", path.display()))
+        let text = std::str::from_utf8(bytes).context("it is not UTF-8 text");
+        text.and_then(|text| Release::parse(text, version))
+            .map_err(|e| {
+                let path = self.path(version);
+                if e.is::<release::NewerFormat>() {
+                    e.context(format!("release file `{}` cannot be read", path.display()))
+                } else {
+                    e.context(unusable(&path, version))
+                }
+            })
     }
 
     /// Reads the release a user named, saying which exist when it does not.
@@ -321,6 +322,15 @@ impl LockedLedger {
 /// `sha256:<hex>` of a release file's bytes: what the next file's `previous-digest` names.
 pub(crate) fn file_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", slugs::sha256_bytes(bytes))
+}
+
+/// What to say of a release file that cannot be used, and the way out.
+fn unusable(path: &Path, version: u64) -> String {
+    format!(
+        "release file `{}` cannot be used; restore it (`git checkout -- {DIR}/v{version}.toml`), \
+         or remove it if it is not a release",
+        path.display()
+    )
 }
 
 fn toml_key(name: &str) -> String {

@@ -14,6 +14,15 @@ use crate::text::printable;
 /// The format written by this version; newer files are refused, never misread.
 pub const FORMAT: u32 = 1;
 
+/// A release file written by a newer version of the tool: good, but not
+/// for this version to read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "written in release format {0}, newer than this cargo-release-log understands \
+     (format {FORMAT}); upgrade cargo-release-log"
+)]
+pub(crate) struct NewerFormat(i64);
+
 /// One numbered, immutable release: what `.releases/vN.toml` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -264,10 +273,9 @@ impl Release {
         };
         match doc.get("format") {
             Some(toml::Value::Integer(f)) if *f == i64::from(FORMAT) => {}
-            Some(toml::Value::Integer(f)) if *f > i64::from(FORMAT) => bail!(
-                "written in release format {f}, newer than this cargo-release-log \
-                 understands (format {FORMAT}); upgrade cargo-release-log"
-            ),
+            Some(toml::Value::Integer(f)) if *f > i64::from(FORMAT) => {
+                return Err(NewerFormat(*f).into());
+            }
             Some(other) => bail!("unknown release format `{other}` (expected {FORMAT})"),
             None => bail!("missing `format` field"),
         }
@@ -306,7 +314,7 @@ impl Release {
             }
         }
         for (name, var) in &self.config {
-            if name.is_empty() || name.contains(['=', '\0']) || var.value.contains('\0') {
+            if !super::config_vars::is_var_name(name) || var.value.contains('\0') {
                 bail!(
                     "config var `{}` cannot be an environment variable",
                     name.escape_debug()

@@ -7,6 +7,7 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::Error;
 use crate::files::{self, Scratch};
+use crate::ledger::config_vars::is_var_name;
 use crate::ledger::{ConfigVar, ConfigVars};
 use crate::text::printable;
 
@@ -17,6 +18,10 @@ pub(crate) struct EnvFile {
     path: PathBuf,
     doc: DocumentMut,
     original: String,
+    /// The file starts with a byte order mark.
+    bom: bool,
+    /// The file's lines end in CRLF.
+    crlf: bool,
 }
 
 impl EnvFile {
@@ -59,12 +64,25 @@ impl EnvFile {
                 .with_context(|| format!("`{}` is not UTF-8 text", path.display()))?,
             None => String::new(),
         };
-        let doc: DocumentMut = original
-            .parse()
-            .with_context(|| format!("failed to parse `{}`", path.display()))?;
+        // A BOM and CRLF line endings (an editor on Windows) are kept as found.
+        let text = original.strip_prefix('\u{feff}').unwrap_or(&original);
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            // The position, never the line: the file may hold secrets.
+            let at = e
+                .span()
+                .map(|span| position(text, span.start))
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "failed to parse `{}`{at}: {}",
+                path.display(),
+                e.message().trim_end()
+            )
+        })?;
         Ok(Self {
             path,
             doc,
+            bom: original.starts_with('\u{feff}'),
+            crlf: original.contains("\r\n"),
             original,
         })
     }
@@ -90,11 +108,18 @@ impl EnvFile {
             .as_table_like()
             .context("`env` is not a table of config vars")?;
         for (name, item) in env.iter() {
-            let var = entry_var(item).with_context(|| format!("`[env]` entry `{name}`"))?;
-            if name.is_empty() || name.contains(['=', '\0']) || var.value.contains('\0') {
+            let var = entry_var(item)
+                .with_context(|| format!("`[env]` entry `{}`", name.escape_debug()))?;
+            if !is_var_name(name) {
                 bail!(
-                    "`[env]` entry `{}` cannot be an environment variable",
+                    "`[env]` entry `{}` is not a name a shell can set: names are letters, \
+                     digits and `_`, not starting with a digit",
                     name.escape_debug()
+                );
+            }
+            if var.value.contains('\0') {
+                bail!(
+                    "`[env]` entry `{name}` holds a NUL byte, which an environment variable cannot hold"
                 );
             }
             vars.insert(name.to_owned(), var);
@@ -181,7 +206,13 @@ impl EnvFile {
 
     /// Writes the file atomically if its text changed; returns whether it did.
     pub(crate) fn save(&mut self, scratch: &Scratch) -> anyhow::Result<bool> {
-        let text = self.doc.to_string();
+        let mut text = self.doc.to_string();
+        if self.crlf {
+            text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        if self.bom {
+            text.insert(0, '\u{feff}');
+        }
         if text == self.original {
             return Ok(false);
         }
@@ -192,6 +223,14 @@ impl EnvFile {
         self.original = text;
         Ok(true)
     }
+}
+
+/// ` at line L, column C` of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" at line {line}, column {column}")
 }
 
 /// Everything in a config text but `[env]`; `None` when it does not parse.
@@ -309,12 +348,7 @@ pub(crate) fn parse_assignment(arg: &str) -> crate::Result<(String, String)> {
 
 /// Config var names are environment variable names: `[A-Za-z_][A-Za-z0-9_]*`.
 pub(crate) fn check_name(name: &str) -> crate::Result<()> {
-    let mut bytes = name.bytes();
-    let valid = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !valid {
+    if !is_var_name(name) {
         return Err(Error::InvalidInput(format!(
             "invalid config var name `{}`: names are letters, digits and `_`, not starting with a digit",
             name.escape_debug()
@@ -340,6 +374,8 @@ mod tests {
             path: PathBuf::from("config.toml"),
             doc: text.parse().unwrap(),
             original: text.to_owned(),
+            bom: false,
+            crlf: false,
         };
         let vars = vars
             .iter()
@@ -365,6 +401,8 @@ mod tests {
                 .parse()
                 .unwrap(),
             original: String::new(),
+            bom: false,
+            crlf: false,
         };
         let vars = file.vars().unwrap();
         assert_eq!(vars["A"], var("1", false, false));

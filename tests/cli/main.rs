@@ -10,6 +10,7 @@ mod deploy;
 mod errors;
 mod help;
 mod history;
+mod hostile;
 mod json;
 mod library;
 mod rollback;

@@ -199,6 +199,15 @@ impl Project {
         Run::new(self, args, output, before, after)
     }
 
+    /// Runs `program args` in the workspace with the tool's environment, and
+    /// records what it printed and changed, as [`Project::run`] does.
+    pub fn run_program(&self, program: &str, args: &[&str]) -> Run {
+        let before = self.snapshot_files();
+        let output = self.program(program).args(args).output().unwrap();
+        let after = self.snapshot_files();
+        Run::new(self, args, output, before, after)
+    }
+
     /// Runs and asserts success, returning stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let run = self.run(args);
@@ -237,10 +246,15 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
         if rel == ".git" || rel == "target" {
             continue;
         }
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
             walk(root, &path, files);
-        } else {
+        } else if kind.is_file() {
             files.insert(rel, fs::read(&path).unwrap());
+        } else {
+            // A link or FIFO a test planted: never followed, never read.
+            let target = fs::read_link(&path).map(|t| t.display().to_string());
+            files.insert(rel, format!("<not a file: {target:?}>").into_bytes());
         }
     }
 }
