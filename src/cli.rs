@@ -4,9 +4,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChange, Context, DeployOptions, Error, ReleaseInfo, RunOptions, Section, Tier, Version,
-    Workspace,
+    AddonChange, Context, DeployOptions, Error, ReleaseInfo, RunOptions, Secrecy, Section, Tier,
+    VarValue, Version, Workspace,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -176,12 +177,19 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ConfigArgs {
-    /// Print JSON (an object of name to value)
-    #[arg(long, conflicts_with = "shell")]
+    /// Print JSON (an object of name to value; a secret as its fingerprint)
+    #[arg(long, conflicts_with_all = ["shell", "cargo_config"])]
     pub json: bool,
-    /// Print NAME=value lines for a shell
-    #[arg(long)]
+    /// Print NAME=value lines for a shell, secrets' values included
+    #[arg(long, conflicts_with = "cargo_config")]
     pub shell: bool,
+    /// Show secret values instead of masking them
+    #[arg(long)]
+    pub reveal: bool,
+    /// Write the secret vars to a cargo config file outside the workspace and
+    /// print its path, for `cargo --config <path> run`
+    #[arg(long)]
+    pub cargo_config: bool,
     #[command(subcommand)]
     pub action: Option<ConfigAction>,
 }
@@ -196,12 +204,25 @@ pub enum ConfigAction {
         #[arg(long)]
         json: bool,
     },
-    /// Set config vars, as one new release
+    /// Set config vars, as one new release; secret-looking ones are kept out of git
     #[command(visible_alias = "add")]
     Set {
         /// NAME=VALUE pairs
         #[arg(value_name = "NAME=VALUE", required = true)]
         vars: Vec<String>,
+        /// Keep the values secret: in this machine's secret store, never in git
+        #[arg(long, conflicts_with = "plain")]
+        secret: bool,
+        /// Keep the values plain, in the release files and `[env]`, even when they look secret
+        #[arg(long)]
+        plain: bool,
+    },
+    /// Move plain vars' values into the secret store, as one new release
+    /// (default: every var whose name or value looks secret)
+    Protect {
+        /// The vars to protect
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
     },
     /// Remove config vars, as one new release
     #[command(visible_alias = "remove")]
@@ -583,7 +604,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             if args.json {
                 shell.out(&json(&info)?);
             } else if args.shell {
-                shell.out(&render::shell_lines(&info.release.config, ws.root()));
+                shell.out(&render::shell_lines(&ws.environment(&info.release.config)?));
             } else {
                 shell.print(&render::info(&info, ctx.now()));
             }
@@ -611,19 +632,42 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             None => {
                 let shown = ws.config()?;
                 warn_of_drift(shown.drift.as_deref(), shell);
-                if args.json {
-                    // Names to values, as the README documents; cargo's
+                if args.cargo_config {
+                    let path = ws.secret_cargo_config()?;
+                    shell.out(&format!("{}\n", path.display()));
+                } else if args.json {
+                    // Names to values, as docs/json.md documents; cargo's
                     // options show in `info --json`.
-                    let values: std::collections::BTreeMap<&String, &String> = shown
-                        .vars
-                        .iter()
-                        .map(|(name, var)| (name, &var.value))
-                        .collect();
+                    let mut values = serde_json::Map::new();
+                    for (name, var) in &shown.vars {
+                        let value = match (&var.value, args.reveal) {
+                            (VarValue::Secret(fingerprint), false) => {
+                                serde_json::json!({ "secret": fingerprint })
+                            }
+                            _ => serde_json::Value::String(ws.reveal(name, var)?),
+                        };
+                        values.insert(name.clone(), value);
+                    }
                     shell.out(&json(&values)?);
                 } else if args.shell {
-                    shell.out(&render::shell_lines(&shown.vars, ws.root()));
+                    shell.out(&render::shell_lines(&ws.environment(&shown.vars)?));
                 } else {
-                    shell.print(&reports::config_vars(&shown.vars, ws.name()));
+                    let mut lines = Vec::new();
+                    for (name, var) in &shown.vars {
+                        let text = if args.reveal {
+                            let options = var.options();
+                            let value = printable(&ws.reveal(name, var)?).into_owned();
+                            if options.is_empty() {
+                                value
+                            } else {
+                                format!("{value} [{}]", options.join(", "))
+                            }
+                        } else {
+                            var.to_string()
+                        };
+                        lines.push((name.clone(), text));
+                    }
+                    shell.print(&reports::config_vars(&lines, ws.name()));
                 }
             }
             Some(ConfigAction::Get {
@@ -633,19 +677,34 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 let shown = ws.config()?;
                 warn_of_drift(shown.drift.as_deref(), shell);
                 let var = shown.get(&name)?;
+                let value = ws.reveal(&name, var)?;
                 if as_json {
                     shell.out(&json(&serde_json::json!({
                         "name": name,
-                        "value": var.value,
+                        "value": value,
+                        "secret": var.is_secret(),
                         "force": var.force,
                         "relative": var.relative,
                     }))?);
                 } else {
-                    shell.out(&format!("{}\n", var.value));
+                    shell.out(&format!("{value}\n"));
                 }
             }
-            Some(ConfigAction::Set { vars }) => {
-                shell.status(&reports::config_changed(&ws.config_set(&ctx, &vars)?));
+            Some(ConfigAction::Set {
+                vars,
+                secret,
+                plain,
+            }) => {
+                let secrecy = match (secret, plain) {
+                    (true, _) => Secrecy::Secret,
+                    (_, true) => Secrecy::Plain,
+                    _ => Secrecy::Auto,
+                };
+                let done = ws.config_set_with(&ctx, &vars, secrecy)?;
+                shell.status(&reports::config_changed(&done));
+            }
+            Some(ConfigAction::Protect { names }) => {
+                shell.status(&reports::config_changed(&ws.config_protect(&ctx, &names)?));
             }
             Some(ConfigAction::Unset { names }) => {
                 shell.status(&reports::config_changed(&ws.config_unset(&ctx, &names)?));

@@ -34,6 +34,19 @@ pub enum Error {
     #[error("{0}")]
     ConfigVarNotSet(String),
 
+    /// A secret var's value is not in this machine's secret store.
+    #[error(
+        "the value of secret config var `{name}` is not in this machine's secret store{}; \
+         set it here with `cargo release-log config set --secret {name}=…`",
+        store.as_ref().map(|d| format!(" (`{}`)", d.display())).unwrap_or_default()
+    )]
+    SecretMissing {
+        /// The var.
+        name: String,
+        /// The store looked in.
+        store: Option<std::path::PathBuf>,
+    },
+
     /// The workspace has no succeeded release yet.
     #[error("{}", no_releases(app, failed))]
     NoReleases {

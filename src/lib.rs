@@ -36,12 +36,13 @@ mod error;
 mod files;
 mod ledger;
 mod process;
+mod secrets;
 pub mod text;
 mod workspace;
 
 pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
 pub use commands::check::{CheckReport, Finding, FindingKind};
-pub use commands::config::{ConfigChanged, ConfigShown};
+pub use commands::config::{ConfigChanged, ConfigShown, Secrecy};
 pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};
 pub use commands::init::Initialized;
@@ -53,6 +54,7 @@ pub use context::Context;
 pub use error::{CargoSaid, Error, Result};
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
-    ConfigVars, Executable, Ineligible, MovedAddon, Pruned, Release, Slug, Status, Tier, Version,
+    ConfigVars, Executable, Ineligible, MovedAddon, Pruned, Release, Slug, Status, Tier, VarValue,
+    Version,
 };
 pub use workspace::Workspace;

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::error::Error;
+use crate::ledger::config_vars::shown;
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::slugs::sha256_file;
 use crate::ledger::{AddonDiff, Executable, Ledger, Release, Tier, file_digest};
@@ -72,6 +74,8 @@ pub enum FindingKind {
     Env,
     /// Cargo.toml or Cargo.lock differ from the current release's add-ons.
     Addon,
+    /// A secret var's value is not in this machine's secret store.
+    SecretMissing,
     /// A release was recorded before the one it follows.
     Time,
 }
@@ -125,7 +129,8 @@ impl Workspace {
                 message: format!("`[env]` cannot be read: {}", one_line(&e)),
             }),
             Ok(vars) => {
-                let diff = crate::ledger::ConfigDiff::between(&current.config, &vars);
+                let plain = crate::ledger::config_vars::plain_vars(&current.config);
+                let diff = crate::ledger::ConfigDiff::between(&plain, &vars);
                 let mut env_problem = |message: String| {
                     report.problems.push(Finding {
                         subject: env_path.clone(),
@@ -134,17 +139,36 @@ impl Workspace {
                     });
                 };
                 for (name, var) in &diff.added {
-                    env_problem(format!("`[env]` sets {name} => {var}, which v{v} does not"));
+                    env_problem(format!(
+                        "`[env]` sets {name} => {}, which v{v} does not",
+                        shown(name, var)
+                    ));
                 }
                 for (name, change) in &diff.changed {
                     env_problem(format!(
                         "`[env]` sets {name} => {}, v{v} has {}",
-                        change.new, change.old
+                        shown(name, &change.new),
+                        shown(name, &change.old)
                     ));
                 }
                 for (name, var) in &diff.removed {
-                    env_problem(format!("`[env]` lacks {name} (v{v} has {var})"));
+                    env_problem(format!(
+                        "`[env]` lacks {name} (v{v} has {})",
+                        shown(name, var)
+                    ));
                 }
+            }
+        }
+        for (name, var) in current.config.iter().filter(|(_, var)| var.is_secret()) {
+            if let Err(Error::SecretMissing { .. }) = self.reveal(name, var) {
+                report.warnings.push(Finding {
+                    subject: format!("config var {name}"),
+                    kind: FindingKind::SecretMissing,
+                    message: format!(
+                        "its secret value is not in this machine's secret store, so `run` and \
+                         `--shell` cannot supply it here (v{v} records only its fingerprint)"
+                    ),
+                });
             }
         }
         let latest = current.latest_code();

@@ -3,11 +3,30 @@
 use super::{Draft, EnvState, ensure_env_matches, env_state, lock_current, record};
 use crate::context::Context;
 use crate::error::Error;
+use crate::ledger::config_vars::{MAX_CONFIG, MAX_VALUE, plain_vars};
 use crate::ledger::retention::Pruned;
-use crate::ledger::{ChangeKind, ConfigDiff, ConfigVar, ConfigVars, Ledger, Release, Status};
+use crate::ledger::{
+    ChangeKind, ConfigDiff, ConfigVar, ConfigVars, Ledger, Release, Status, VarValue,
+};
+use crate::secrets;
 use crate::text::quote_list;
 use crate::workspace::env_config::{check_name, parse_assignment};
 use crate::workspace::{EnvFile, Workspace};
+
+/// Whether `config set` keeps a value secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Secrecy {
+    /// Secret when the var is secret already, or its name (`…_KEY`,
+    /// `…_TOKEN`, `…PASSWORD`, …) or value (a URL with a password) looks
+    /// secret.
+    #[default]
+    Auto,
+    /// Secret (`--secret`).
+    Secret,
+    /// Plain, kept in release files and `[env]` (`--plain`).
+    Plain,
+}
 
 /// The current release's config vars, and how `[env]` differs from them.
 #[derive(Debug, Default)]
@@ -27,8 +46,11 @@ pub struct ConfigShown {
 pub struct ConfigChanged {
     /// The new release.
     pub release: Release,
-    /// The vars set, in the order given, with their new values.
-    pub set: Vec<(String, String)>,
+    /// The vars set, in the order given, as recorded (a secret's value masked).
+    pub set: Vec<(String, ConfigVar)>,
+    /// The vars the tool decided to keep secret, with why: their name or
+    /// value looks secret.
+    pub secrets: Vec<(String, String)>,
     /// The vars removed, in the order given.
     pub removed: Vec<String>,
     /// Set when the change left rolled-back code: the deploy whose code runs again.
@@ -50,7 +72,7 @@ impl Workspace {
                     "`[env]` in {} differs from v{}:\n{}`cargo release-log sync` discards the edit, `deploy` records it",
                     env.relative_path(self.root()),
                     current.version,
-                    ConfigDiff::between(&current.config, &vars)
+                    ConfigDiff::between(&plain_vars(&current.config), &vars)
                 )),
                 Ok(EnvState::Matches | EnvState::Behind) => None,
                 Err(e) => Some(e.to_string()),
@@ -63,38 +85,187 @@ impl Workspace {
         })
     }
 
-    /// `config set NAME=VALUE…`: one release with the new values.
+    /// `config set NAME=VALUE…`: one release with the new values. A var is
+    /// kept secret (its value out of git) when its name or value looks
+    /// secret, or it already is; see [`Workspace::config_set_with`].
     pub fn config_set(
         &self,
         ctx: &Context,
         assignments: &[String],
     ) -> crate::Result<ConfigChanged> {
-        let mut set: Vec<(String, String)> = Vec::new();
+        self.config_set_with(ctx, assignments, Secrecy::Auto)
+    }
+
+    /// `config set [--secret|--plain] NAME=VALUE…`.
+    pub fn config_set_with(
+        &self,
+        ctx: &Context,
+        assignments: &[String],
+        secrecy: Secrecy,
+    ) -> crate::Result<ConfigChanged> {
+        let mut given: Vec<(String, String)> = Vec::new();
         for arg in assignments {
             let (name, value) = parse_assignment(arg)?;
-            if set.iter().any(|(n, _)| *n == name) {
+            if given.iter().any(|(n, _)| *n == name) {
                 return Err(given_twice(&name));
             }
-            set.push((name, value));
+            if value.len() as u64 > MAX_VALUE {
+                return Err(Error::InvalidInput(format!(
+                    "the value of `{name}` is {} KiB; a config var holds at most {} KiB \
+                     (a program's environment must fit the system's limits)",
+                    value.len() / 1024,
+                    MAX_VALUE / 1024
+                )));
+            }
+            given.push((name, value));
         }
-        if set.is_empty() {
+        if given.is_empty() {
             return Err(Error::InvalidInput(
                 "no config vars given: pass NAME=VALUE".to_owned(),
             ));
         }
-        let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
         let change = format!("Config add {}", names.join(", "));
-        change_vars(self, ctx, change, |config| {
-            for (name, value) in &set {
-                // A changed value keeps the var's cargo options.
-                config
-                    .entry(name.clone())
-                    .and_modify(|var| var.value.clone_from(value))
-                    .or_insert_with(|| ConfigVar::plain(value.as_str()));
+        let mut set = Vec::new();
+        let mut secrets = Vec::new();
+        let changed = change_vars(self, ctx, change, |config| {
+            for (name, value) in &given {
+                let var = match config.get(name) {
+                    Some(var) => var.clone(),
+                    None => ConfigVar::plain(""),
+                };
+                let (var, why) = self.decide(name, value, secrecy, &var)?;
+                secrets.extend(why.map(|why| (name.clone(), why.to_owned())));
+                set.push((name.clone(), var.clone()));
+                config.insert(name.clone(), var);
             }
             Ok(())
+        })?;
+        Ok(ConfigChanged {
+            set,
+            secrets,
+            ..changed
         })
-        .map(|changed| ConfigChanged { set, ..changed })
+    }
+
+    /// `config protect [NAME…]`: moves the values of plain vars into the
+    /// secret store, as one release; without names, every plain var whose
+    /// name or value looks secret. Values already committed stay in git's
+    /// history: rotate them.
+    pub fn config_protect(&self, ctx: &Context, names: &[String]) -> crate::Result<ConfigChanged> {
+        for name in names {
+            check_name(name)?;
+        }
+        let mut protected = Vec::new();
+        let mut set = Vec::new();
+        let changed = change_vars_named(self, ctx, |config| {
+            let chosen: Vec<String> = if names.is_empty() {
+                config
+                    .iter()
+                    .filter(|(name, var)| {
+                        var.plain_value()
+                            .is_some_and(|v| secrets::looks_secret(name, v).is_some())
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            } else {
+                names.to_vec()
+            };
+            for name in &chosen {
+                let value = match config.get(name) {
+                    None => {
+                        return Err(Error::ConfigVarNotSet(format!(
+                            "config var {} not set",
+                            quote_list(&[name], "is", "are")
+                        )));
+                    }
+                    Some(var) => match var.plain_value() {
+                        Some(value) => value.to_owned(),
+                        None => continue,
+                    },
+                };
+                let var = &config[name];
+                let (secret, _) = self.decide(name, &value, Secrecy::Secret, var)?;
+                set.push((name.clone(), secret.clone()));
+                config.insert(name.clone(), secret);
+                protected.push(name.clone());
+            }
+            if protected.is_empty() {
+                return Err(Error::InvalidInput(if names.is_empty() {
+                    "no plain config var looks secret; name the vars to protect".to_owned()
+                } else {
+                    "those vars are secret already".to_owned()
+                }));
+            }
+            Ok(format!("Config protect {}", protected.join(", ")))
+        })?;
+        Ok(ConfigChanged { set, ..changed })
+    }
+
+    /// `config --cargo-config`: writes the current release's secret vars as
+    /// the `[env]` of a cargo config file in the secret store (0600, outside
+    /// the workspace and git) and returns its path, so that
+    /// `cargo --config <path> run` gives a program cargo starts the secrets,
+    /// beside the plain vars `.cargo/config.toml` holds.
+    pub fn secret_cargo_config(&self) -> crate::Result<std::path::PathBuf> {
+        let shown = self.config()?;
+        let secrets: ConfigVars = shown
+            .vars
+            .iter()
+            .filter(|(_, var)| var.is_secret())
+            .map(|(name, var)| (name.clone(), var.clone()))
+            .collect();
+        let mut env = toml_edit::Table::new();
+        // Resolved here: cargo would read a `relative` value from where the file is.
+        for (name, value) in self.environment(&secrets)? {
+            let mut entry = toml_edit::InlineTable::new();
+            entry.insert("value", value.into());
+            if secrets[&name].force {
+                entry.insert("force", true.into());
+            }
+            env.insert(&name, toml_edit::value(entry));
+        }
+        let mut doc = toml_edit::DocumentMut::new();
+        doc.insert("env", toml_edit::Item::Table(env));
+        let text = format!(
+            "# Written by cargo release-log: the secret config vars of {} (v{}).\n\
+             # It holds secrets: never commit or share it.\n{doc}",
+            self.root().display(),
+            shown.release.unwrap_or_default()
+        );
+        let name = format!(
+            "{}.toml",
+            &crate::ledger::slugs::sha256_bytes(self.root().as_os_str().as_encoded_bytes())[..16]
+        );
+        Ok(self
+            .secret_store(true)?
+            .write_private("cargo-config", &name, text.as_bytes())?)
+    }
+
+    /// The var `name` set to `value`: a secret (its value put in the store)
+    /// or plain, as `secrecy` says; with [`Secrecy::Auto`], secret when it
+    /// was secret, or its name or value looks secret (the reason is
+    /// returned, so that the tool says so). `var` keeps its options.
+    pub(crate) fn decide(
+        &self,
+        name: &str,
+        value: &str,
+        secrecy: Secrecy,
+        var: &ConfigVar,
+    ) -> crate::Result<(ConfigVar, Option<&'static str>)> {
+        let why = match secrecy {
+            Secrecy::Plain => None,
+            Secrecy::Secret => Some("--secret"),
+            Secrecy::Auto if var.is_secret() => Some("it is secret already"),
+            Secrecy::Auto => secrets::looks_secret(name, value),
+        };
+        let Some(why) = why else {
+            return Ok((var.with_value(VarValue::Plain(value.to_owned())), None));
+        };
+        let store = self.secret_store(true)?;
+        let fingerprint = store.put(name, value)?;
+        let told = (secrecy == Secrecy::Auto && !var.is_secret()).then_some(why);
+        Ok((var.with_value(VarValue::Secret(fingerprint)), told))
     }
 
     /// `config unset NAME…`: one release without those vars.
@@ -157,11 +328,34 @@ fn change_vars(
     change: String,
     edit: impl FnOnce(&mut ConfigVars) -> crate::Result<()>,
 ) -> crate::Result<ConfigChanged> {
+    change_vars_named(ws, ctx, |config| {
+        edit(config)?;
+        Ok(change)
+    })
+}
+
+/// [`change_vars`], where the edit also names the change.
+fn change_vars_named(
+    ws: &Workspace,
+    ctx: &Context,
+    edit: impl FnOnce(&mut ConfigVars) -> crate::Result<String>,
+) -> crate::Result<ConfigChanged> {
     let (mut ledger, current) = lock_current(ws, ctx)?;
     let mut env = EnvFile::load(ws.root())?;
     ensure_env_matches(&ledger, &mut env, &current, ws)?;
     let mut config = current.config.clone();
-    edit(&mut config)?;
+    let change = edit(&mut config)?;
+    let size: usize = config
+        .iter()
+        .map(|(name, var)| name.len() + var.plain_value().map_or(0, str::len))
+        .sum();
+    if size > MAX_CONFIG {
+        return Err(Error::InvalidInput(format!(
+            "the config vars would hold {} KiB; a release holds at most {} KiB of them",
+            size / 1024,
+            MAX_CONFIG / 1024
+        )));
+    }
     let latest = current.latest_code();
     let restored = current.runs_rolled_back_code();
     let note = restored.then(|| {
@@ -186,6 +380,7 @@ fn change_vars(
     Ok(ConfigChanged {
         release,
         set: Vec::new(),
+        secrets: Vec::new(),
         removed: Vec::new(),
         restored_deploy: restored.then_some(latest.deploy),
         pruned,

@@ -2,12 +2,14 @@
 
 use super::build::{BuildOptions, build, tree_state};
 use super::{Draft, EnvState, apply, env_state, record, unreadable_env};
+use crate::commands::config::Secrecy;
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
-    AddonDiff, ChangeKind, Code, ConfigDiff, Ledger, LockedLedger, Release, Slug, Status,
+    AddonDiff, ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Slug,
+    Status,
 };
 use crate::workspace::{EnvFile, Workspace, git};
 
@@ -56,6 +58,8 @@ pub struct Deployed {
     /// How the add-ons differ from the previous deploy's: dependencies that
     /// changed with the code.
     pub addons: AddonDiff,
+    /// The vars of `[env]` kept secret (their values moved out of it), with why.
+    pub secrets: Vec<(String, String)>,
     /// The path of the `[env]` file, relative to the workspace root.
     pub env_path: String,
     /// What the tier's retention removed afterwards.
@@ -112,18 +116,18 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     // Read under the lock: a config change may have landed while we built.
     let mut env = EnvFile::load(ws.root())?;
     let current = ledger.current()?;
-    let config = match &current {
-        None => env.vars()?,
+    let (config, secrets) = match &current {
+        None => record_env(ws, env.vars()?, None)?,
         Some(current) => match env_state(&ledger, &env, current, ws)? {
-            EnvState::Matches => current.config.clone(),
+            EnvState::Matches => (current.config.clone(), Vec::new()),
             // Finish what is behind rather than record a stale or missing
             // `[env]`, or a release on top of one never applied.
             EnvState::Behind => {
                 apply(&ledger, &mut env, current)?;
-                current.config.clone()
+                (current.config.clone(), Vec::new())
             }
             // A deploy records a hand edit: it is how one is kept.
-            EnvState::HandEdited(vars) => vars,
+            EnvState::HandEdited(vars) => record_env(ws, vars, Some(current))?,
         },
     };
     // The word that counts on uncommitted changes is said under the lock.
@@ -196,12 +200,46 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let previous_config = current.map(|c| c.config).unwrap_or_default();
     Ok(Deployed {
         config: ConfigDiff::between(&previous_config, &release.config),
+        secrets,
         addons: moved,
         release,
         built: !opts.no_build,
         env_path,
         pruned,
     })
+}
+
+/// The config vars a deploy records from `[env]` (`vars`, all plain): the
+/// current release's secrets, which `[env]` never holds, and each var of
+/// `[env]`, kept secret when it is new or changed and looks secret (its
+/// value then leaves `[env]`). Returns the vars and those made secret, with why.
+fn record_env(
+    ws: &Workspace,
+    vars: ConfigVars,
+    current: Option<&Release>,
+) -> crate::Result<(ConfigVars, Vec<(String, String)>)> {
+    let mut config: ConfigVars = current
+        .map(|c| {
+            c.config
+                .iter()
+                .filter(|(name, var)| var.is_secret() && !vars.contains_key(*name))
+                .map(|(name, var)| (name.clone(), var.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut secrets = Vec::new();
+    for (name, var) in vars {
+        let recorded = current.and_then(|c| c.config.get(&name));
+        if recorded == Some(&var) {
+            config.insert(name, var);
+            continue;
+        }
+        let value = var.plain_value().unwrap_or_default().to_owned();
+        let (var, why) = ws.decide(&name, &value, Secrecy::Auto, &var)?;
+        secrets.extend(why.map(|why| (name.clone(), why.to_owned())));
+        config.insert(name, var);
+    }
+    Ok((config, secrets))
 }
 
 /// `Deploy 1a2b3c4`, naming briefly the add-ons that moved with it:

@@ -19,6 +19,7 @@ use anyhow::Context as _;
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
     ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Status, release,
@@ -141,7 +142,8 @@ fn env_state(
     let vars = env
         .vars()
         .map_err(|e| unreadable_env(&env.relative_path(ws.root()), &e))?;
-    if vars == current.config {
+    // `[env]` holds the plain vars; secrets live in the secret store.
+    if vars == plain_vars(&current.config) {
         return Ok(EnvState::Matches);
     }
     // A fresh clone (no `.releases/current` yet) has not written `[env]`;
@@ -150,7 +152,9 @@ fn env_state(
         return Ok(EnvState::Behind);
     }
     if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
-        && ledger.read(pointer).is_ok_and(|r| r.config == vars)
+        && ledger
+            .read(pointer)
+            .is_ok_and(|r| plain_vars(&r.config) == vars)
     {
         return Ok(EnvState::Behind);
     }
@@ -180,7 +184,7 @@ fn ensure_env_matches(
         EnvState::HandEdited(vars) => Err(Error::EnvEdited {
             path: env.relative_path(ws.root()),
             version: current.version,
-            diff: ConfigDiff::between(&current.config, &vars),
+            diff: ConfigDiff::between(&plain_vars(&current.config), &vars),
         }),
         EnvState::Behind => apply(ledger, env, current),
         EnvState::Matches => Ok(()),

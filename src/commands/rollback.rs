@@ -63,6 +63,10 @@ impl Workspace {
                 release
             }
         };
+        // A secret comes back only from this machine's store.
+        for (name, var) in target.config.iter().filter(|(_, v)| v.is_secret()) {
+            self.reveal(name, var)?;
+        }
         let mut env = EnvFile::load(self.root())?;
         ensure_env_matches(&ledger, &mut env, &current, self)?;
         let draft = Draft {

@@ -62,12 +62,7 @@ impl Workspace {
         cmd.args(&opts.args)
             // Always set, as Heroku does: the release's config wins over the
             // environment `run` is started from, `force` or not.
-            .envs(
-                current
-                    .config
-                    .iter()
-                    .map(|(name, var)| (name, var.resolved_value(self.root()))),
-            )
+            .envs(self.environment(&current.config)?)
             .current_dir(self.root());
         Ok(cmd)
     }

@@ -11,28 +11,70 @@ use crate::text::printable;
 /// The config vars of a release: the `[env]` table, by name.
 pub type ConfigVars = BTreeMap<String, ConfigVar>;
 
-/// One config var: its value, and the options cargo's `[env]` takes for it
-/// (kept so that a rollback regenerates the entry as it was). It reads and
-/// writes as cargo spells it: a string, or `{ value = …, force = true }`.
+/// One config var: its value (or, for a secret, the fingerprint of a value
+/// kept outside git), and the options cargo's `[env]` takes for it (kept so
+/// that a rollback regenerates the entry as it was). It reads and writes as
+/// cargo spells it, a string or `{ value = …, force = true }`, and a secret
+/// as `{ secret = "hmac-sha256:…" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "ConfigVarRepr")]
 #[non_exhaustive]
 pub struct ConfigVar {
-    /// The value, as written (see [`ConfigVar::resolved_value`]).
-    pub value: String,
+    /// What it holds.
+    pub value: VarValue,
     /// Overrides a variable already set in the environment (cargo's `force`).
     pub force: bool,
     /// The value is a path relative to the workspace root (cargo's `relative`).
     pub relative: bool,
 }
 
+/// What a config var holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum VarValue {
+    /// A value kept in the release file and in `[env]`.
+    Plain(String),
+    /// A secret: its value lives only in this machine's secret store; the
+    /// release keeps its keyed fingerprint, `hmac-sha256:<hex>`.
+    Secret(String),
+}
+
+/// The most a value may hold: a program's environment must still fit the
+/// command line limits of the systems cargo runs on.
+pub(crate) const MAX_VALUE: u64 = 32 * 1024;
+
+/// The most all of a release's values may hold together.
+pub(crate) const MAX_CONFIG: usize = 256 * 1024;
+
 impl ConfigVar {
     /// A var with `value` and no options.
     pub fn plain(value: impl Into<String>) -> Self {
         Self {
-            value: value.into(),
+            value: VarValue::Plain(value.into()),
             force: false,
             relative: false,
+        }
+    }
+
+    /// A secret var whose value has fingerprint `fingerprint`, with no options.
+    pub fn secret(fingerprint: impl Into<String>) -> Self {
+        Self {
+            value: VarValue::Secret(fingerprint.into()),
+            force: false,
+            relative: false,
+        }
+    }
+
+    /// Whether its value is a secret, kept out of git.
+    pub fn is_secret(&self) -> bool {
+        matches!(self.value, VarValue::Secret(_))
+    }
+
+    /// The value, unless it is a secret.
+    pub fn plain_value(&self) -> Option<&str> {
+        match &self.value {
+            VarValue::Plain(value) => Some(value),
+            VarValue::Secret(_) => None,
         }
     }
 
@@ -43,6 +85,25 @@ impl ConfigVar {
             .filter_map(|(name, on)| on.then_some(name))
             .collect()
     }
+
+    /// The same var with another value, keeping its options.
+    pub(crate) fn with_value(&self, value: VarValue) -> Self {
+        Self {
+            value,
+            ..self.clone()
+        }
+    }
+
+    /// What a program started from the release sees for this var holding
+    /// `value`: as cargo does, a `relative` value is a path from the
+    /// workspace root.
+    pub fn resolve(&self, value: &str, root: &Path) -> String {
+        if self.relative {
+            root.join(value).display().to_string()
+        } else {
+            value.to_owned()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -50,7 +111,10 @@ impl ConfigVar {
 enum ConfigVarRepr {
     Plain(String),
     Table {
-        value: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         force: bool,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -58,8 +122,9 @@ enum ConfigVarRepr {
     },
 }
 
-/// Reads a string or a table of `value`, `force` and `relative`, refusing
-/// any other key so that a misspelt option is not read as off.
+/// Reads a string or a table of `value` (or `secret`), `force` and
+/// `relative`, refusing any other key so that a misspelt option is not
+/// read as off.
 impl<'de> Deserialize<'de> for ConfigVar {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
@@ -67,7 +132,9 @@ impl<'de> Deserialize<'de> for ConfigVar {
             type Value = ConfigVar;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, or a table with `value` and optional `force` and `relative`")
+                f.write_str(
+                    "a string, or a table with `value` (or `secret`) and optional `force` and `relative`",
+                )
             }
 
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<ConfigVar, E> {
@@ -79,21 +146,38 @@ impl<'de> Deserialize<'de> for ConfigVar {
                 mut map: A,
             ) -> Result<ConfigVar, A::Error> {
                 use serde::de::Error as _;
-                let (mut value, mut force, mut relative) = (None, false, false);
+                let (mut value, mut secret, mut force, mut relative) = (None, None, false, false);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "value" => value = Some(map.next_value::<String>()?),
+                        "secret" => secret = Some(map.next_value::<String>()?),
                         "force" => force = map.next_value()?,
                         "relative" => relative = map.next_value()?,
                         other => {
                             return Err(A::Error::unknown_field(
                                 other,
-                                &["value", "force", "relative"],
+                                &["value", "secret", "force", "relative"],
                             ));
                         }
                     }
                 }
-                let value = value.ok_or_else(|| A::Error::missing_field("value"))?;
+                let value = match (value, secret) {
+                    (Some(value), None) => VarValue::Plain(value),
+                    (None, Some(fingerprint)) if crate::secrets::is_fingerprint(&fingerprint) => {
+                        VarValue::Secret(fingerprint)
+                    }
+                    (None, Some(_)) => {
+                        return Err(A::Error::custom(
+                            "`secret` is not a fingerprint `hmac-sha256:<hex>`",
+                        ));
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(A::Error::custom(
+                            "a var has a `value` or a `secret`, not both",
+                        ));
+                    }
+                    (None, None) => return Err(A::Error::missing_field("value")),
+                };
                 Ok(ConfigVar {
                     value,
                     force,
@@ -107,16 +191,46 @@ impl<'de> Deserialize<'de> for ConfigVar {
 
 impl From<ConfigVar> for ConfigVarRepr {
     fn from(var: ConfigVar) -> Self {
-        if var.force || var.relative {
-            Self::Table {
-                value: var.value,
+        match var.value {
+            VarValue::Plain(value) if !var.force && !var.relative => Self::Plain(value),
+            VarValue::Plain(value) => Self::Table {
+                value: Some(value),
+                secret: None,
                 force: var.force,
                 relative: var.relative,
-            }
-        } else {
-            Self::Plain(var.value)
+            },
+            VarValue::Secret(fingerprint) => Self::Table {
+                value: None,
+                secret: Some(fingerprint),
+                force: var.force,
+                relative: var.relative,
+            },
         }
     }
+}
+
+/// Var `name` as a diff or a check shows it: as [`ConfigVar`]'s `Display`
+/// does, and hiding a plain value that looks secret.
+pub(crate) fn shown(name: &str, var: &ConfigVar) -> String {
+    match var.plain_value() {
+        Some(value) if crate::secrets::looks_secret(name, value).is_some() => {
+            let options = var.options();
+            if options.is_empty() {
+                "<hidden>".to_owned()
+            } else {
+                format!("<hidden> [{}]", options.join(", "))
+            }
+        }
+        _ => var.to_string(),
+    }
+}
+
+/// The vars `[env]` holds: all but the secrets.
+pub(crate) fn plain_vars(vars: &ConfigVars) -> ConfigVars {
+    vars.iter()
+        .filter(|(_, var)| !var.is_secret())
+        .map(|(name, var)| (name.clone(), var.clone()))
+        .collect()
 }
 
 /// Whether `name` can be a config var: a name a POSIX shell can set and
@@ -131,23 +245,20 @@ pub(crate) fn is_var_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-impl ConfigVar {
-    /// The value a program started from the release sees: as cargo does, a
-    /// `relative` value is a path from the workspace root.
-    pub fn resolved_value(&self, root: &Path) -> String {
-        if self.relative {
-            root.join(&self.value).display().to_string()
-        } else {
-            self.value.clone()
-        }
-    }
-}
-
 /// The value as human output shows it: on one line, with cargo's options
-/// when any are on (`data [relative]`).
+/// when any are on (`data [relative]`); a secret as `<secret 1a2b3c4>`, the
+/// start of its fingerprint, so a change shows but the value never does.
 impl fmt::Display for ConfigVar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&printable(&self.value))?;
+        match &self.value {
+            VarValue::Plain(value) => f.write_str(&printable(value))?,
+            VarValue::Secret(fingerprint) => {
+                let hex = fingerprint
+                    .strip_prefix(crate::secrets::FINGERPRINT_PREFIX)
+                    .unwrap_or(fingerprint);
+                write!(f, "<secret {}>", hex.get(..7).unwrap_or(hex))?;
+            }
+        }
         let options = self.options();
         if !options.is_empty() {
             write!(f, " [{}]", options.join(", "))?;
@@ -215,16 +326,24 @@ impl ConfigDiff {
 }
 
 /// One indented line per var: `+ A => 1`, `~ B => 2 (was 1)`, `- C (was 3)`.
+/// A plain value whose name or value looks secret (a hand edit of `[env]`
+/// not recorded yet) is hidden too: a diff goes to terminals and logs.
 impl fmt::Display for ConfigDiff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, value) in &self.added {
-            writeln!(f, "  + {} => {value}", printable(name))?;
+            writeln!(f, "  + {} => {}", printable(name), shown(name, value))?;
         }
         for (name, ChangedVar { old, new }) in &self.changed {
-            writeln!(f, "  ~ {} => {new} (was {old})", printable(name))?;
+            writeln!(
+                f,
+                "  ~ {} => {} (was {})",
+                printable(name),
+                shown(name, new),
+                shown(name, old)
+            )?;
         }
         for (name, value) in &self.removed {
-            writeln!(f, "  - {} (was {value})", printable(name))?;
+            writeln!(f, "  - {} (was {})", printable(name), shown(name, value))?;
         }
         Ok(())
     }
@@ -243,7 +362,7 @@ mod tests {
         assert!(vars["B"].relative && !vars["B"].force);
         assert_eq!(
             read("A = { value = \"1\", forse = true }").unwrap_err(),
-            "unknown field `forse`, expected one of `value`, `force`, `relative`"
+            "unknown field `forse`, expected one of `value`, `secret`, `force`, `relative`"
         );
         assert_eq!(
             read("A = { force = true }").unwrap_err(),
@@ -254,6 +373,27 @@ mod tests {
         assert_eq!(
             toml::to_string(&vars).unwrap(),
             "A = \"1\"\n\n[B]\nvalue = \"2\"\nrelative = true\n"
+        );
+        // A secret is its fingerprint, never a value.
+        let fingerprint = format!("hmac-sha256:{}", "a".repeat(64));
+        let secret = read(&format!(
+            "S = {{ secret = \"{fingerprint}\", force = true }}"
+        ))
+        .unwrap();
+        assert!(secret["S"].is_secret() && secret["S"].force);
+        assert_eq!(secret["S"].plain_value(), None);
+        assert_eq!(secret["S"].to_string(), "<secret aaaaaaa> [force]");
+        assert!(
+            read("S = { secret = \"hunter2\" }")
+                .unwrap_err()
+                .contains("not a fingerprint")
+        );
+        assert!(
+            read(&format!(
+                "S = {{ secret = \"{fingerprint}\", value = \"x\" }}"
+            ))
+            .unwrap_err()
+            .contains("not both")
         );
     }
 }

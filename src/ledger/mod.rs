@@ -19,7 +19,7 @@ use anyhow::{Context as _, bail};
 use fs_err as fs;
 
 pub use addons::{AddonDiff, MovedAddon};
-pub use config_vars::{ChangedVar, ConfigDiff};
+pub use config_vars::{ChangedVar, ConfigDiff, VarValue};
 pub use eligibility::{AddonConflict, Ineligible};
 use lock::LedgerLock;
 pub use release::{

@@ -314,7 +314,9 @@ impl Release {
             }
         }
         for (name, var) in &self.config {
-            if !super::config_vars::is_var_name(name) || var.value.contains('\0') {
+            if !super::config_vars::is_var_name(name)
+                || var.plain_value().is_some_and(|v| v.contains('\0'))
+            {
                 bail!(
                     "config var `{}` cannot be an environment variable",
                     name.escape_debug()

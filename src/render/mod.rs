@@ -181,17 +181,12 @@ pub fn config_lines(config: &ConfigVars) -> Vec<String> {
         .collect()
 }
 
-/// `NAME=value` lines a POSIX shell reads back as the same values.
-pub fn shell_lines(config: &ConfigVars, root: &std::path::Path) -> String {
-    config
+/// `NAME=value` lines a POSIX shell reads back as the same values (names
+/// are validated as shell names when read; values are quoted).
+pub fn shell_lines(environment: &[(String, String)]) -> String {
+    environment
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}\n",
-                shell_quote(k),
-                shell_quote(&v.resolved_value(root))
-            )
-        })
+        .map(|(name, value)| format!("{}={}\n", shell_quote(name), shell_quote(value)))
         .collect()
 }
 

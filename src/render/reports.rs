@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChanged, AddonDiff, AddonsShown, CheckReport, ConfigChanged, ConfigVars, Deployed,
-    Initialized, MovedAddon, Pruned, RolledBack, Synced,
+    AddonChanged, AddonDiff, AddonsShown, CheckReport, ConfigChanged, Deployed, Initialized,
+    MovedAddon, Pruned, RolledBack, Synced,
 };
 use unicode_width::UnicodeWidthStr as _;
 
@@ -41,6 +41,13 @@ pub fn deployed(done: &Deployed) -> String {
             out,
             "-----> Recording config vars from {}:\n{}",
             done.env_path, done.config
+        );
+    }
+    for (name, why) in &done.secrets {
+        let _ = writeln!(
+            out,
+            "-----> Keeping {name} secret, as {why}: its value moved from {} to the secret store",
+            done.env_path
         );
     }
     if !done.addons.is_empty() {
@@ -79,17 +86,21 @@ fn pruned(pruned: &Pruned) -> String {
     )
 }
 
-/// `config`: Heroku's aligned `NAME: value` list.
-pub fn config_vars(vars: &ConfigVars, app: &str) -> String {
-    if vars.is_empty() {
+/// `config`: Heroku's aligned `NAME: value` list; `shown` holds each var
+/// as it is to be shown (a secret masked unless revealed).
+pub fn config_vars(shown: &[(String, String)], app: &str) -> String {
+    if shown.is_empty() {
         return format!("{app} has no config vars.\n");
     }
     // Aligned by the columns a name takes on screen, which is neither its
     // bytes nor its characters once it is escaped or holds wide characters.
-    let labels: Vec<String> = vars.keys().map(|k| format!("{}:", printable(k))).collect();
+    let labels: Vec<String> = shown
+        .iter()
+        .map(|(k, _)| format!("{}:", printable(k)))
+        .collect();
     let width = labels.iter().map(|l| l.width()).max().unwrap_or(0);
     let mut out = format!("=== {app} Config Vars\n");
-    for (label, value) in labels.iter().zip(vars.values()) {
+    for (label, (_, value)) in labels.iter().zip(shown) {
         let pad = width - label.width();
         let _ = writeln!(out, "{label}{:pad$} {value}", "");
     }
@@ -100,9 +111,15 @@ pub fn config_changed(done: &ConfigChanged) -> String {
     let mut out = String::new();
     if !done.set.is_empty() {
         out.push_str("Adding config vars:\n");
-        for (name, value) in &done.set {
-            let _ = writeln!(out, "  {} => {}", printable(name), printable(value));
+        for (name, var) in &done.set {
+            let _ = writeln!(out, "  {} => {var}", printable(name));
         }
+    }
+    for (name, why) in &done.secrets {
+        let _ = writeln!(
+            out,
+            "{name} is kept secret, out of git, as {why} (`config set --plain` keeps a value in the release files)"
+        );
     }
     if !done.removed.is_empty() {
         out.push_str("Removing config vars:\n");

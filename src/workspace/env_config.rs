@@ -7,8 +7,8 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::Error;
 use crate::files::{self, Scratch};
-use crate::ledger::config_vars::is_var_name;
-use crate::ledger::{ConfigVar, ConfigVars};
+use crate::ledger::config_vars::{is_var_name, plain_vars};
+use crate::ledger::{ConfigVar, ConfigVars, VarValue};
 use crate::text::printable;
 
 /// `.cargo/config.toml` (or the legacy `.cargo/config` when only that exists),
@@ -117,7 +117,7 @@ impl EnvFile {
                     name.escape_debug()
                 );
             }
-            if var.value.contains('\0') {
+            if var.plain_value().is_some_and(|v| v.contains('\0')) {
                 bail!(
                     "`[env]` entry `{name}` holds a NUL byte, which an environment variable cannot hold"
                 );
@@ -152,6 +152,8 @@ impl EnvFile {
     /// and its comments, a new one is added at the end (in order if the
     /// table was sorted), and a table left empty is dropped.
     pub(crate) fn set_vars(&mut self, vars: &ConfigVars) -> anyhow::Result<()> {
+        // Secrets never go into `[env]`: the committed file must not hold them.
+        let vars = &plain_vars(vars);
         // A missing `env`, or one that is not a table (a hand edit being
         // discarded), starts afresh.
         if !self.doc.get("env").is_some_and(Item::is_table_like) {
@@ -260,7 +262,7 @@ fn entry_var(item: &Item) -> anyhow::Result<ConfigVar> {
             .with_context(|| format!("has a `{key}` that is neither true nor false")),
     };
     Ok(ConfigVar {
-        value: value.to_owned(),
+        value: VarValue::Plain(value.to_owned()),
         force: option("force")?,
         relative: option("relative")?,
     })
@@ -268,11 +270,12 @@ fn entry_var(item: &Item) -> anyhow::Result<ConfigVar> {
 
 /// A new entry: a plain string unless the var has options on.
 fn new_entry(var: &ConfigVar) -> Item {
+    let value = var.plain_value().unwrap_or_default();
     if var.options().is_empty() {
-        return toml_edit::value(var.value.as_str());
+        return toml_edit::value(value);
     }
     let mut table = toml_edit::InlineTable::new();
-    table.insert("value", var.value.as_str().into());
+    table.insert("value", value.into());
     for option in var.options() {
         table.insert(option, true.into());
     }
@@ -282,13 +285,14 @@ fn new_entry(var: &ConfigVar) -> Item {
 /// Rewrites an entry to hold `var`, keeping its form and comments: only the
 /// value and the options that changed are touched.
 fn set_entry(item: &mut Item, var: &ConfigVar) {
+    let value = var.plain_value().unwrap_or_default();
     let mut reshaped = false;
     match item.as_table_like_mut() {
         Some(table) => {
             match table.get_mut("value").and_then(Item::as_value_mut) {
-                Some(slot) => replace_keeping_decor(slot, Value::from(var.value.as_str())),
+                Some(slot) => replace_keeping_decor(slot, Value::from(value)),
                 None => {
-                    table.insert("value", toml_edit::value(var.value.as_str()));
+                    table.insert("value", toml_edit::value(value));
                 }
             }
             for (key, on) in [("force", var.force), ("relative", var.relative)] {
@@ -387,7 +391,7 @@ mod tests {
 
     fn var(value: &str, force: bool, relative: bool) -> ConfigVar {
         ConfigVar {
-            value: value.to_owned(),
+            value: VarValue::Plain(value.to_owned()),
             force,
             relative,
         }

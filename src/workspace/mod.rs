@@ -12,7 +12,8 @@ use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand};
 
 use crate::error::Error;
-use crate::ledger::{Addon, Tier};
+use crate::ledger::{Addon, ConfigVar, ConfigVars, Tier, VarValue};
+use crate::secrets::SecretStore;
 
 pub(crate) use env_config::EnvFile;
 
@@ -32,6 +33,8 @@ pub struct Workspace {
     /// The tier setting; an invalid one is an error only where the tier matters.
     tier: Result<Tier, String>,
     metadata: OnceCell<Metadata>,
+    /// Where secret values are kept.
+    secrets_dir: Option<PathBuf>,
 }
 
 impl Workspace {
@@ -87,7 +90,67 @@ impl Workspace {
             name,
             tier,
             metadata: OnceCell::new(),
+            secrets_dir: SecretStore::default_dir(),
         })
+    }
+
+    /// Keeps secret values in the store at `dir` rather than the default
+    /// (`CARGO_RELEASE_LOG_SECRETS`, else `cargo-release-log/secrets` in the
+    /// user's data folder).
+    pub fn with_secret_store(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.secrets_dir = Some(dir.into());
+        self
+    }
+
+    /// The secret store, made when `create`.
+    pub(crate) fn secret_store(&self, create: bool) -> crate::Result<SecretStore> {
+        let Some(dir) = &self.secrets_dir else {
+            return Err(Error::InvalidSetting(
+                "there is no folder for the secret store: set CARGO_RELEASE_LOG_SECRETS \
+                 (or HOME)"
+                    .to_owned(),
+            ));
+        };
+        SecretStore::open(dir, create)?.ok_or_else(|| {
+            Error::InvalidSetting(format!(
+                "this machine has no secret store (`{}`): no secret was set here",
+                dir.display()
+            ))
+        })
+    }
+
+    /// The value of config var `name`: as recorded, or, for a secret, from
+    /// this machine's secret store ([`Error::SecretMissing`] when it is
+    /// not there). This is how `config get`, `run` and `--shell` see it.
+    pub fn reveal(&self, name: &str, var: &ConfigVar) -> crate::Result<String> {
+        let fingerprint = match &var.value {
+            VarValue::Plain(value) => return Ok(value.clone()),
+            VarValue::Secret(fingerprint) => fingerprint,
+        };
+        let missing = || Error::SecretMissing {
+            name: name.to_owned(),
+            store: self.secrets_dir.clone(),
+        };
+        let Some(dir) = &self.secrets_dir else {
+            return Err(missing());
+        };
+        match SecretStore::open(dir, false)? {
+            Some(store) => store.get(name, fingerprint)?.ok_or_else(missing),
+            None => Err(missing()),
+        }
+    }
+
+    /// The environment a program started from a release with `config` gets:
+    /// every var's value (a secret's from this machine's store), a
+    /// `relative` one resolved from the workspace root, as cargo does.
+    pub fn environment(&self, config: &ConfigVars) -> crate::Result<Vec<(String, String)>> {
+        config
+            .iter()
+            .map(|(name, var)| {
+                let value = self.reveal(name, var)?;
+                Ok((name.clone(), var.resolve(&value, &self.root)))
+            })
+            .collect()
     }
 
     /// The workspace root: the folder of the root `Cargo.toml`, where `.releases/` lives.

@@ -15,5 +15,6 @@ mod json;
 mod library;
 mod rollback;
 mod run;
+mod secrets;
 mod terminal;
 mod tiers;

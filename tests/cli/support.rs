@@ -99,6 +99,11 @@ impl Project {
         self.dir.path().join("cargo-home")
     }
 
+    /// This test's secret store, outside the workspace.
+    pub fn secret_store(&self) -> PathBuf {
+        self.dir.path().join("secrets")
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -184,7 +189,8 @@ impl Project {
         let mut cmd = clean(Command::new(program));
         cmd.env("CARGO_HOME", self.cargo_home())
             .current_dir(&self.root)
-            .env("CARGO_RELEASE_LOG_NOW", self.clock.get().to_string());
+            .env("CARGO_RELEASE_LOG_NOW", self.clock.get().to_string())
+            .env("CARGO_RELEASE_LOG_SECRETS", self.secret_store());
         if let Some(width) = self.width.get() {
             cmd.env("CARGO_RELEASE_LOG_TERM_WIDTH", width.to_string());
         }
@@ -278,6 +284,8 @@ pub fn clean(mut cmd: Command) -> Command {
         "COLUMNS",
         "SOURCE_DATE_EPOCH",
         "CARGO_RELEASE_LOG_NOW",
+        "CARGO_RELEASE_LOG_SECRETS",
+        "XDG_DATA_HOME",
         "GIT_DIR",
         "GIT_WORK_TREE",
         "GIT_INDEX_FILE",
@@ -374,7 +382,10 @@ pub fn redact(text: &str, root: &Path) -> String {
         Some(dir) => text.replace(&dir.display().to_string(), "[TMP]"),
         None => text,
     };
-    let rules: [(&str, &str); 7] = [
+    let rules: [(&str, &str); 9] = [
+        // A secret's fingerprint is keyed by this test's own random store key.
+        (r"<secret [0-9a-f]{7}>", "<secret [FINGERPRINT]>"),
+        (r#""(size|total-size)": \d+"#, r#""$1": "[SIZE]""#),
         (r"\(\d+ bytes\)", "([SIZE] bytes)"),
         (r"in \d+\.\d+s", "in [TIME]"),
         (r"slug size is \d+(\.\d)?[KMG]?B", "slug size is [SIZE]"),
