@@ -2,6 +2,8 @@
 
 use std::io::{IsTerminal as _, Write as _};
 
+use cargo_release_log::text::printable;
+
 use anstream::AutoStream;
 use anstyle::{AnsiColor, Effects, Style};
 
@@ -123,17 +125,25 @@ impl Shell {
         let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {text}");
     }
 
-    /// `error: …` and its causes, as cargo prints them.
+    /// `error: …` and its causes, as cargo prints them. Each line is shown
+    /// escaped: an error may quote a repository's file, and its control
+    /// characters must not reach the terminal.
     pub fn error(&self, err: &(dyn std::error::Error + 'static)) {
         let mut stderr = self.stderr();
-        let _ = writeln!(stderr, "{ERROR}error{ERROR:#}: {err}");
+        let text = err.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default();
+        let _ = writeln!(stderr, "{ERROR}error{ERROR:#}: {}", printable(first));
+        for line in lines {
+            let _ = writeln!(stderr, "{}", printable(line));
+        }
         let mut causes = std::iter::successors(err.source(), |e| e.source()).peekable();
         if causes.peek().is_some() {
             let _ = writeln!(stderr, "\nCaused by:");
             for cause in causes {
                 for (i, line) in cause.to_string().lines().enumerate() {
                     let indent = if i == 0 { "  " } else { "    " };
-                    let _ = writeln!(stderr, "{indent}{line}");
+                    let _ = writeln!(stderr, "{indent}{}", printable(line));
                 }
             }
         }

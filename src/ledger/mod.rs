@@ -441,3 +441,28 @@ mod tests {
         assert_eq!(ledger.next_version().unwrap(), 3);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! `.releases/current` comes from the disk, where anything can be.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_current_pointer_reads_as_a_number_or_nothing(bytes in proptest::collection::vec(any::<u8>(), 0..300), n in 0..u64::MAX) {
+            let dir = tempfile::tempdir().unwrap();
+            fs::create_dir(dir.path().join(DIR)).unwrap();
+            let ledger = Ledger::open(dir.path()).unwrap();
+            fs::write(dir.path().join(DIR).join("current"), &bytes).unwrap();
+            let _ = ledger.current_pointer();
+            fs::write(dir.path().join(DIR).join("current"), format!("release = {n}\n")).unwrap();
+            let read = ledger.current_pointer();
+            prop_assert_eq!(read, i64::try_from(n).ok().map(|n| n as u64));
+        }
+    }
+}

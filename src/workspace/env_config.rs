@@ -509,3 +509,103 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The `[env]` editor keeps everything else in the file, and `[env]`
+    //! reads back as the vars written, whatever they hold.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A config file with other tables, comments, and an `[env]` in one of cargo's forms.
+    fn config_text() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::btree_map("[A-Z][A-Z0-9_]{0,6}", "[ -~]{0,12}", 0..4),
+            0..3usize,
+            any::<bool>(),
+        )
+            .prop_map(|(env, form, comments)| {
+                let comment = if comments { " # note" } else { "" };
+                let mut text = format!("# settings\n[build]\njobs = 2{comment}\n\n");
+                let quote = |v: &str| toml_edit::Value::from(v).to_string();
+                match form {
+                    0 if !env.is_empty() => {
+                        text.push_str("[env]\n");
+                        for (k, v) in &env {
+                            text.push_str(&format!("{k} = {}{comment}\n", quote(v)));
+                        }
+                    }
+                    1 if !env.is_empty() => {
+                        text.push_str("[env]\n");
+                        for (k, v) in &env {
+                            text.push_str(&format!(
+                                "{k} = {{ value = {}, force = true }}\n",
+                                quote(v)
+                            ));
+                        }
+                    }
+                    _ => {
+                        let entries: Vec<String> = env
+                            .iter()
+                            .map(|(k, v)| format!("{k} = {}", quote(v)))
+                            .collect();
+                        text.push_str(&format!("env = {{ {} }}\n", entries.join(", ")));
+                    }
+                }
+                text.push_str("\n[alias]\nb = \"build\"\n");
+                text
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn editing_env_keeps_the_rest_and_reads_back(
+            text in config_text(),
+            vars in proptest::collection::btree_map("[A-Z_][A-Z0-9_]{0,8}", ("\\PC{0,20}", any::<bool>()), 0..5),
+        ) {
+            let mut file = EnvFile {
+                path: PathBuf::from("config.toml"),
+                doc: text.parse().unwrap(),
+                original: text.clone(),
+                bom: false,
+                crlf: false,
+            };
+            let vars: ConfigVars = vars
+                .into_iter()
+                .map(|(name, (value, force))| {
+                    let mut var = ConfigVar::plain(value.replace('\0', ""));
+                    var.force = force;
+                    (name, var)
+                })
+                .collect();
+            let before = file.settings_besides_env();
+            file.set_vars(&vars).unwrap();
+            let written = file.doc.to_string();
+            let reread = EnvFile {
+                path: PathBuf::from("config.toml"),
+                doc: written.parse().unwrap(),
+                original: written.clone(),
+                bom: false,
+                crlf: false,
+            };
+            prop_assert_eq!(reread.vars().unwrap(), vars);
+            prop_assert_eq!(reread.settings_besides_env(), before);
+            prop_assert!(written.starts_with("# settings\n[build]\njobs = 2"));
+        }
+
+        #[test]
+        fn any_text_loads_or_is_refused_never_a_panic(text in "\\PC{0,300}") {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join(".cargo")).unwrap();
+            std::fs::write(dir.path().join(".cargo/config.toml"), &text).unwrap();
+            if let Ok(file) = EnvFile::load(dir.path()) {
+                let _ = file.vars();
+                let _ = file.vars_lossy();
+            }
+        }
+    }
+}
