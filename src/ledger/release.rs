@@ -338,8 +338,12 @@ impl Release {
                 if !is_sha256(&exe.sha256) {
                     bail!("executable `{}` has an invalid sha256", exe.name);
                 }
-                if !is_plain_file_name(&exe.name) {
-                    bail!("executable name `{}` is not a plain file name", exe.name);
+                if !is_executable_name(&exe.name) {
+                    bail!(
+                        "executable name `{}` is not a binary target's name (letters, digits, \
+                         `-` and `_`)",
+                        exe.name.escape_debug()
+                    );
                 }
             }
         }
@@ -369,8 +373,15 @@ pub(crate) fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn is_plain_file_name(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
+/// A binary target's name as cargo allows it: letters, digits, `-` and
+/// `_`. It becomes a file name and a shell word, so nothing else passes:
+/// no path separator, no shell metacharacter, no leading `-`.
+fn is_executable_name(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A release number as users write it: `v12` or `12`.
@@ -411,6 +422,27 @@ impl fmt::Display for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn executable_names_are_plain_words() {
+        for name in ["myapp", "my-app", "my_app2", "api", "café"] {
+            assert!(is_executable_name(name), "{name}");
+        }
+        for name in [
+            "",
+            "-rf",
+            ".",
+            "..",
+            "a/b",
+            "$(touch x)",
+            "a b",
+            "x;y",
+            "`id`",
+            "a\nb",
+        ] {
+            assert!(!is_executable_name(name), "{name:?}");
+        }
+    }
 
     #[test]
     fn versions_parse_strictly() {

@@ -127,6 +127,11 @@ fn every_output_masks_a_secret_unless_asked() {
         "{refused}"
     );
     let sync_preview = p.run(&["config"]);
+    let sync = ok(&p, &["sync"]);
+    p.write(
+        ".cargo/config.toml",
+        &(p.read(".cargo/config.toml") + "DB_PASSWORD = \"s3cr3t\"\n"),
+    );
     let deploy = ok(&p, &["deploy"]);
     assert!(
         deploy.stdout.contains(
@@ -136,7 +141,7 @@ fn every_output_masks_a_secret_unless_asked() {
     );
     assert!(!p.read(".cargo/config.toml").contains("s3cr3t"));
     assert_eq!(p.ok(&["config", "get", "DB_PASSWORD"]), "s3cr3t\n");
-    let runs = [refused, sync_preview, deploy];
+    let runs = [refused, sync_preview, sync, deploy];
     for run in &runs {
         assert!(!run.to_string().contains("s3cr3t"), "{run}");
     }
