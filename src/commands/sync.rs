@@ -3,6 +3,7 @@
 use super::lock;
 use crate::context::Context;
 use crate::ledger::ConfigDiff;
+use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
 use crate::workspace::{EnvFile, Workspace};
 
@@ -45,7 +46,7 @@ impl Workspace {
             return Ok(Synced::default());
         };
         let mut env = EnvFile::load(self.root())?;
-        let diff = ConfigDiff::between(&env.vars_lossy(), &current.config);
+        let diff = ConfigDiff::between(&env.vars_lossy(), &plain_vars(&current.config));
         env.set_vars(&current.config)?;
         let env_changed = env.save(ledger.scratch())?;
         let switched_current = ledger.switch_current(&current)?;
