@@ -47,7 +47,7 @@ impl S3Server {
         assert!(
             binary.is_file(),
             "the S3 tests need `s3s-fs`, which is not at `{}`: run `.ci/s3-server install` \
-             first (it builds it from crates.io in about 2 minutes)",
+             first (it builds it from crates.io in 2-5 minutes)",
             binary.display()
         );
         let data = tempfile::Builder::new()
