@@ -8,6 +8,7 @@ pub(crate) mod config_vars;
 pub(crate) mod eligibility;
 pub(crate) mod lock;
 pub(crate) mod release;
+pub(crate) mod remote;
 pub(crate) mod retention;
 pub(crate) mod slugs;
 
