@@ -34,6 +34,8 @@ mod commands;
 mod context;
 mod error;
 mod files;
+#[doc(hidden)]
+pub mod fixtures;
 mod ledger;
 mod process;
 mod secrets;
