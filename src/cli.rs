@@ -1,13 +1,14 @@
 //! The command line: `cargo release-log <command>`, with Heroku's `group:verb` spellings.
 
 use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChange, Context, DeployOptions, Error, ReleaseInfo, RunOptions, Secrecy, Section, Tier,
-    VarValue, Version, Workspace,
+    AddonChange, Build, Context, DeployOptions, Error, RebuildOptions, ReleaseInfo, RunOptions,
+    Secrecy, Section, Tier, VarValue, Version, Workspace,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -84,6 +85,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// For CI: check that the ledger is intact and the workspace matches the current release
     Check(CheckArgs),
+    /// Build a recorded release again from its commit, in a temporary git worktree, and
+    /// store the executables that match its record
+    Rebuild(RebuildArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -92,9 +96,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Which releases to keep
+    /// Which releases to keep (written to Cargo.toml; without it, Cargo.toml is left alone)
     #[arg(long, value_name = "TIER")]
     pub tier: Option<TierArg>,
+    /// Delete the release files the tier does not keep without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The tiers, as `--tier` takes them.
@@ -118,17 +125,62 @@ impl From<TierArg> for Tier {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// Record commit, config and add-ons without building (runs the latest deploy's build)
-    #[arg(long, conflicts_with = "profile")]
+    #[arg(long, conflicts_with_all = [
+        "profile", "package", "workspace", "exclude", "bin", "target",
+        "features", "all_features", "no_default_features",
+    ])]
     pub no_build: bool,
     /// Deploy even if the working tree has uncommitted changes
     #[arg(long)]
     pub allow_dirty: bool,
-    /// Cargo profile to build with
-    #[arg(long, value_name = "PROFILE", default_value = "release")]
-    pub profile: String,
+    /// Record a release even when the current one already runs this commit and slug
+    #[arg(long)]
+    pub force: bool,
     /// A message kept with the release and shown in the history
     #[arg(short, long, value_name = "MSG")]
     pub message: Option<String>,
+    /// Build with this profile
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = "release",
+        help_heading = "Compilation Options"
+    )]
+    pub profile: String,
+    /// Build for this target triple
+    #[arg(long, value_name = "TRIPLE", help_heading = "Compilation Options")]
+    pub target: Option<String>,
+    /// Build only this binary (default: every binary of the selected packages)
+    #[arg(long, value_name = "NAME", help_heading = "Target Selection")]
+    pub bin: Vec<String>,
+    #[command(flatten)]
+    pub packages: clap_cargo::Workspace,
+    #[command(flatten)]
+    pub features: clap_cargo::Features,
+}
+
+impl DeployArgs {
+    /// The library's build selection: cargo's flags, as given.
+    fn build(&self) -> Build {
+        let mut build = Build::default();
+        build.profile.clone_from(&self.profile);
+        build.target.clone_from(&self.target);
+        build.bins.clone_from(&self.bin);
+        build.packages.clone_from(&self.packages.package);
+        build.exclude.clone_from(&self.packages.exclude);
+        // Space- or comma-separated, as cargo takes them.
+        build.features = self
+            .features
+            .features
+            .iter()
+            .flat_map(|f| f.split([' ', ',']))
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        build.all_features = self.features.all_features;
+        build.no_default_features = self.features.no_default_features;
+        build
+    }
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +283,13 @@ pub enum ConfigAction {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// The release, `vN` or `N` (default: the current one)
+    #[arg(value_name = "RELEASE", value_parser = release)]
+    pub release: Option<Version>,
 }
 
 #[derive(Debug, Args)]
@@ -388,8 +447,12 @@ pub struct RunArgs {
     /// Which executable to run, when the release has several
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
-    /// Arguments for the executable
-    #[arg(last = true, value_name = "ARGS")]
+    /// Arguments for the executable (after `--` when one starts with `-`), as `cargo run` takes them
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<OsString>,
 }
 
@@ -536,11 +599,11 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 
 /// The clock for this run: `CARGO_RELEASE_LOG_NOW` when set (seconds since
 /// the epoch, or an RFC 3339 time), so that output can be reproduced; else
-/// the system clock. Times are shown in the system time zone (`TZ`).
-fn now() -> Result<jiff::ZonedDateTime, Error> {
-    let tz = jiff::tz::TimeZone::system();
+/// the system clock, read again when a release is recorded. Times are shown
+/// in the system time zone (`TZ`).
+fn context() -> Result<Context, Error> {
     let Ok(fixed) = std::env::var("CARGO_RELEASE_LOG_NOW") else {
-        return Ok(jiff::Timestamp::now().to_zoned_datetime(tz));
+        return Ok(Context::system());
     };
     let fixed = fixed.trim();
     let at = match fixed.parse::<i64>() {
@@ -548,7 +611,9 @@ fn now() -> Result<jiff::ZonedDateTime, Error> {
         Err(_) => fixed.parse::<jiff::Timestamp>().ok(),
     };
     match at {
-        Some(at) => Ok(at.to_zoned_datetime(tz)),
+        Some(at) => Ok(Context::new(
+            at.to_zoned_datetime(jiff::tz::TimeZone::system()),
+        )),
         None => Err(Error::InvalidSetting(format!(
             "CARGO_RELEASE_LOG_NOW=`{}` is neither seconds since the epoch nor an RFC 3339 time",
             cargo_release_log::text::printable(fixed)
@@ -575,21 +640,39 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         AnyCommand::InWorkspace(command) => command,
     };
     let notes = shell.clone();
-    let ctx = Context::new(now()?).on_lock_wait(move || {
+    let ctx = context()?.on_lock_wait(move || {
         notes.note("    Blocking waiting for file lock on the release ledger");
     });
     let mut ws = workspace(cli.manifest_path.as_deref())?;
     let ws = &mut ws;
     match command {
         Command::Init(args) => {
-            let done = ws.init(&ctx, args.tier.map(Tier::from))?;
+            let tier = args.tier.map(Tier::from);
+            let done = match ws.init(&ctx, tier, args.yes) {
+                // Asked on a terminal, as cargo would; refused elsewhere.
+                Err(Error::ConfirmationNeeded { tier, releases })
+                    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() =>
+                {
+                    let question = format!(
+                        "The {tier} tier deletes {} (release files, and the slugs only they need). Go on? [y/N] ",
+                        cargo_release_log::text::version_list(&releases)
+                    );
+                    if !shell.confirm(&question) {
+                        shell.note("Nothing was changed.");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    ws.init(&ctx, Some(tier), true)?
+                }
+                other => other?,
+            };
             shell.status(&reports::initialized(&done, ws.name()));
         }
         Command::Deploy(args) => {
             let mut opts = DeployOptions::default();
             opts.no_build = args.no_build;
             opts.allow_dirty = args.allow_dirty;
-            opts.profile = args.profile;
+            opts.build = args.build();
+            opts.force = args.force;
             opts.message = args.message;
             opts.quiet = cli.quiet;
             opts.color = cli.color.map(|c| c.as_str().to_owned());
@@ -727,6 +810,16 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
+        Command::Rebuild(args) => {
+            let mut opts = RebuildOptions::default();
+            opts.quiet = cli.quiet;
+            opts.color = cli.color.map(|c| c.as_str().to_owned());
+            let done = ws.rebuild(&ctx, args.release, &opts)?;
+            shell.status(&reports::rebuilt(&done));
+            if done.executables.iter().any(|e| !e.reproduced()) {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Check(args) => {
             let report = ws.check()?;
             if args.json {
@@ -757,13 +850,25 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             opts.args = args.args;
             opts.from = std::env::current_dir().ok();
             let mut cmd = ws.run_command(&opts)?;
-            let status = cmd.status().map_err(|e| {
-                anyhow::anyhow!(
+            let cannot_start = |e: std::io::Error, cmd: &std::process::Command| {
+                Error::from(anyhow::anyhow!(
                     "could not start `{}`: {e}",
                     cmd.get_program().to_string_lossy()
-                )
-            })?;
-            return Ok(exit_code(status));
+                ))
+            };
+            // The program takes this process's place, as `cargo run`'s
+            // would be waited on: its exit code and signals are its own.
+            #[cfg(unix)]
+            {
+                use std::os::unix::process::CommandExt as _;
+                let e = cmd.exec();
+                return Err(cannot_start(e, &cmd));
+            }
+            #[cfg(not(unix))]
+            {
+                let status = cmd.status().map_err(|e| cannot_start(e, &cmd))?;
+                return Ok(exit_code(status));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -790,6 +895,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     Ok(text + "\n")
 }
 
+#[cfg(not(unix))]
 fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     if let Some(code) = status.code() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));

@@ -17,18 +17,32 @@ use jiff::ZonedDateTime as Zoned;
 /// ```
 pub struct Context {
     now: Zoned,
+    /// Whether "now" is read again when a release is recorded.
+    live: bool,
     user: Option<String>,
     on_lock_wait: Box<dyn Fn() + Send + Sync>,
 }
 
 impl Context {
-    /// A context at `now` (the time zone is the one absolute times are shown in),
-    /// acting as `git config user.email` (else the OS user).
+    /// A context whose clock stands at `now` (the time zone is the one
+    /// absolute times are shown in), acting as `git config user.email`
+    /// (else the OS user): output is reproducible.
     pub fn new(now: Zoned) -> Self {
         Self {
             now,
+            live: false,
             user: None,
             on_lock_wait: Box::new(|| {}),
+        }
+    }
+
+    /// A context on the system clock in the system time zone: a release is
+    /// stamped when it is recorded, after a build, so it never sorts before
+    /// one recorded while it was building.
+    pub fn system() -> Self {
+        Self {
+            live: true,
+            ..Self::new(jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::system()))
         }
     }
 
@@ -45,9 +59,19 @@ impl Context {
         self
     }
 
-    /// "Now", in the time zone used to show absolute times.
+    /// "Now", in the time zone used to show absolute times: when the
+    /// command started, or the fixed time given.
     pub fn now(&self) -> &Zoned {
         &self.now
+    }
+
+    /// The time a release recorded now gets.
+    pub(crate) fn recording_time(&self) -> Zoned {
+        if self.live {
+            jiff::Timestamp::now().to_zoned_datetime(self.now.time_zone().clone())
+        } else {
+            self.now.clone()
+        }
     }
 
     /// The user given, if any.

@@ -47,6 +47,19 @@ pub enum Error {
         store: Option<std::path::PathBuf>,
     },
 
+    /// A tier change would delete release files, and was not confirmed.
+    #[error(
+        "the {tier} tier deletes {} now (release files, and the slugs only they need); \
+         pass `--yes` to go on",
+        crate::text::version_list(releases)
+    )]
+    ConfirmationNeeded {
+        /// The tier asked for.
+        tier: crate::ledger::Tier,
+        /// The releases it would delete.
+        releases: Vec<u64>,
+    },
+
     /// The workspace has no succeeded release yet.
     #[error("{}", no_releases(app, failed))]
     NoReleases {
@@ -89,6 +102,24 @@ pub enum Error {
         version: u64,
         /// The executables missing.
         executables: Vec<String>,
+    },
+
+    /// Cargo.lock is missing or not committed: a deploy builds exactly the committed one.
+    #[error(
+        "{}; a deploy builds exactly the committed lock file, as `cargo publish` does: {}, \
+         then deploy again",
+        if *missing { format!("{app} has no Cargo.lock") } else { "Cargo.lock is not committed".to_owned() },
+        if *missing {
+            "run `cargo generate-lockfile` and commit Cargo.lock"
+        } else {
+            "commit it (`git add Cargo.lock && git commit`)"
+        }
+    )]
+    LockFileNotCommitted {
+        /// The workspace's name.
+        app: String,
+        /// Whether there is no Cargo.lock at all.
+        missing: bool,
     },
 
     /// The working tree has uncommitted changes and `--allow-dirty` was not given.

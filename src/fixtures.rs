@@ -36,6 +36,7 @@ pub fn write_ledger(
         built_from: None,
         dirty: false,
         uncommitted: Default::default(),
+        build: Some(crate::ledger::Build::default()),
         slug: Slug::from_executables(vec![exe]),
         addons: Vec::new(),
     };

@@ -48,6 +48,7 @@ pub use commands::config::{ConfigChanged, ConfigShown, Secrecy};
 pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};
 pub use commands::init::Initialized;
+pub use commands::rebuild::{RebuildOptions, Rebuilt, RebuiltExecutable};
 pub use commands::releases::ReleaseInfo;
 pub use commands::rollback::RolledBack;
 pub use commands::run::RunOptions;
@@ -55,7 +56,7 @@ pub use commands::sync::Synced;
 pub use context::Context;
 pub use error::{CargoSaid, Error, Result};
 pub use ledger::{
-    Addon, AddonConflict, AddonDiff, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
+    Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
     ConfigVars, Executable, Ineligible, MovedAddon, Pruned, Release, Slug, Status, Tier, VarValue,
     Version,
 };

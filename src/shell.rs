@@ -120,6 +120,14 @@ impl Shell {
         let _ = writeln!(self.stderr(), "{WARNING}warning{WARNING:#}: {text}");
     }
 
+    /// Asks `question` on stderr and reads a yes or no from stdin (no by default).
+    pub fn confirm(&self, question: &str) -> bool {
+        let _ = write!(self.stderr(), "{question}");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    }
+
     /// A one-line `error: …` on stderr.
     pub fn error_line(&self, text: &str) {
         let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {text}");

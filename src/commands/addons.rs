@@ -224,13 +224,17 @@ fn change_addons(
     }
     let addons = ws.workspace_addons_now()?;
     let moved = AddonDiff::between(&latest.addons, &addons);
+    // The latest deploy's code, built the way it was.
+    let how = latest.build.clone().unwrap_or_default();
     let built = build(
         ws,
         &BuildOptions {
-            profile: "release",
+            build: &how,
             locked: true,
             quiet: false,
             color: None,
+            elsewhere: None,
+            target_dir: None,
         },
     )?;
     let version = ledger.next_version()?;
@@ -246,6 +250,7 @@ fn change_addons(
         built_from: None,
         dirty: false,
         uncommitted: manifests.clone(),
+        build: Some(how),
         slug,
         addons,
     };

@@ -12,7 +12,7 @@ use cargo_metadata::camino::Utf8PathBuf;
 
 use crate::files;
 use crate::ledger::slugs::{sha256_bytes, sha256_file};
-use crate::ledger::{Code, DIR, LockedLedger, Slug};
+use crate::ledger::{Build, Code, DIR, LockedLedger, Slug};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, env_config, git};
 
@@ -90,11 +90,16 @@ pub(crate) fn is_manifest(path: &str) -> bool {
 
 /// How to run `cargo build`.
 pub(crate) struct BuildOptions<'a> {
-    pub(crate) profile: &'a str,
+    /// The profile and selection.
+    pub(crate) build: &'a Build,
     /// Build exactly the committed Cargo.lock (`--locked`).
     pub(crate) locked: bool,
     pub(crate) quiet: bool,
     pub(crate) color: Option<&'a str>,
+    /// Another checkout's manifest to build (`rebuild`), and where.
+    pub(crate) elsewhere: Option<(&'a Path, &'a Path)>,
+    /// A target folder other than the workspace's.
+    pub(crate) target_dir: Option<&'a Path>,
 }
 
 /// What `cargo build` produced: the executables by target name, with the
@@ -107,16 +112,21 @@ pub(crate) struct Built {
 /// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
 /// and collects the executables cargo reports.
 pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<Built> {
+    let (manifest, dir) = opts.elsewhere.unwrap_or((ws.manifest_path(), ws.root()));
     let mut cargo = ProcessBuilder::cargo()
-        .args(["build", "--workspace", "--bins", "--profile", opts.profile])
+        .arg("build")
+        .args(opts.build.cargo_args())
         .args([
             "--message-format",
             "json-render-diagnostics",
             "--manifest-path",
         ])
-        .arg(ws.manifest_path());
+        .arg(manifest);
     if opts.locked {
         cargo = cargo.arg("--locked");
+    }
+    if let Some(dir) = opts.target_dir {
+        cargo = cargo.arg("--target-dir").arg(dir);
     }
     if opts.quiet {
         cargo = cargo.arg("--quiet");
@@ -124,7 +134,7 @@ pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<B
     if let Some(color) = opts.color {
         cargo = cargo.args(["--color", color]);
     }
-    let cargo = cargo.cwd(ws.root());
+    let cargo = cargo.cwd(dir);
     let mut child = cargo
         .command()
         .stdin(Stdio::null())
@@ -179,6 +189,14 @@ pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<B
 }
 
 impl Built {
+    /// The executables built, by target name.
+    pub(crate) fn executables(&self) -> Vec<(String, std::path::PathBuf)> {
+        self.executables
+            .iter()
+            .map(|(name, path, _)| (name.clone(), path.clone().into_std_path_buf()))
+            .collect()
+    }
+
     /// Copies the executables into the ledger's slug store, refusing any
     /// that changed since the build finished (another build overwrote it).
     pub(crate) fn store(&self, ledger: &LockedLedger) -> anyhow::Result<Slug> {

@@ -1,5 +1,7 @@
 //! `deploy`: build the workspace and record the result as a new release.
 
+use std::path::Path;
+
 use super::build::{BuildOptions, build, tree_state};
 use super::{Draft, EnvState, apply, env_state, record, unreadable_env};
 use crate::commands::config::Secrecy;
@@ -8,8 +10,8 @@ use crate::error::Error;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
-    AddonDiff, ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Slug,
-    Status,
+    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release,
+    Slug, Status,
 };
 use crate::workspace::{EnvFile, Workspace, git};
 
@@ -21,8 +23,11 @@ pub struct DeployOptions {
     pub no_build: bool,
     /// Deploy even with uncommitted changes.
     pub allow_dirty: bool,
-    /// The cargo profile to build with (`release` by default).
-    pub profile: String,
+    /// Record a release even when the current one already runs this commit and slug.
+    pub force: bool,
+    /// The profile and cargo's selection flags to build with (`release`,
+    /// every member's binaries, by default).
+    pub build: Build,
     /// A message kept with the release and shown in the history.
     pub message: Option<String>,
     /// Passes `--quiet` to `cargo build`.
@@ -36,7 +41,8 @@ impl Default for DeployOptions {
         Self {
             no_build: false,
             allow_dirty: false,
-            profile: "release".to_owned(),
+            force: false,
+            build: Build::default(),
             message: None,
             quiet: false,
             color: None,
@@ -48,8 +54,11 @@ impl Default for DeployOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Deployed {
-    /// The new release.
+    /// The new release; when [`Deployed::unchanged`], the current one.
     pub release: Release,
+    /// The current release already ran this commit, slug, build and config:
+    /// nothing was recorded (`force` records it anyway).
+    pub unchanged: bool,
     /// Whether a slug was built (false with `--no-build`).
     pub built: bool,
     /// How the recorded config vars differ from the previous current
@@ -90,6 +99,18 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     // A ledger that cannot be read is refused before a long build, too.
     let before = Ledger::open(ws.root())?.current()?;
     let tree = tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
+    let lock_missing = !crate::files::is_regular_file(&ws.root().join("Cargo.lock"));
+    if lock_missing || (!opts.allow_dirty && tree.dirt.iter().any(|p| p == "Cargo.lock")) {
+        // A first deploy of a fresh `cargo new` gets the tool's own words,
+        // not cargo's about `--locked`.
+        let untracked = !lock_missing && !git::is_tracked(ws.root(), Path::new("Cargo.lock"))?;
+        if lock_missing || untracked {
+            return Err(Error::LockFileNotCommitted {
+                app: ws.name().to_owned(),
+                missing: lock_missing,
+            });
+        }
+    }
     if !tree.dirt.is_empty() && !opts.allow_dirty {
         return Err(Error::Dirty { paths: tree.dirt });
     }
@@ -102,12 +123,14 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         Some(build(
             ws,
             &BuildOptions {
-                profile: &opts.profile,
+                build: &opts.build,
                 // A clean deploy builds exactly the committed Cargo.lock, as
                 // `cargo publish` would; cargo says so when it is out of date.
                 locked: !opts.allow_dirty,
                 quiet: opts.quiet,
                 color: opts.color.as_deref(),
+                elsewhere: None,
+                target_dir: None,
             },
         )?)
     };
@@ -141,9 +164,14 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         Some(built) if !built.status.success() => Status::Failed,
         _ => Status::Succeeded,
     };
-    let (deploy, built_from, slug) = match &build {
-        Some(built) if built.status.success() => (version, None, built.store(&ledger)?),
-        Some(_) => (version, None, Slug::default()),
+    let (deploy, built_from, slug, how) = match &build {
+        Some(built) if built.status.success() => (
+            version,
+            None,
+            built.store(&ledger)?,
+            Some(opts.build.clone()),
+        ),
+        Some(_) => (version, None, Slug::default(), Some(opts.build.clone())),
         // Without a build, the new commit runs on the latest build, if there
         // is one yet (`deploy = 0` says there is not).
         None => match previous {
@@ -152,9 +180,14 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
                     .built_from
                     .clone()
                     .unwrap_or_else(|| latest.commit.clone());
-                (version, Some(from), latest.slug.clone())
+                (
+                    version,
+                    Some(from),
+                    latest.slug.clone(),
+                    latest.build.clone(),
+                )
             }
-            _ => (0, None, Slug::default()),
+            _ => (0, None, Slug::default(), None),
         },
     };
     // The first deploy brings every add-on; naming them all says nothing.
@@ -167,6 +200,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         built_from,
         dirty: !tree.dirt.is_empty(),
         uncommitted: tree.manifests,
+        build: how,
         slug,
         addons,
     };
@@ -174,6 +208,27 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         (Status::Failed, Some(latest)) => latest.clone(),
         _ => code.clone(),
     };
+    if let Some(current) = current.as_ref().filter(|c| {
+        !opts.force
+            && status == Status::Succeeded
+            && c.code.commit == code.commit
+            && c.code.slug == code.slug
+            && c.code.build == code.build
+            && c.code.dirty == code.dirty
+            && c.config == config
+            && !c.runs_rolled_back_code()
+    }) {
+        return Ok(Deployed {
+            release: current.clone(),
+            unchanged: true,
+            built: build.is_some(),
+            config: ConfigDiff::default(),
+            addons: AddonDiff::default(),
+            secrets: Vec::new(),
+            env_path,
+            pruned: Pruned::default(),
+        });
+    }
     let draft = Draft {
         kind: ChangeKind::Deploy,
         change: deploy_change(&commit, &moved),
@@ -200,6 +255,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let previous_config = current.map(|c| c.config).unwrap_or_default();
     Ok(Deployed {
         config: ConfigDiff::between(&previous_config, &release.config),
+        unchanged: false,
         secrets,
         addons: moved,
         release,

@@ -5,8 +5,9 @@ use fs_err as fs;
 use toml_edit::{DocumentMut, Item, Table};
 
 use crate::context::Context;
+use crate::error::Error;
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{LockedLedger, Tier};
+use crate::ledger::{Ledger, LockedLedger, Tier};
 use crate::workspace::Workspace;
 
 /// What `init` set up.
@@ -27,12 +28,26 @@ impl Workspace {
     /// `init [--tier]`: sets up `.releases/` and the tier setting. Idempotent:
     /// an existing ledger is kept, and the tier is written only when asked
     /// for (or, with none set yet, as the explicit default).
-    pub fn init(&mut self, ctx: &Context, tier: Option<Tier>) -> crate::Result<Initialized> {
-        init(self, ctx, tier)
+    ///
+    /// Without `tier`, Cargo.toml is left alone (the default tier needs no
+    /// setting). A tier that would delete release files refuses, listing
+    /// them ([`Error::ConfirmationNeeded`]), unless `confirmed`.
+    pub fn init(
+        &mut self,
+        ctx: &Context,
+        tier: Option<Tier>,
+        confirmed: bool,
+    ) -> crate::Result<Initialized> {
+        init(self, ctx, tier, confirmed)
     }
 }
 
-fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> crate::Result<Initialized> {
+fn init(
+    ws: &mut Workspace,
+    ctx: &Context,
+    tier: Option<Tier>,
+    confirmed: bool,
+) -> crate::Result<Initialized> {
     // Decide everything before writing anything, so a refusal changes nothing.
     let manifest_path = ws.manifest_path().to_owned();
     let text = fs::read_to_string(&manifest_path)?;
@@ -51,8 +66,17 @@ fn init(ws: &mut Workspace, ctx: &Context, tier: Option<Tier>) -> crate::Result<
         Some(tier) => tier,
         None => ws.tier()?,
     };
+    if !confirmed {
+        let doomed = retention::would_prune(&Ledger::open(ws.root())?, wanted)?;
+        if !doomed.is_empty() {
+            return Err(Error::ConfirmationNeeded {
+                tier: wanted,
+                releases: doomed,
+            });
+        }
+    }
     let mut wrote_tier = None;
-    if settings.get("tier").and_then(Item::as_str) != Some(wanted.as_str()) {
+    if tier.is_some() && settings.get("tier").and_then(Item::as_str) != Some(wanted.as_str()) {
         match settings.get_mut("tier").and_then(Item::as_value_mut) {
             Some(value) => {
                 let decor = value.decor().clone();

@@ -7,6 +7,7 @@ pub(crate) mod config;
 pub(crate) mod deploy;
 pub(crate) mod diff;
 pub(crate) mod init;
+pub(crate) mod rebuild;
 pub(crate) mod releases;
 mod restore;
 pub(crate) mod rollback;
@@ -78,7 +79,10 @@ fn record(
             Some(user) => user.to_owned(),
             None => git::acting_user(ws.root()),
         },
-        when: ctx.now().strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        when: ctx
+            .recording_time()
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
         status: draft.status,
         note: draft.note,
         rollback_to: draft.rollback_to,

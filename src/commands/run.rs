@@ -18,8 +18,9 @@ pub struct RunOptions {
     pub bin: Option<String>,
     /// Arguments for it.
     pub args: Vec<OsString>,
-    /// The folder `run` is started from: as with `cargo run`, the package
-    /// there decides which executable runs when there are several.
+    /// The folder `run` is started from: the program runs there, and, as
+    /// with `cargo run`, the package there decides which executable runs
+    /// when there are several (default: the workspace root).
     pub from: Option<PathBuf>,
 }
 
@@ -63,7 +64,8 @@ impl Workspace {
             // Always set, as Heroku does: the release's config wins over the
             // environment `run` is started from, `force` or not.
             .envs(self.environment(&current.config)?)
-            .current_dir(self.root());
+            // As `cargo run`, in the folder it was started from.
+            .current_dir(opts.from.as_deref().unwrap_or(self.root()));
         Ok(cmd)
     }
 }

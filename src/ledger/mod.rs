@@ -24,7 +24,8 @@ pub use config_vars::{ChangedVar, ConfigDiff, VarValue};
 pub use eligibility::{AddonConflict, Ineligible};
 use lock::LedgerLock;
 pub use release::{
-    Addon, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status, Version,
+    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status,
+    Version,
 };
 pub use retention::{Pruned, Tier};
 use slugs::SlugStore;

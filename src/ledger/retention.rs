@@ -9,9 +9,9 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::text::printable;
 
-use super::LockedLedger;
 use super::eligibility::Eligibility;
 use super::release::Release;
+use super::{Ledger, LockedLedger};
 
 /// The releases add-on tier, `[workspace.metadata.release-log] tier`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -73,30 +73,9 @@ pub struct Pruned {
 /// deleted.
 pub(crate) fn apply(ledger: &mut LockedLedger, tier: Tier) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
-    if tier == Tier::Advanced {
-        return Ok(pruned);
-    }
-    let Some(current) = ledger.current()? else {
+    let Some(keep) = kept(ledger, tier)? else {
         return Ok(pruned);
     };
-    let mut keep = BTreeSet::from([current.version]);
-    // The previous release, even when it cannot be rolled back to, so that
-    // the history always shows the step before the current one.
-    for &version in ledger
-        .versions()
-        .iter()
-        .rev()
-        .filter(|&&v| v < current.version)
-    {
-        if ledger.read(version)?.succeeded() {
-            keep.insert(version);
-            break;
-        }
-    }
-    if let Some(target) = Eligibility::new(ledger, Some(&current), tier)?.bare_target()? {
-        keep.insert(target.version);
-    }
-    keep.extend(ledger.newest());
     for version in ledger.versions().to_vec() {
         if !keep.contains(&version) {
             ledger.remove(version)?;
@@ -117,4 +96,46 @@ pub(crate) fn apply(ledger: &mut LockedLedger, tier: Tier) -> anyhow::Result<Pru
         pruned.slugs = ledger.slugs().retain(&digests)?;
     }
     Ok(pruned)
+}
+
+/// The release files `tier` would prune now, without pruning them.
+pub(crate) fn would_prune(ledger: &Ledger, tier: Tier) -> anyhow::Result<Vec<u64>> {
+    Ok(match kept(ledger, tier)? {
+        Some(keep) => ledger
+            .versions()
+            .iter()
+            .copied()
+            .filter(|v| !keep.contains(v))
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+/// The releases `tier` keeps, or `None` when it keeps every one.
+fn kept(ledger: &Ledger, tier: Tier) -> anyhow::Result<Option<BTreeSet<u64>>> {
+    if tier == Tier::Advanced {
+        return Ok(None);
+    }
+    let Some(current) = ledger.current()? else {
+        return Ok(None);
+    };
+    let mut keep = BTreeSet::from([current.version]);
+    // The previous release, even when it cannot be rolled back to, so that
+    // the history always shows the step before the current one.
+    for &version in ledger
+        .versions()
+        .iter()
+        .rev()
+        .filter(|&&v| v < current.version)
+    {
+        if ledger.read(version)?.succeeded() {
+            keep.insert(version);
+            break;
+        }
+    }
+    if let Some(target) = Eligibility::new(ledger, Some(&current), tier)?.bare_target()? {
+        keep.insert(target.version);
+    }
+    keep.extend(ledger.newest());
+    Ok(Some(keep))
 }

@@ -70,6 +70,9 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
         (None, deploy) => format!("built by v{deploy}"),
     };
     line("Code", &format!("{short}{dirty}, {built}"));
+    if let Some(build) = &r.code.build {
+        line("Build", &printable(&build.describe()));
+    }
     let slug = &r.code.slug;
     let exes: Vec<&str> = slug.executables.iter().map(|e| e.name.as_str()).collect();
     line(

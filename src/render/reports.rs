@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use cargo_release_log::text::printable;
 use cargo_release_log::{
     AddonChanged, AddonDiff, AddonsShown, CheckReport, ConfigChanged, Deployed, Initialized,
-    MovedAddon, Pruned, RolledBack, Synced,
+    MovedAddon, Pruned, Rebuilt, RolledBack, Synced,
 };
 use unicode_width::UnicodeWidthStr as _;
 
@@ -35,6 +35,17 @@ pub fn initialized(done: &Initialized, app: &str) -> String {
 
 pub fn deployed(done: &Deployed) -> String {
     let mut out = String::new();
+    if done.unchanged {
+        let r = &done.release;
+        let _ = writeln!(
+            out,
+            "-----> v{} already runs {} with this slug and config; nothing was recorded \
+             (`deploy --force` records it again)",
+            r.version,
+            r.code.short_commit()
+        );
+        return out;
+    }
     if !done.config.is_empty() {
         // A deploy records `[env]` as it finds it: say what that changes.
         let _ = write!(
@@ -357,4 +368,42 @@ pub fn check(report: &CheckReport, app: &str) -> String {
 /// `1 problem`, `2 problems`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `rebuild`: which executables the build reproduced.
+pub fn rebuilt(done: &Rebuilt) -> String {
+    let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+    let mut out = format!(
+        "Rebuilt v{} from {} in a temporary worktree:\n",
+        done.version,
+        done.commit.get(..7).unwrap_or(&done.commit)
+    );
+    for exe in &done.executables {
+        let _ = match &exe.built {
+            _ if exe.reproduced() => writeln!(
+                out,
+                "  {}: sha256 {} matches the record; stored",
+                exe.name,
+                short(&exe.recorded)
+            ),
+            Some(built) => writeln!(
+                out,
+                "  {}: not reproduced: built {}, the record says {}; not stored",
+                exe.name,
+                short(built),
+                short(&exe.recorded)
+            ),
+            None => writeln!(out, "  {}: not built by this build; not stored", exe.name),
+        };
+    }
+    if done.executables.iter().all(|e| e.reproduced()) {
+        let _ = writeln!(out, "v{} can be run and rolled back to here.", done.version);
+    } else if !done.caveats.is_empty() {
+        let _ = writeln!(
+            out,
+            "It may not reproduce, as {}.",
+            done.caveats.join(", and ")
+        );
+    }
+    out
 }

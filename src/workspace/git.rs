@@ -183,3 +183,12 @@ pub(crate) fn has_commit(dir: &Path, sha: &str) -> anyhow::Result<bool> {
         .output_unchecked()?;
     Ok(known.status.success())
 }
+
+/// Whether git tracks `rel` (relative to `dir`).
+pub(crate) fn is_tracked(dir: &Path, rel: &Path) -> anyhow::Result<bool> {
+    let output = ProcessBuilder::git(dir)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(rel)
+        .output_unchecked()?;
+    Ok(output.status.success())
+}

@@ -207,7 +207,7 @@ fn an_addon_release_edit_is_not_dirt_until_it_changes() {
     ok(&p, &["addons", "add", "itoa"]);
     p.advance(60);
     // Not committed yet: the next deploy accepts exactly these changes…
-    let deploy = ok(&p, &["deploy"]);
+    let deploy = ok(&p, &["deploy", "--force"]);
     assert!(deploy.stdout.contains("done, v3"), "{deploy}");
     p.advance(60);
     // …and refuses anything else.

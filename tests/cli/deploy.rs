@@ -229,7 +229,7 @@ fn run_while_locked(p: &Project, args: &[&str], meanwhile: impl FnOnce()) -> (St
 fn waits_for_the_ledger_lock_and_says_so() {
     let p = Project::new();
     p.ok(&["deploy"]);
-    let (stdout, stderr) = run_while_locked(&p, &["deploy", "--no-build"], || {});
+    let (stdout, stderr) = run_while_locked(&p, &["deploy", "--no-build", "--force"], || {});
     assert_eq!(
         stderr,
         "    Blocking waiting for file lock on the release ledger\n"
@@ -507,7 +507,7 @@ fn an_ignored_config_file_is_not_dirt_by_itself() {
 fn no_build_before_any_build_can_still_be_rolled_back_to() {
     let p = Project::new();
     p.ok(&["deploy", "--no-build"]);
-    p.ok(&["deploy", "--no-build"]);
+    p.ok(&["deploy", "--no-build", "--force"]);
     assert!(!p.read(".releases/v2.toml").contains("built-from"));
     p.ok(&["config", "set", "A=1"]);
     // Nothing was ever built, so nothing is lost by going back.

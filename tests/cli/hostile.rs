@@ -313,7 +313,7 @@ fn a_killed_config_set_never_blocks_the_next_deploy() {
     }
     // Whatever was interrupted, deploy goes on (no leftover counts as
     // uncommitted work) and the ledger checks out.
-    let deploy = ok(&p, &["deploy"]);
+    let deploy = ok(&p, &["deploy", "--force"]);
     assert!(
         deploy.stdout.contains("-----> Launching... done"),
         "{deploy}"
@@ -340,7 +340,7 @@ fn concurrent_writers_and_readers_with_pruning() {
     let writers: Vec<_> = (0..6)
         .map(|i| {
             let args: Vec<String> = if i % 3 == 0 {
-                vec!["deploy".into(), "--no-build".into()]
+                vec!["deploy".into(), "--no-build".into(), "--force".into()]
             } else {
                 vec!["config".into(), "set".into(), format!("W{i}={i}")]
             };

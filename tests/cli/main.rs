@@ -8,6 +8,7 @@ mod completions;
 mod config;
 mod deploy;
 mod errors;
+mod everyday;
 mod help;
 mod history;
 mod hostile;

@@ -54,8 +54,7 @@ fn init_says_it_created_the_ledger() {
     let run = ok(&p, &["init"]);
     assert_eq!(
         run.stdout,
-        "Set tier = \"advanced\" in [package.metadata.release-log] of Cargo.toml (commit it before the next deploy)\n\
-         Created .releases/ (commit its v*.toml files; slugs stay local)\n\
+        "Created .releases/ (commit its v*.toml files; slugs stay local)\n\
          myapp keeps its releases in .releases/ (tier: advanced)\n"
     );
 }
@@ -166,7 +165,7 @@ fn switching_to_basic_prunes_at_once() {
     assert_eq!(p.release_files().len(), 4);
     assert_eq!(slug_count(&p), 3);
 
-    let init = ok(&p, &["init", "--tier", "basic"]);
+    let init = ok(&p, &["init", "--tier", "basic", "--yes"]);
     assert_eq!(p.release_files(), ["v3.toml", "v4.toml"]);
     assert_eq!(slug_count(&p), 1, "only v3's slug is still referred to");
     p.commit("basic tier");
@@ -294,7 +293,7 @@ fn basic_rolled_back_code_is_temporary_after_the_deploy_file_is_pruned() {
     p.ok(&["rollback", "v1"]);
     p.advance(60);
     // Basic keeps v4 and v3, both rollbacks to v1's code: no deploy file is left.
-    p.ok(&["init", "--tier", "basic"]);
+    p.ok(&["init", "--tier", "basic", "--yes"]);
     p.commit("basic tier");
     assert_eq!(p.release_files(), ["v3.toml", "v4.toml"]);
     assert_eq!(p.ok(&["run"]), "hello from v1 (MYVAR=None, args=[])\n");

@@ -1,0 +1,235 @@
+//! `rebuild [vN]`: build a recorded release again from its commit, in a
+//! temporary git worktree, and store the executables that match its record.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use super::build::{BuildOptions, build};
+use super::require_current;
+use crate::context::Context;
+use crate::error::Error;
+use crate::ledger::slugs::sha256_file;
+use crate::ledger::{Ledger, LockedLedger, Release, Version};
+use crate::process::ProcessBuilder;
+use crate::workspace::{Workspace, git};
+
+/// How to rebuild.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RebuildOptions {
+    /// Passes `--quiet` to `cargo build`.
+    pub quiet: bool,
+    /// Passes `--color` to `cargo build`.
+    pub color: Option<String>,
+}
+
+/// What a rebuild found.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Rebuilt {
+    /// The release rebuilt.
+    pub version: u64,
+    /// The commit built.
+    pub commit: String,
+    /// Each executable the release records.
+    pub executables: Vec<RebuiltExecutable>,
+    /// Why the build may not reproduce the record: it was made with
+    /// uncommitted changes.
+    pub caveats: Vec<String>,
+}
+
+/// One executable of a rebuild.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct RebuiltExecutable {
+    /// Its name.
+    pub name: String,
+    /// The sha256 the release records.
+    pub recorded: String,
+    /// The sha256 built now, if it was built.
+    pub built: Option<String>,
+}
+
+impl RebuiltExecutable {
+    /// Whether the rebuild reproduced it byte for byte (it is stored then).
+    pub fn reproduced(&self) -> bool {
+        self.built.as_deref() == Some(self.recorded.as_str())
+    }
+}
+
+impl Workspace {
+    /// `rebuild [vN]`: builds release `version` (default: the current one)
+    /// from its commit in a temporary git worktree, with `--locked` and the
+    /// profile, target and features it was built with, then stores each
+    /// executable whose sha256 matches the record, so that the release can
+    /// be run or rolled back to here. Rust builds are often reproducible;
+    /// an executable that differs is reported and not stored.
+    pub fn rebuild(
+        &self,
+        ctx: &Context,
+        version: Option<Version>,
+        opts: &RebuildOptions,
+    ) -> crate::Result<Rebuilt> {
+        let release = Ledger::read_consistently(self.root(), |ledger| match version {
+            Some(v) => ledger.get(v),
+            None => require_current(ledger, self),
+        })?;
+        let code = &release.code;
+        if !release.succeeded() || code.slug.executables.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "v{} has no executables to rebuild: {}",
+                release.version,
+                if release.succeeded() {
+                    "nothing was built for it"
+                } else {
+                    "its build failed"
+                }
+            )));
+        }
+        // A `--no-build` release runs the slug of another commit.
+        let commit = code
+            .built_from
+            .clone()
+            .unwrap_or_else(|| code.commit.clone());
+        if !git::has_commit(self.root(), &commit)? {
+            return Err(Error::InvalidInput(format!(
+                "commit {} of v{} is not in this repository; fetch it first (`git fetch`)",
+                &commit[..7.min(commit.len())],
+                release.version
+            )));
+        }
+        let mut caveats = Vec::new();
+        if code.dirty {
+            caveats.push("it was deployed with uncommitted changes (--allow-dirty)".to_owned());
+        }
+        if !code.uncommitted.is_empty() {
+            let files: Vec<&str> = code.uncommitted.keys().map(String::as_str).collect();
+            caveats.push(format!(
+                "it was built with uncommitted changes to {}",
+                files.join(", ")
+            ));
+        }
+        let worktree = Worktree::add(self.root(), &commit)?;
+        let prefix = ProcessBuilder::git(self.root())
+            .args(["rev-parse", "--show-prefix"])
+            .read()?;
+        let dir = worktree.path().join(prefix);
+        let manifest = dir.join(
+            self.manifest_path()
+                .file_name()
+                .unwrap_or(std::ffi::OsStr::new("Cargo.toml")),
+        );
+        let how = code.build.clone().unwrap_or_default();
+        // Its own target folder: the workspace's build is left alone.
+        let target_dir = self.root().join("target").join("release-log-rebuild");
+        let built = build(
+            self,
+            &BuildOptions {
+                build: &how,
+                locked: true,
+                quiet: opts.quiet,
+                color: opts.color.as_deref(),
+                elsewhere: Some((&manifest, &dir)),
+                target_dir: Some(&target_dir),
+            },
+        )?;
+        if !built.status.success() {
+            return Err(anyhow::anyhow!(
+                "the build of v{} ({}) failed; nothing was stored",
+                release.version,
+                &commit[..7.min(commit.len())]
+            )
+            .into());
+        }
+        let (ledger, _) = LockedLedger::create(self.root(), ctx.lock_wait_hook())?;
+        let executables = store_matching(&ledger, &release, &built.executables())?;
+        Ok(Rebuilt {
+            version: release.version,
+            commit,
+            executables,
+            caveats,
+        })
+    }
+}
+
+/// Stores each rebuilt executable that matches the record.
+fn store_matching(
+    ledger: &LockedLedger,
+    release: &Release,
+    built: &[(String, PathBuf)],
+) -> anyhow::Result<Vec<RebuiltExecutable>> {
+    let slugs = ledger.slugs();
+    let mut out = Vec::new();
+    for exe in &release.code.slug.executables {
+        let path = built
+            .iter()
+            .find(|(name, _)| *name == exe.name)
+            .map(|(_, p)| p);
+        let sha = match path {
+            Some(path) => Some(sha256_file(path)?.0),
+            None => None,
+        };
+        if let (Some(path), Some(sha)) = (path, &sha)
+            && *sha == exe.sha256
+        {
+            slugs.store(&exe.name, path, ledger.scratch())?;
+        }
+        out.push(RebuiltExecutable {
+            name: exe.name.clone(),
+            recorded: exe.sha256.clone(),
+            built: sha,
+        });
+    }
+    Ok(out)
+}
+
+/// A temporary `git worktree` at a commit, removed when dropped.
+struct Worktree {
+    repo: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Worktree {
+    fn add(repo: &Path, commit: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("release-log-rebuild-")
+            .tempdir()
+            .context("failed to make a folder for the worktree")?;
+        let output = ProcessBuilder::git(repo)
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(dir.path().join("src"))
+            .arg(commit)
+            .output_unchecked()?;
+        if !output.status.success() {
+            bail!(
+                "`git worktree add` failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(Self {
+            repo: repo.to_owned(),
+            dir,
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("src")
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        // Best effort: the folder goes with the TempDir; git forgets it.
+        let _ = ProcessBuilder::git(&self.repo)
+            .args(["worktree", "remove", "--force"])
+            .arg(self.path())
+            .output_unchecked();
+        let _ = ProcessBuilder::git(&self.repo)
+            .args(["worktree", "prune"])
+            .output_unchecked();
+    }
+}
