@@ -16,7 +16,7 @@ use crate::ledger::{
 use crate::workspace::{EnvFile, Workspace, git};
 
 /// How to deploy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct DeployOptions {
     /// Record commit, config and add-ons without building; the latest deploy's build runs.
@@ -34,20 +34,6 @@ pub struct DeployOptions {
     pub quiet: bool,
     /// Passes `--color` to `cargo build`: `auto`, `always` or `never`.
     pub color: Option<String>,
-}
-
-impl Default for DeployOptions {
-    fn default() -> Self {
-        Self {
-            no_build: false,
-            allow_dirty: false,
-            force: false,
-            build: Build::default(),
-            message: None,
-            quiet: false,
-            color: None,
-        }
-    }
 }
 
 /// What a deploy recorded.

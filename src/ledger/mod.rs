@@ -374,6 +374,7 @@ mod tests {
             built_from: None,
             dirty: false,
             uncommitted: Default::default(),
+            build: None,
             slug: Slug::default(),
             addons: Vec::new(),
         };

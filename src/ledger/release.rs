@@ -638,6 +638,7 @@ mod properties {
                 built_from: None,
                 dirty,
                 uncommitted: Default::default(),
+                build: None,
                 slug: Slug::from_executables(
                     exes.into_iter()
                         .map(|(name, size, sha256)| Executable { name, size, sha256 })
