@@ -382,7 +382,9 @@ pub fn redact(text: &str, root: &Path) -> String {
         Some(dir) => text.replace(&dir.display().to_string(), "[TMP]"),
         None => text,
     };
-    let rules: [(&str, &str); 9] = [
+    let rules: [(&str, &str); 11] = [
+        (r"/[^ ]*/release-log-rebuild-[A-Za-z0-9]+/src", "[WORKTREE]"),
+        (r"sha256 [0-9a-f]{12}\b", "sha256 [SHA]"),
         // A secret's fingerprint is keyed by this test's own random store key.
         (r"<secret [0-9a-f]{7}>", "<secret [FINGERPRINT]>"),
         (r#""(size|total-size)": \d+"#, r#""$1": "[SIZE]""#),
