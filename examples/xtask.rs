@@ -54,7 +54,7 @@ fn ship() -> Result<(), Error> {
         );
     }
 
-    let status = ws.run_command(&RunOptions::default())?.status()?;
+    let status = ws.run_command(&RunOptions::default())?.command.status()?;
     if status.success() {
         println!("smoke test passed");
     } else {

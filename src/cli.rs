@@ -88,6 +88,8 @@ pub enum Command {
     /// Build a recorded release again from its commit, in a temporary git worktree, and
     /// store the executables that match its record
     Rebuild(RebuildArgs),
+    /// Delete stored slugs no retained release needs, here and in the slug store
+    Gc(GcArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -283,6 +285,13 @@ pub enum ConfigAction {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Say what would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -689,6 +698,9 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             } else if args.shell {
                 shell.out(&render::shell_lines(&ws.environment(&info.release.config)?));
             } else {
+                for line in reports::fetched(&info.fetched).lines() {
+                    shell.note(line);
+                }
                 shell.print(&render::info(&info, ctx.now()));
             }
         }
@@ -810,6 +822,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
+        Command::Gc(args) => shell.status(&reports::collected(&ws.gc(&ctx, args.dry_run)?)),
         Command::Rebuild(args) => {
             let mut opts = RebuildOptions::default();
             opts.quiet = cli.quiet;
@@ -849,7 +862,11 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             opts.bin = args.bin;
             opts.args = args.args;
             opts.from = std::env::current_dir().ok();
-            let mut cmd = ws.run_command(&opts)?;
+            let plan = ws.run_command(&opts)?;
+            for line in reports::fetched(&plan.fetched).lines() {
+                shell.note(line);
+            }
+            let mut cmd = plan.command;
             let cannot_start = |e: std::io::Error, cmd: &std::process::Command| {
                 Error::from(anyhow::anyhow!(
                     "could not start `{}`: {e}",

@@ -94,7 +94,8 @@ pub enum Error {
     /// The executables a release runs are not stored here.
     #[error(
         "the slug of v{version} is not stored in this workspace (missing: {}); \
-         run `cargo release-log deploy` to build it here",
+         `cargo release-log rebuild v{version}` builds it here from its commit \
+         (a `slug-store` setting shares slugs between clones)",
         executables.join(", ")
     )]
     SlugMissing {

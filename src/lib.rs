@@ -47,12 +47,14 @@ pub use commands::check::{CheckReport, Finding, FindingKind};
 pub use commands::config::{ConfigChanged, ConfigShown, Secrecy};
 pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};
+pub use commands::gc::Collected;
 pub use commands::init::Initialized;
 pub use commands::rebuild::{RebuildOptions, Rebuilt, RebuiltExecutable};
 pub use commands::releases::ReleaseInfo;
 pub use commands::rollback::RolledBack;
-pub use commands::run::RunOptions;
+pub use commands::run::{RunOptions, RunPlan};
 pub use commands::sync::Synced;
+pub use commands::{Shared, SlugTransfer};
 pub use context::Context;
 pub use error::{CargoSaid, Error, Result};
 pub use ledger::{

@@ -6,7 +6,7 @@ use cargo_metadata::semver;
 
 use super::build::{BuildOptions, build, is_manifest, tree_state};
 use super::restore::Backup;
-use super::{Draft, ensure_env_matches, lock_current, record};
+use super::{Draft, Shared, ensure_env_matches, lock_current, record, share};
 use crate::context::Context;
 use crate::error::{CargoSaid, Error};
 use crate::ledger::retention::Pruned;
@@ -95,6 +95,8 @@ pub struct AddonChanged {
     pub name: String,
     /// How the add-ons compiled into the slug changed.
     pub addons: AddonDiff,
+    /// What was uploaded to the shared slug store.
+    pub shared: Shared,
     /// The manifests cargo changed, from the workspace root: to be committed.
     pub manifests: Vec<String>,
     /// Set when the change left rolled-back code: the build whose code runs again.
@@ -243,6 +245,7 @@ fn change_addons(
     } else {
         (Status::Failed, Slug::default())
     };
+    let shared = share(ws, &ledger, &slug)?;
     let manifests = uncommitted_manifests(ws)?;
     let code = Code {
         commit,
@@ -300,6 +303,7 @@ fn change_addons(
     backup.keep();
     Ok(AddonChanged {
         release,
+        shared,
         name,
         addons: moved,
         manifests: manifests.into_keys().collect(),

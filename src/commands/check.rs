@@ -101,12 +101,13 @@ impl Workspace {
         let (current, needed) = walk_the_chain(&ledger, tier, &mut report);
         if let Some(current) = &current {
             report.current = Some(current.version);
-            report.rollback_target = Eligibility::new(&ledger, Some(current), tier)?
-                .bare_target()
-                .ok()
-                .flatten()
-                .map(|r| r.version);
-            check_slugs(&ledger, current, &needed, &mut report)?;
+            report.rollback_target =
+                Eligibility::new(&ledger, Some(current), tier, self.slug_store()?)?
+                    .bare_target()
+                    .ok()
+                    .flatten()
+                    .map(|r| r.version);
+            check_slugs(&ledger, current, &needed, self.slug_store()?, &mut report)?;
             self.check_workspace(current, &mut report)?;
         }
         Ok(report)
@@ -391,6 +392,7 @@ fn check_slugs(
     ledger: &Ledger,
     current: &Release,
     needed: &Needed,
+    remote: Option<&crate::ledger::remote::RemoteStore>,
     report: &mut CheckReport,
 ) -> anyhow::Result<()> {
     let slugs = ledger.slugs();
@@ -399,6 +401,21 @@ fn check_slugs(
         let path = slugs.path(exe);
         let subject = format!("slugs/{}/{}", exe.sha256, exe.name);
         if !path.is_file() {
+            // What the shared store has can be fetched when it is needed.
+            if let Some(remote) = remote {
+                if remote.contains(exe)? {
+                    continue;
+                }
+                report.problems.push(Finding {
+                    subject,
+                    kind: FindingKind::SlugMissing,
+                    message: format!(
+                        "the executable `{}` of v{version} is neither stored here nor in {remote}",
+                        exe.name
+                    ),
+                });
+                continue;
+            }
             let needed = running && current.code.slug.executables.contains(exe);
             let finding = Finding {
                 subject,

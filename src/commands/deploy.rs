@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::build::{BuildOptions, build, tree_state};
-use super::{Draft, EnvState, apply, env_state, record, unreadable_env};
+use super::{Draft, EnvState, Shared, apply, env_state, record, share, unreadable_env};
 use crate::commands::config::Secrecy;
 use crate::context::Context;
 use crate::error::Error;
@@ -53,6 +53,8 @@ pub struct Deployed {
     /// How the add-ons differ from the previous deploy's: dependencies that
     /// changed with the code.
     pub addons: AddonDiff,
+    /// What was uploaded to the shared slug store.
+    pub shared: Shared,
     /// The vars of `[env]` kept secret (their values moved out of it), with why.
     pub secrets: Vec<(String, String)>,
     /// The path of the `[env]` file, relative to the workspace root.
@@ -78,6 +80,8 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     // Everything that can refuse the deploy is checked before anything is
     // built or written.
     ws.tier()?;
+    ws.slug_store()?;
+    ws.keep_slugs()?;
     let commit = git::head_commit(ws.root())?;
     let env = EnvFile::load(ws.root())?;
     let env_path = env.relative_path(ws.root());
@@ -150,13 +154,13 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         Some(built) if !built.status.success() => Status::Failed,
         _ => Status::Succeeded,
     };
+    let mut shared = Shared::default();
     let (deploy, built_from, slug, how) = match &build {
-        Some(built) if built.status.success() => (
-            version,
-            None,
-            built.store(&ledger)?,
-            Some(opts.build.clone()),
-        ),
+        Some(built) if built.status.success() => {
+            let slug = built.store(&ledger)?;
+            shared = share(ws, &ledger, &slug)?;
+            (version, None, slug, Some(opts.build.clone()))
+        }
         Some(_) => (version, None, Slug::default(), Some(opts.build.clone())),
         // Without a build, the new commit runs on the latest build, if there
         // is one yet (`deploy = 0` says there is not).
@@ -207,6 +211,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         return Ok(Deployed {
             release: current.clone(),
             unchanged: true,
+            shared,
             built: build.is_some(),
             config: ConfigDiff::default(),
             addons: AddonDiff::default(),
@@ -242,6 +247,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     Ok(Deployed {
         config: ConfigDiff::between(&previous_config, &release.config),
         unchanged: false,
+        shared,
         secrets,
         addons: moved,
         release,

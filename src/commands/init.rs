@@ -67,7 +67,7 @@ fn init(
         None => ws.tier()?,
     };
     if !confirmed {
-        let doomed = retention::would_prune(&Ledger::open(ws.root())?, wanted)?;
+        let doomed = retention::would_prune(&Ledger::open(ws.root())?, wanted, ws.slug_store()?)?;
         if !doomed.is_empty() {
             return Err(Error::ConfirmationNeeded {
                 tier: wanted,
@@ -101,7 +101,7 @@ fn init(
             .write(&manifest_path, doc.to_string().as_bytes())?;
     }
     ws.set_tier(wanted);
-    let pruned = retention::apply(&mut ledger, wanted)?;
+    let pruned = retention::apply(&mut ledger, wanted, ws.slug_store()?, ws.keep_slugs()?)?;
     Ok(Initialized {
         tier: wanted,
         created_ledger,

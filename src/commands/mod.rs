@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod config;
 pub(crate) mod deploy;
 pub(crate) mod diff;
+pub(crate) mod gc;
 pub(crate) mod init;
 pub(crate) mod rebuild;
 pub(crate) mod releases;
@@ -21,6 +22,7 @@ use anyhow::Context as _;
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::config_vars::plain_vars;
+use crate::ledger::remote::Uploaded;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
     ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Status, release,
@@ -95,6 +97,8 @@ fn record(
     // Everything that can be refused is decided before the release file is
     // written; after it, only writes of files already prepared remain.
     let tier = ws.tier()?;
+    let remote = ws.slug_store()?;
+    let keep_slugs = ws.keep_slugs()?;
     // Never write a file that would be refused when read back.
     release.validate()?;
     if release.succeeded() {
@@ -115,13 +119,82 @@ fn record(
             )
         })?;
     }
-    let pruned = retention::apply(ledger, tier).with_context(|| {
+    let pruned = retention::apply(ledger, tier, remote, keep_slugs).with_context(|| {
         format!(
             "v{} was recorded, but older releases could not be pruned",
             release.version
         )
     })?;
     Ok((release, pruned))
+}
+
+/// An executable sent to or fetched from the shared slug store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SlugTransfer {
+    /// The executable's name.
+    pub name: String,
+    /// Its sha256.
+    pub sha256: String,
+    /// The bytes that moved.
+    pub bytes: u64,
+    /// The store, as people name it (`s3://bucket/prefix`, a folder).
+    pub store: String,
+}
+
+/// What [`share`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Shared {
+    /// The executables uploaded.
+    pub sent: Vec<SlugTransfer>,
+    /// How many the store had already.
+    pub skipped: usize,
+}
+
+/// Uploads the executables of `slug` the store does not have (none without
+/// a store): a release is recorded only once its slug can be fetched.
+fn share(ws: &Workspace, ledger: &Ledger, slug: &crate::ledger::Slug) -> crate::Result<Shared> {
+    let mut shared = Shared::default();
+    let Some(remote) = ws.slug_store()? else {
+        return Ok(shared);
+    };
+    let slugs = ledger.slugs();
+    for exe in &slug.executables {
+        match remote.upload(exe, &slugs.path(exe))? {
+            Uploaded::Skipped => shared.skipped += 1,
+            Uploaded::Sent { bytes } | Uploaded::Repaired { bytes } => {
+                shared.sent.push(SlugTransfer {
+                    name: exe.name.clone(),
+                    sha256: exe.sha256.clone(),
+                    bytes,
+                    store: remote.location().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(shared)
+}
+
+/// Fetches the executables of `slug` not stored here from the shared slug
+/// store, each verified against its sha256 before use.
+fn fetch(
+    ws: &Workspace,
+    ledger: &Ledger,
+    slug: &crate::ledger::Slug,
+) -> crate::Result<Vec<SlugTransfer>> {
+    let remote = ws.slug_store()?;
+    Ok(ledger
+        .slugs()
+        .fetch_missing(slug, remote)?
+        .into_iter()
+        .map(|(exe, bytes)| SlugTransfer {
+            name: exe.name,
+            sha256: exe.sha256,
+            bytes,
+            store: remote.map(|r| r.location().to_owned()).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// How the workspace's `[env]` stands against the current release.

@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use super::build::{BuildOptions, build};
-use super::require_current;
+use super::{Shared, require_current, share};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::slugs::sha256_file;
@@ -39,6 +39,8 @@ pub struct Rebuilt {
     /// Why the build may not reproduce the record: it was made with
     /// uncommitted changes.
     pub caveats: Vec<String>,
+    /// What was uploaded to the shared slug store.
+    pub shared: Shared,
 }
 
 /// One executable of a rebuild.
@@ -147,11 +149,27 @@ impl Workspace {
         }
         let (ledger, _) = LockedLedger::create(self.root(), ctx.lock_wait_hook())?;
         let executables = store_matching(&ledger, &release, &built.executables())?;
+        let matched = crate::ledger::Slug::from_executables(
+            release
+                .code
+                .slug
+                .executables
+                .iter()
+                .filter(|e| {
+                    executables
+                        .iter()
+                        .any(|r| r.name == e.name && r.reproduced())
+                })
+                .cloned()
+                .collect(),
+        );
+        let shared = share(self, &ledger, &matched)?;
         Ok(Rebuilt {
             version: release.version,
             commit,
             executables,
             caveats,
+            shared,
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::require_current;
+use super::{SlugTransfer, fetch, require_current};
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::{Ineligible, Ledger, Release, Version};
 use crate::workspace::Workspace;
@@ -25,6 +25,9 @@ pub struct ReleaseInfo {
     /// Why not, when it is not, for programs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ineligible: Option<Ineligible>,
+    /// The executables `info` fetched from the shared slug store.
+    #[serde(skip)]
+    pub fetched: Vec<SlugTransfer>,
 }
 
 impl Workspace {
@@ -33,7 +36,12 @@ impl Workspace {
     pub fn releases(&self, n: usize) -> crate::Result<Vec<ReleaseInfo>> {
         Ledger::read_consistently(self.root(), |ledger| {
             let current = ledger.current()?;
-            let eligibility = Eligibility::new(ledger, current.as_ref(), self.read_tier())?;
+            let eligibility = Eligibility::new(
+                ledger,
+                current.as_ref(),
+                self.read_tier(),
+                self.slug_store_for_reading(),
+            )?;
             let releases = ledger.newest_releases(n)?;
             Ok(releases
                 .into_iter()
@@ -50,8 +58,21 @@ impl Workspace {
                 Some(v) => ledger.get(v)?,
                 None => require_current(ledger, self)?,
             };
-            let eligibility = Eligibility::new(ledger, current.as_ref(), self.read_tier())?;
-            Ok(describe(release, current.as_ref(), &eligibility))
+            // A release whose slug is only in the shared store is fetched,
+            // so that it can be run and rolled back to here.
+            let fetched = match self.slug_store_for_reading() {
+                Some(_) if release.succeeded() => fetch(self, ledger, &release.code.slug)?,
+                _ => Vec::new(),
+            };
+            let eligibility = Eligibility::new(
+                ledger,
+                current.as_ref(),
+                self.read_tier(),
+                self.slug_store_for_reading(),
+            )?;
+            let mut info = describe(release, current.as_ref(), &eligibility);
+            info.fetched = fetched;
+            Ok(info)
         })
     }
 }
@@ -68,5 +89,6 @@ fn describe(
         ineligible_because: why.as_ref().map(ToString::to_string),
         ineligible: why,
         release,
+        fetched: Vec::new(),
     }
 }

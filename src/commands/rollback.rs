@@ -1,6 +1,6 @@
 //! `rollback [vN]`: a new release with an earlier release's code and config.
 
-use super::{Draft, ensure_env_matches, lock_current, record};
+use super::{Draft, SlugTransfer, ensure_env_matches, fetch, lock_current, record};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::eligibility::Eligibility;
@@ -18,6 +18,8 @@ pub struct RolledBack {
     pub target: u64,
     /// The release that was current before, which `rollback vN` restores.
     pub previous: u64,
+    /// The executables fetched from the shared slug store.
+    pub fetched: Vec<SlugTransfer>,
     /// The add-ons compiled into the code brought back, against those of
     /// the code that ran: dependencies that change with the code.
     pub addons: AddonDiff,
@@ -34,7 +36,7 @@ impl Workspace {
     pub fn rollback(&self, ctx: &Context, target: Option<Version>) -> crate::Result<RolledBack> {
         let tier = self.tier()?;
         let (mut ledger, current) = lock_current(self, ctx)?;
-        let eligibility = Eligibility::new(&ledger, Some(&current), tier)?;
+        let eligibility = Eligibility::new(&ledger, Some(&current), tier, self.slug_store()?)?;
         let target = match target {
             None => match eligibility.bare_target()? {
                 Some(t) => t,
@@ -63,6 +65,8 @@ impl Workspace {
                 release
             }
         };
+        // Eligible, its slug is here or in the shared store: fetch it now.
+        let fetched = fetch(self, &ledger, &target.code.slug)?;
         // A secret comes back only from this machine's store.
         for (name, var) in target.config.iter().filter(|(_, v)| v.is_secret()) {
             self.reveal(name, var)?;
@@ -83,6 +87,7 @@ impl Workspace {
         };
         let (release, pruned) = record(self, &mut ledger, ctx, &mut env, draft)?;
         Ok(RolledBack {
+            fetched,
             addons: AddonDiff::between(&current.code.addons, &release.code.addons),
             release,
             target: target.version,

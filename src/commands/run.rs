@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::require_current;
+use super::{SlugTransfer, require_current};
 use crate::error::Error;
 use crate::ledger::{Executable, Ledger};
 use crate::text::printable;
@@ -24,10 +24,20 @@ pub struct RunOptions {
     pub from: Option<PathBuf>,
 }
 
+/// How to start the current release.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RunPlan {
+    /// The command; the caller spawns it (or execs it).
+    pub command: Command,
+    /// The executables fetched from the shared slug store first.
+    pub fetched: Vec<SlugTransfer>,
+}
+
 impl Workspace {
     /// `run`: the command that starts the current release's executable with
     /// its config vars (always set, as Heroku does). The caller spawns it.
-    pub fn run_command(&self, opts: &RunOptions) -> crate::Result<Command> {
+    pub fn run_command(&self, opts: &RunOptions) -> crate::Result<RunPlan> {
         let (slugs, current) = Ledger::read_consistently(self.root(), |ledger| {
             Ok((ledger.slugs(), require_current(ledger, self)?))
         })?;
@@ -50,6 +60,22 @@ impl Workspace {
         };
         let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
         let path = slugs.path(exe);
+        let fetched = match self.slug_store()? {
+            Some(remote) if !crate::files::is_regular_file(&path) => {
+                let slug = crate::ledger::Slug::from_executables(vec![exe.clone()]);
+                slugs
+                    .fetch_missing(&slug, Some(remote))?
+                    .into_iter()
+                    .map(|(exe, bytes)| SlugTransfer {
+                        name: exe.name,
+                        sha256: exe.sha256,
+                        bytes,
+                        store: remote.location().to_owned(),
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         if !crate::files::is_regular_file(&path) {
             return Err(Error::SlugMissing {
                 version: current.version,
@@ -66,7 +92,10 @@ impl Workspace {
             .envs(self.environment(&current.config)?)
             // As `cargo run`, in the folder it was started from.
             .current_dir(opts.from.as_deref().unwrap_or(self.root()));
-        Ok(cmd)
+        Ok(RunPlan {
+            command: cmd,
+            fetched,
+        })
     }
 }
 

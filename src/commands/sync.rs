@@ -1,6 +1,6 @@
 //! `sync`: regenerate `[env]` and `.releases/current` from the current release.
 
-use super::lock;
+use super::{SlugTransfer, fetch, lock};
 use crate::context::Context;
 use crate::ledger::ConfigDiff;
 use crate::ledger::config_vars::plain_vars;
@@ -25,6 +25,8 @@ pub struct Synced {
     pub pruned: Pruned,
     /// Why retention did not run: the tier setting is invalid.
     pub tier_error: Option<String>,
+    /// The executables fetched from the shared slug store.
+    pub fetched: Vec<SlugTransfer>,
     /// The current release's executables that are not stored here (slugs
     /// are not committed, so a fresh clone has none): `run` needs a deploy.
     pub missing_slug: Vec<String>,
@@ -49,14 +51,24 @@ impl Workspace {
         let diff = ConfigDiff::between(&env.vars_lossy(), &plain_vars(&current.config));
         env.set_vars(&current.config)?;
         let env_changed = env.save(ledger.scratch())?;
+        let fetched = fetch(self, &ledger, &current.code.slug)?;
         let switched_current = ledger.switch_current(&current)?;
         // Retention too may not have run before a crash.
         let (pruned, tier_error) = match tier {
-            Ok(tier) => (retention::apply(&mut ledger, tier)?, None),
+            Ok(tier) => (
+                retention::apply(
+                    &mut ledger,
+                    tier,
+                    self.slug_store_for_reading(),
+                    self.keep_slugs().ok().flatten(),
+                )?,
+                None,
+            ),
             Err(e) => (Pruned::default(), Some(e.to_string())),
         };
         Ok(Synced {
             release: Some(current.version),
+            fetched,
             env: diff,
             env_changed,
             env_path: env.relative_path(self.root()),

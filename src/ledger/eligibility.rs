@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::addons::{same_state, versions_of};
 use super::release::Release;
+use super::remote::RemoteStore;
 use super::{Ledger, Tier};
 
 /// Why a release cannot be rolled back to.
@@ -48,7 +49,8 @@ impl fmt::Display for Ineligible {
             }
             Ineligible::SlugMissing { executables } => write!(
                 f,
-                "its built executables are missing here: {}; slugs are not committed",
+                "its built executables are missing here: {}; slugs are not committed \
+                 (`cargo release-log rebuild` builds them here, and a `slug-store` shares them)",
                 executables.join(", ")
             ),
             Ineligible::UndoesAddonRelease { target, addons } => {
@@ -118,6 +120,8 @@ impl AddonConflict {
 pub(crate) struct Eligibility<'a> {
     ledger: &'a Ledger,
     current: Option<&'a Release>,
+    /// The shared slug store, where a slug missing here may be fetched from.
+    remote: Option<&'a RemoteStore>,
     /// In the basic tier, the one release a rollback can go to.
     basic_target: Option<Option<Release>>,
 }
@@ -127,22 +131,24 @@ impl<'a> Eligibility<'a> {
         ledger: &'a Ledger,
         current: Option<&'a Release>,
         tier: Tier,
+        remote: Option<&'a RemoteStore>,
     ) -> anyhow::Result<Self> {
         let basic_target = match (tier, current) {
-            (Tier::Basic, Some(current)) => Some(newest_eligible_before(ledger, current)?),
+            (Tier::Basic, Some(current)) => Some(newest_eligible_before(ledger, current, remote)?),
             (Tier::Basic, None) => Some(None),
             (Tier::Advanced, _) => None,
         };
         Ok(Self {
             ledger,
             current,
+            remote,
             basic_target,
         })
     }
 
     /// Whether `release` can be rolled back to.
     pub(crate) fn of(&self, release: &Release) -> Result<(), Ineligible> {
-        rules(self.ledger, release, self.current)?;
+        rules(self.ledger, release, self.current, self.remote)?;
         match &self.basic_target {
             Some(target) if target.as_ref().is_none_or(|t| t.version != release.version) => {
                 Err(Ineligible::BasicTier {
@@ -157,7 +163,7 @@ impl<'a> Eligibility<'a> {
     pub(crate) fn bare_target(&self) -> anyhow::Result<Option<Release>> {
         match (&self.basic_target, self.current) {
             (Some(target), _) => Ok(target.clone()),
-            (None, Some(current)) => newest_eligible_before(self.ledger, current),
+            (None, Some(current)) => newest_eligible_before(self.ledger, current, self.remote),
             (None, None) => Ok(None),
         }
     }
@@ -171,7 +177,12 @@ impl<'a> Eligibility<'a> {
 }
 
 /// The rules every tier applies to one release.
-fn rules(ledger: &Ledger, release: &Release, current: Option<&Release>) -> Result<(), Ineligible> {
+fn rules(
+    ledger: &Ledger,
+    release: &Release,
+    current: Option<&Release>,
+    remote: Option<&RemoteStore>,
+) -> Result<(), Ineligible> {
     if current.is_some_and(|c| c.version == release.version) {
         return Err(Ineligible::Current);
     }
@@ -182,7 +193,11 @@ fn rules(ledger: &Ledger, release: &Release, current: Option<&Release>) -> Resul
         return Err(Ineligible::NeverBuilt);
     }
     let missing = ledger.slugs().missing(&release.code.slug);
-    if !missing.is_empty() {
+    // What the shared store has can be fetched: a store that cannot be
+    // asked is taken as not having it.
+    let fetchable =
+        |exe: &&crate::ledger::Executable| remote.is_some_and(|r| r.contains(exe).unwrap_or(false));
+    if !missing.iter().all(fetchable) {
         return Err(Ineligible::SlugMissing {
             executables: missing.iter().map(|e| e.name.clone()).collect(),
         });
@@ -217,13 +232,17 @@ fn undone_addon_releases(target: &Release, current: &Release) -> Vec<AddonConfli
         .collect()
 }
 
-fn newest_eligible_before(ledger: &Ledger, current: &Release) -> anyhow::Result<Option<Release>> {
+fn newest_eligible_before(
+    ledger: &Ledger,
+    current: &Release,
+    remote: Option<&RemoteStore>,
+) -> anyhow::Result<Option<Release>> {
     for &version in ledger.versions().iter().rev() {
         if version >= current.version {
             continue;
         }
         let release = ledger.read(version)?;
-        if rules(ledger, &release, Some(current)).is_ok() {
+        if rules(ledger, &release, Some(current), remote).is_ok() {
             return Ok(Some(release));
         }
     }

@@ -5,13 +5,6 @@
 //! so each [`RemoteStore`] runs it on a private current-thread tokio runtime
 //! that never leaves this module. (As with `reqwest::blocking`, a store must
 //! not be used from inside another async runtime.)
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "deploy, run, rollback, sync, info and gc are being wired to it"
-    )
-)]
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
@@ -144,8 +137,19 @@ impl RemoteStore {
     /// A store in a directory that must exist: a shared mount that is not
     /// mounted must not silently become a local folder.
     fn directory(dir: &Path) -> anyhow::Result<Self> {
-        // `slugs/` and `slugs` are one store, and messages show it one way.
-        let dir: std::path::PathBuf = dir.components().collect();
+        // `slugs/`, `slugs` and `ws/../slugs` are one store, and messages
+        // show it one way: `..` is taken lexically, as the setting reads.
+        let mut normal = std::path::PathBuf::new();
+        for part in dir.components() {
+            match part {
+                std::path::Component::ParentDir if normal.file_name().is_some() => {
+                    normal.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => normal.push(other),
+            }
+        }
+        let dir = normal;
         let dir = dir.as_path();
         let meta = fs::metadata(dir).with_context(|| {
             format!(
@@ -542,6 +546,13 @@ impl RemoteStore {
 }
 
 /// `slug store s3://bucket/prefix (at http://…)`, `slug store /mnt/slugs`.
+impl RemoteStore {
+    /// What users call the store: the setting's directory, or `s3://bucket/prefix`.
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+}
+
 impl fmt::Display for RemoteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "slug store `{}`", self.location)?;

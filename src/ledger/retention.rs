@@ -11,6 +11,7 @@ use crate::text::printable;
 
 use super::eligibility::Eligibility;
 use super::release::Release;
+use super::remote::RemoteStore;
 use super::{Ledger, LockedLedger};
 
 /// The releases add-on tier, `[workspace.metadata.release-log] tier`.
@@ -71,36 +72,91 @@ pub struct Pruned {
 /// file (so numbers and the hash chain continue after a failed deploy);
 /// `advanced` keeps everything. Slugs that no kept release refers to are
 /// deleted.
-pub(crate) fn apply(ledger: &mut LockedLedger, tier: Tier) -> anyhow::Result<Pruned> {
+pub(crate) fn apply(
+    ledger: &mut LockedLedger,
+    tier: Tier,
+    remote: Option<&RemoteStore>,
+    keep_slugs: Option<usize>,
+) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
-    let Some(keep) = kept(ledger, tier)? else {
-        return Ok(pruned);
-    };
-    for version in ledger.versions().to_vec() {
-        if !keep.contains(&version) {
-            ledger.remove(version)?;
-            pruned.releases.push(version);
+    if let Some(keep) = kept(ledger, tier, remote)? {
+        for version in ledger.versions().to_vec() {
+            if !keep.contains(&version) {
+                ledger.remove(version)?;
+                pruned.releases.push(version);
+            }
+        }
+        if !pruned.releases.is_empty() {
+            let kept: Vec<Release> = keep
+                .iter()
+                .map(|&v| ledger.read(v))
+                .collect::<anyhow::Result<_>>()?;
+            let digests = digests(kept.iter());
+            pruned.slugs = ledger
+                .slugs()
+                .retain(&digests.iter().map(String::as_str).collect())?
+                .0;
         }
     }
-    if !pruned.releases.is_empty() {
-        let kept: Vec<Release> = keep
-            .iter()
-            .map(|&v| ledger.read(v))
-            .collect::<anyhow::Result<_>>()?;
-        let digests: BTreeSet<&str> = kept
-            .iter()
-            .flat_map(Release::codes)
-            .flat_map(|c| &c.slug.executables)
-            .map(|e| e.sha256.as_str())
-            .collect();
-        pruned.slugs = ledger.slugs().retain(&digests)?;
+    if let Some(k) = keep_slugs {
+        let keep = slugs_kept_here(ledger, tier, remote, k)?;
+        pruned.slugs += ledger
+            .slugs()
+            .retain(&keep.iter().map(String::as_str).collect())?
+            .0;
     }
     Ok(pruned)
 }
 
+/// The digests of the executables `releases` run, with their latest code's.
+fn digests<'a>(releases: impl Iterator<Item = &'a Release>) -> BTreeSet<String> {
+    releases
+        .flat_map(Release::codes)
+        .flat_map(|c| &c.slug.executables)
+        .map(|e| e.sha256.clone())
+        .collect()
+}
+
+/// With `keep-slugs = k`: the slugs of the newest `k` builds, with those
+/// the current release runs and a bare rollback goes to; other slugs can
+/// be fetched from a shared store, or rebuilt, when needed. Reads only the
+/// newest release files it has to.
+pub(crate) fn slugs_kept_here(
+    ledger: &Ledger,
+    tier: Tier,
+    remote: Option<&RemoteStore>,
+    k: usize,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut builds: Vec<BTreeSet<String>> = Vec::new();
+    for &version in ledger.versions().iter().rev() {
+        if builds.len() >= k {
+            break;
+        }
+        let release = ledger.read(version)?;
+        let built = digests(std::iter::once(&release));
+        if release.succeeded() && !built.is_empty() && !builds.contains(&built) {
+            builds.push(built);
+        }
+    }
+    let mut keep: BTreeSet<String> = builds.into_iter().flatten().collect();
+    if let Some(current) = ledger.current()? {
+        keep.extend(digests(std::iter::once(&current)));
+        if let Some(target) =
+            Eligibility::new(ledger, Some(&current), tier, remote)?.bare_target()?
+        {
+            keep.extend(digests(std::iter::once(&target)));
+        }
+    }
+    Ok(keep)
+}
+
 /// The release files `tier` would prune now, without pruning them.
-pub(crate) fn would_prune(ledger: &Ledger, tier: Tier) -> anyhow::Result<Vec<u64>> {
-    Ok(match kept(ledger, tier)? {
+pub(crate) fn would_prune(
+    ledger: &Ledger,
+    tier: Tier,
+    remote: Option<&RemoteStore>,
+) -> anyhow::Result<Vec<u64>> {
+    Ok(match kept(ledger, tier, remote)? {
         Some(keep) => ledger
             .versions()
             .iter()
@@ -112,7 +168,11 @@ pub(crate) fn would_prune(ledger: &Ledger, tier: Tier) -> anyhow::Result<Vec<u64
 }
 
 /// The releases `tier` keeps, or `None` when it keeps every one.
-fn kept(ledger: &Ledger, tier: Tier) -> anyhow::Result<Option<BTreeSet<u64>>> {
+fn kept(
+    ledger: &Ledger,
+    tier: Tier,
+    remote: Option<&RemoteStore>,
+) -> anyhow::Result<Option<BTreeSet<u64>>> {
     if tier == Tier::Advanced {
         return Ok(None);
     }
@@ -133,7 +193,7 @@ fn kept(ledger: &Ledger, tier: Tier) -> anyhow::Result<Option<BTreeSet<u64>>> {
             break;
         }
     }
-    if let Some(target) = Eligibility::new(ledger, Some(&current), tier)?.bare_target()? {
+    if let Some(target) = Eligibility::new(ledger, Some(&current), tier, remote)?.bare_target()? {
         keep.insert(target.version);
     }
     keep.extend(ledger.newest());

@@ -9,6 +9,7 @@ use fs_err as fs;
 use sha2::{Digest as _, Sha256};
 
 use super::release::{Executable, Slug, is_sha256};
+use super::remote::{Fetched, RemoteStore};
 use crate::files::{self, Scratch};
 
 #[derive(Debug, Clone)]
@@ -58,21 +59,60 @@ impl SlugStore {
 
     /// Deletes every stored executable whose digest is not in `keep`. Only
     /// real folders named by a digest are deleted, never through a link.
-    pub(crate) fn retain(&self, keep: &BTreeSet<&str>) -> anyhow::Result<usize> {
-        if !files::real_dir(&self.dir)? {
-            return Ok(0);
+    /// Returns how many folders went, and their bytes.
+    pub(crate) fn retain(&self, keep: &BTreeSet<&str>) -> anyhow::Result<(usize, u64)> {
+        let doomed = self.unneeded(keep)?;
+        let bytes = doomed.iter().map(|(_, size)| size).sum();
+        for (path, _) in &doomed {
+            fs::remove_dir_all(path)?;
         }
-        let mut removed = 0;
+        Ok((doomed.len(), bytes))
+    }
+
+    /// The folders `retain` would delete, with their bytes.
+    pub(crate) fn unneeded(&self, keep: &BTreeSet<&str>) -> anyhow::Result<Vec<(PathBuf, u64)>> {
+        if !files::real_dir(&self.dir)? {
+            return Ok(Vec::new());
+        }
+        let mut doomed = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if is_sha256(name) && !keep.contains(name) && entry.file_type()?.is_dir() {
-                fs::remove_dir_all(entry.path())?;
-                removed += 1;
+                let mut size = 0;
+                for file in fs::read_dir(entry.path())? {
+                    let file = file?;
+                    if file.file_type()?.is_file() {
+                        size += file.metadata()?.len();
+                    }
+                }
+                doomed.push((entry.path(), size));
             }
         }
-        Ok(removed)
+        Ok(doomed)
+    }
+
+    /// Fetches from `remote` each executable of `slug` not stored here,
+    /// verified against its sha256 before it takes its place; returns those
+    /// fetched with their bytes. Without a store nothing is fetched.
+    pub(crate) fn fetch_missing(
+        &self,
+        slug: &Slug,
+        remote: Option<&RemoteStore>,
+    ) -> anyhow::Result<Vec<(Executable, u64)>> {
+        let Some(remote) = remote else {
+            return Ok(Vec::new());
+        };
+        let mut fetched = Vec::new();
+        for exe in self.missing(slug) {
+            files::create_real_dir(&self.dir)?;
+            files::create_real_dir(&self.dir.join(&exe.sha256))?;
+            if let Fetched::Downloaded { bytes } = remote.fetch(exe, &self.path(exe))? {
+                fetched.push((exe.clone(), bytes));
+            }
+        }
+        Ok(fetched)
     }
 
     /// Checks that the stored `exe` is a regular file whose bytes are those

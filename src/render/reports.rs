@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChanged, AddonDiff, AddonsShown, CheckReport, ConfigChanged, Deployed, Initialized,
-    MovedAddon, Pruned, Rebuilt, RolledBack, Synced,
+    AddonChanged, AddonDiff, AddonsShown, CheckReport, Collected, ConfigChanged, Deployed,
+    Initialized, MovedAddon, Pruned, Rebuilt, RolledBack, Shared, SlugTransfer, Synced,
 };
 use unicode_width::UnicodeWidthStr as _;
 
@@ -69,6 +69,7 @@ pub fn deployed(done: &Deployed) -> String {
             done.addons
         );
     }
+    out.push_str(&shared(&done.shared, "-----> "));
     let slug = &done.release.code.slug;
     let first = match (done.built, slug.executables.is_empty()) {
         (true, _) => format!("-----> Compiled slug size is {}", size(slug.total_size)),
@@ -84,6 +85,47 @@ pub fn deployed(done: &Deployed) -> String {
         done.release.version
     );
     out + &pruned(&done.pruned)
+}
+
+/// Lines for what was uploaded to the shared slug store, each started by `prefix`.
+fn shared(shared: &Shared, prefix: &str) -> String {
+    let mut out = String::new();
+    for sent in &shared.sent {
+        let _ = writeln!(
+            out,
+            "{prefix}Uploaded {} ({}) to {}",
+            sent.name,
+            size(sent.bytes),
+            sent.store
+        );
+    }
+    if shared.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "{prefix}The slug store already has {}",
+            count(
+                shared.skipped,
+                "executable of this slug",
+                "executables of this slug"
+            )
+        );
+    }
+    out
+}
+
+/// Lines for what was fetched from the shared slug store.
+pub fn fetched(fetched: &[SlugTransfer]) -> String {
+    fetched
+        .iter()
+        .map(|f| {
+            format!(
+                "Fetched {} ({}, sha256 verified) from {}\n",
+                f.name,
+                size(f.bytes),
+                f.store
+            )
+        })
+        .collect()
 }
 
 /// A line naming the releases retention removed, if any.
@@ -219,6 +261,7 @@ pub fn addons_changed(done: &AddonChanged, app: &str) -> String {
             "Rolled-back code is temporary: v{version} runs the code of v{deploy}, the latest deploy, again."
         );
     }
+    out.push_str(&shared(&done.shared, ""));
     if !done.manifests.is_empty() {
         let _ = writeln!(
             out,
@@ -231,7 +274,8 @@ pub fn addons_changed(done: &AddonChanged, app: &str) -> String {
 
 pub fn rolled_back(done: &RolledBack) -> String {
     let (target, new) = (done.target, done.release.version);
-    let mut out = format!(
+    let mut out = fetched(&done.fetched);
+    out += &format!(
         "Rolled back to v{target}\n\
          Created v{new} with the code of v{target}, the crates compiled into it, and its config vars.\n"
     );
@@ -288,7 +332,7 @@ pub fn synced(done: &Synced, app: &str) -> String {
     let Some(version) = done.release else {
         return format!("{app} has no releases; nothing to sync.\n");
     };
-    let mut out = String::new();
+    let mut out = fetched(&done.fetched);
     if done.env_changed {
         let _ = write!(
             out,
@@ -396,6 +440,7 @@ pub fn rebuilt(done: &Rebuilt) -> String {
             None => writeln!(out, "  {}: not built by this build; not stored", exe.name),
         };
     }
+    out.push_str(&shared(&done.shared, ""));
     if done.executables.iter().all(|e| e.reproduced()) {
         let _ = writeln!(out, "v{} can be run and rolled back to here.", done.version);
     } else if !done.caveats.is_empty() {
@@ -403,6 +448,29 @@ pub fn rebuilt(done: &Rebuilt) -> String {
             out,
             "It may not reproduce, as {}.",
             done.caveats.join(", and ")
+        );
+    }
+    out
+}
+
+/// `gc`: what was freed, here and in the store.
+pub fn collected(done: &Collected) -> String {
+    let verb = if done.dry_run {
+        "Would delete"
+    } else {
+        "Deleted"
+    };
+    let mut out = format!(
+        "{verb} {} here ({} freed)\n",
+        count(done.local_slugs, "stored slug", "stored slugs"),
+        size(done.local_bytes)
+    );
+    if let Some(store) = &done.store {
+        let _ = writeln!(
+            out,
+            "{verb} {} from {store} ({} freed)",
+            count(done.remote_objects, "executable", "executables"),
+            size(done.remote_bytes)
         );
     }
     out

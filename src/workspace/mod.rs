@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand};
 
 use crate::error::Error;
+use crate::ledger::remote::RemoteStore;
 use crate::ledger::{Addon, ConfigVar, ConfigVars, Tier, VarValue};
 use crate::secrets::SecretStore;
 
@@ -32,6 +33,10 @@ pub struct Workspace {
     name: String,
     /// The tier setting; an invalid one is an error only where the tier matters.
     tier: Result<Tier, String>,
+    /// `slug-store` and `keep-slugs`, or what is wrong with them.
+    slugs: Result<(Option<String>, Option<usize>), String>,
+    /// The slug store, opened on first use.
+    remote: OnceCell<RemoteStore>,
     metadata: OnceCell<Metadata>,
     /// Where secret values are kept.
     secrets_dir: Option<PathBuf>,
@@ -82,6 +87,8 @@ impl Workspace {
             .map(str::to_owned)
             .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "workspace".to_owned());
+        let slugs = read_slug_settings(&manifest)
+            .map_err(|e| format!("invalid {e} in `{}`", manifest_path.display()));
         let tier = read_tier(&manifest)
             .map_err(|e| format!("invalid {e} in `{}`", manifest_path.display()));
         Ok(Self {
@@ -89,6 +96,8 @@ impl Workspace {
             manifest_path,
             name,
             tier,
+            slugs,
+            remote: OnceCell::new(),
             metadata: OnceCell::new(),
             secrets_dir: SecretStore::default_dir(),
         })
@@ -180,6 +189,30 @@ impl Workspace {
         self.tier.clone().unwrap_or_default()
     }
 
+    /// The shared slug store `slug-store` names, opened on first use; `None` without one.
+    pub(crate) fn slug_store(&self) -> crate::Result<Option<&RemoteStore>> {
+        if let Some(store) = self.remote.get() {
+            return Ok(Some(store));
+        }
+        let (spec, _) = self.slugs.clone().map_err(Error::InvalidSetting)?;
+        let Some(spec) = spec else {
+            return Ok(None);
+        };
+        let store = RemoteStore::parse(&spec, &self.root)
+            .map_err(|e| Error::InvalidSetting(format!("{e:#}")))?;
+        Ok(Some(self.remote.get_or_init(|| store)))
+    }
+
+    /// The slug store for a read command, which shows what it can without it.
+    pub(crate) fn slug_store_for_reading(&self) -> Option<&RemoteStore> {
+        self.slug_store().ok().flatten()
+    }
+
+    /// `keep-slugs`: how many of the newest built slugs to keep here (all when unset).
+    pub(crate) fn keep_slugs(&self) -> crate::Result<Option<usize>> {
+        Ok(self.slugs.clone().map_err(Error::InvalidSetting)?.1)
+    }
+
     pub(crate) fn set_tier(&mut self, tier: Tier) {
         self.tier = Ok(tier);
     }
@@ -267,19 +300,23 @@ impl Workspace {
     }
 }
 
+/// A setting of `[workspace.metadata.release-log]`, else
+/// `[package.metadata.release-log]`, with its full name for messages.
+fn setting<'a>(manifest: &'a toml::Table, key: &str) -> Option<(&'a toml::Value, String)> {
+    ["workspace", "package"].iter().find_map(|section| {
+        let value = manifest
+            .get(*section)?
+            .get("metadata")?
+            .get("release-log")?
+            .get(key)?;
+        Some((value, format!("{section}.metadata.release-log.{key}")))
+    })
+}
+
 /// The tier setting of a root manifest; the error names the setting.
 fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
-    let section = |name: &str| {
-        manifest
-            .get(name)
-            .and_then(|s| s.get("metadata"))
-            .and_then(|m| m.get("release-log"))
-            .and_then(|r| r.get("tier"))
-    };
-    let (value, setting) = match (section("workspace"), section("package")) {
-        (Some(v), _) => (v, "workspace.metadata.release-log.tier"),
-        (None, Some(v)) => (v, "package.metadata.release-log.tier"),
-        (None, None) => return Ok(Tier::default()),
+    let Some((value, setting)) = setting(manifest, "tier") else {
+        return Ok(Tier::default());
     };
     match value.as_str() {
         Some(s) => s.parse().map_err(|e| format!("`{setting}`: {e}")),
@@ -287,6 +324,30 @@ fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
             "`{setting}`: expected \"basic\" or \"advanced\", found {value}"
         )),
     }
+}
+
+/// The slug settings: `slug-store` (a directory or `s3://bucket/prefix`)
+/// and `keep-slugs` (how many built slugs to keep here).
+fn read_slug_settings(manifest: &toml::Table) -> Result<(Option<String>, Option<usize>), String> {
+    let store = match setting(manifest, "slug-store") {
+        None => None,
+        Some((toml::Value::String(spec), _)) => Some(spec.clone()),
+        Some((value, name)) => {
+            return Err(format!(
+                "`{name}`: expected a directory or `s3://bucket/prefix`, found {value}"
+            ));
+        }
+    };
+    let keep = match setting(manifest, "keep-slugs") {
+        None => None,
+        Some((toml::Value::Integer(n), _)) if *n >= 1 => usize::try_from(*n).ok(),
+        Some((value, name)) => {
+            return Err(format!(
+                "`{name}`: expected a number of slugs, 1 or more, found {value}"
+            ));
+        }
+    };
+    Ok((store, keep))
 }
 
 /// `path` relative to `base`, with `..` where it lies outside.

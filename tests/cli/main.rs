@@ -16,6 +16,8 @@ mod json;
 mod library;
 mod rollback;
 mod run;
+mod s3;
 mod secrets;
+mod store;
 mod terminal;
 mod tiers;

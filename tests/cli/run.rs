@@ -63,9 +63,12 @@ fn missing_slug_says_how_to_get_it() {
     assert_ne!(run.code, 0);
     assert!(
         run.stderr
-            .contains("run `cargo release-log deploy` to build it here"),
+            .contains("`cargo release-log rebuild v1` builds it here from its commit"),
         "{run}"
     );
+    // Which it does.
+    p.ok(&["rebuild"]);
+    assert!(p.ok(&["run"]).starts_with("hello from v1"));
 }
 
 #[test]

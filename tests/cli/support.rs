@@ -17,6 +17,8 @@ pub struct Project {
     root: PathBuf,
     clock: Cell<i64>,
     width: Cell<Option<usize>>,
+    /// Variables every later command gets, e.g. a test S3 server's.
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// A binary crate `myapp` that prints a greeting, its args and `MYVAR`.
@@ -73,6 +75,7 @@ impl Project {
             root,
             clock: Cell::new(START),
             width: Cell::new(None),
+            env: Default::default(),
         };
         if !crates.is_empty() {
             project.serve_registry(crates);
@@ -194,7 +197,18 @@ impl Project {
         if let Some(width) = self.width.get() {
             cmd.env("CARGO_RELEASE_LOG_TERM_WIDTH", width.to_string());
         }
+        cmd.envs(self.env.borrow().iter().cloned());
         cmd
+    }
+
+    /// Gives every later command these variables too.
+    pub fn set_env(&self, vars: Vec<(String, String)>) {
+        self.env.borrow_mut().extend(vars);
+    }
+
+    /// This test's own folder, beside the workspace: for clones and stores.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Runs `cargo release-log <args>` and records what it printed and changed on disk.
@@ -291,6 +305,15 @@ pub fn clean(mut cmd: Command) -> Command {
         "GIT_INDEX_FILE",
         "GIT_AUTHOR_EMAIL",
         "GIT_COMMITTER_EMAIL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ALLOW_HTTP",
+        "AWS_PROFILE",
     ] {
         cmd.env_remove(var);
     }
