@@ -237,3 +237,37 @@ fn a_release_whose_slug_is_gone_is_rebuilt_from_its_commit() {
     assert!(p.ok(&["run"]).starts_with("hello from v1"));
     snap!(rebuild);
 }
+
+#[test]
+fn a_release_is_stamped_when_it_is_recorded_after_its_build() {
+    // A build that takes two seconds, on the system clock.
+    let p = Project::new();
+    p.write(
+        "build.rs",
+        "fn main() { std::thread::sleep(std::time::Duration::from_secs(2)); }\n",
+    );
+    p.commit("a slow build");
+    // Whole seconds, as a release records them.
+    let started = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let output = p
+        .command(&["deploy"])
+        .env_remove("CARGO_RELEASE_LOG_NOW")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v1 = p.read(".releases/v1.toml");
+    let when: jiff::Timestamp = regex::Regex::new(r#"when = "([^"]+)""#)
+        .unwrap()
+        .captures(&v1)
+        .unwrap()[1]
+        .parse()
+        .unwrap();
+    assert!(
+        when >= started + jiff::SignedDuration::from_secs(2),
+        "stamped {when}, the deploy started {started}"
+    );
+}
