@@ -6,6 +6,7 @@
 pub(crate) mod addons;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
+mod index;
 pub(crate) mod lock;
 pub(crate) mod release;
 pub(crate) mod remote;
@@ -42,6 +43,7 @@ const GITIGNORE: &str = "\
 /slugs/
 /current
 /.lock
+/.index
 /.tmp/
 /.tmp-*
 ";
@@ -72,16 +74,22 @@ impl Ledger {
     /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
     pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
         let dir = root.join(DIR);
-        let mut versions = Vec::new();
-        if files::real_dir(&dir)? {
-            for entry in fs::read_dir(&dir)? {
-                let name = entry?.file_name();
-                if let Some(v) = name.to_str().and_then(release_file_version) {
-                    versions.push(v);
-                }
-            }
+        if !files::real_dir(&dir)? {
+            return Ok(Self {
+                dir,
+                versions: Vec::new(),
+            });
         }
-        versions.sort_unstable();
+        // The index, while the folder is as it was when it was written.
+        if let Some((_, versions)) = index::read(&dir) {
+            return Ok(Self { dir, versions });
+        }
+        let created = index::ensure(&dir);
+        let stamp = index::Stamp::of(&dir);
+        let versions = list(&dir)?;
+        if let (Some(stamp), false) = (stamp, created) {
+            index::write(&dir, stamp, &versions, false);
+        }
         Ok(Self { dir, versions })
     }
 
@@ -230,8 +238,16 @@ impl LockedLedger {
         // scratch folder was left by one that was interrupted.
         let scratch = Scratch::of(&dir)?;
         scratch.clean(root)?;
+        let mut ledger = Ledger::open(root)?;
+        // The index is a cache, and a writer must never number from a stale
+        // one: a file after the newest means the folder changed unseen
+        // (within one tick of its clock), so it is listed again.
+        let next = ledger.newest().map_or(1, |v| v.saturating_add(1));
+        if std::fs::symlink_metadata(ledger.path(next)).is_ok() {
+            ledger.versions = list(&dir)?;
+        }
         Ok(Some(Self {
-            ledger: Ledger::open(root)?,
+            ledger,
             scratch,
             _lock: lock,
         }))
@@ -261,8 +277,26 @@ impl LockedLedger {
         let mut wrote = false;
         for (name, text) in [(".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)] {
             let path = self.dir.join(name);
-            if !path.exists() {
-                wrote |= self.scratch.write(&path, text.as_bytes())?;
+            match files::read_bounded(&path, files::MAX_FILE)? {
+                None => wrote |= self.scratch.write(&path, text.as_bytes())?,
+                // Kept as the team has it, with the ignores a newer version
+                // needs added at the end.
+                Some(old) if name == ".gitignore" => {
+                    let old = String::from_utf8_lossy(&old).into_owned();
+                    let missing: Vec<&str> = text
+                        .lines()
+                        .filter(|l| !l.starts_with('#') && !old.lines().any(|o| o.trim() == *l))
+                        .collect();
+                    if !missing.is_empty() {
+                        let mut new = old.clone();
+                        if !new.is_empty() && !new.ends_with('\n') {
+                            new.push('\n');
+                        }
+                        new.push_str(&(missing.join("\n") + "\n"));
+                        wrote |= self.scratch.write(&path, new.as_bytes())?;
+                    }
+                }
+                Some(_) => {}
             }
         }
         Ok(wrote)
@@ -293,13 +327,24 @@ impl LockedLedger {
         }
         self.scratch.write(&path, release.to_toml()?.as_bytes())?;
         self.ledger.versions.push(release.version);
+        self.update_index();
         Ok(())
     }
 
     pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
         files::remove(&self.path(version))?;
         self.ledger.versions.retain(|&v| v != version);
+        self.update_index();
         Ok(())
+    }
+
+    /// After a change of its own, the writer knows the listing: it keeps
+    /// the index current, so the next command need not list the folder.
+    fn update_index(&self) {
+        index::ensure(&self.dir);
+        if let Some(stamp) = index::Stamp::of(&self.dir) {
+            index::write(&self.dir, stamp, &self.ledger.versions, true);
+        }
     }
 
     /// Switches `.releases/current` to `release` atomically; returns whether it changed.
@@ -337,6 +382,19 @@ fn unusable(path: &Path, version: u64) -> String {
 
 fn toml_key(name: &str) -> String {
     toml_edit::Key::new(name).display_repr().into_owned()
+}
+
+/// The numbers of the release files in `dir`, ascending, by listing it.
+fn list(dir: &Path) -> anyhow::Result<Vec<u64>> {
+    let mut versions = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(v) = name.to_str().and_then(release_file_version) {
+            versions.push(v);
+        }
+    }
+    versions.sort_unstable();
+    Ok(versions)
 }
 
 fn release_file_version(name: &str) -> Option<u64> {

@@ -17,7 +17,7 @@ fn first_deploy() {
         p.read(".releases/.gitignore"),
         "# Written by cargo release-log. Commit the release files (v*.toml);\n\
          # the built slugs, the current pointer and the lock stay local.\n\
-         /slugs/\n/current\n/.lock\n/.tmp/\n/.tmp-*\n"
+         /slugs/\n/current\n/.lock\n/.index\n/.tmp/\n/.tmp-*\n"
     );
     // The ledger's own files are ignored, so git only sees the release file.
     assert_eq!(
@@ -305,6 +305,13 @@ fn the_ledger_gitignore_is_kept_once_written() {
     p.ok(&["deploy"]);
     p.ok(&["init"]);
     assert_eq!(p.read(".releases/.gitignore"), gitignore);
+    // One an older version wrote gains the lines a newer one needs.
+    p.write(".releases/.gitignore", "/slugs/\n/current\n");
+    p.ok(&["sync"]);
+    assert_eq!(
+        p.read(".releases/.gitignore"),
+        "/slugs/\n/current\n/.lock\n/.index\n/.tmp/\n/.tmp-*\n"
+    );
 }
 
 #[test]

@@ -263,7 +263,9 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if rel == ".git" || rel == "target" {
+        // The ledger's index is a cache of the folder's listing (ignored by
+        // git, like the lock): whether a command refreshed it says nothing.
+        if rel == ".git" || rel == "target" || rel == ".releases/.index" {
             continue;
         }
         let kind = entry.file_type().unwrap();

@@ -1,0 +1,180 @@
+//! `.releases/.index`: which release files exist, so that a folder of a
+//! hundred thousand files is listed once, not by every command.
+//!
+//! The index holds the release numbers as runs (`1-100000`), stamped with
+//! the folder's modification time and inode: any file added, removed or
+//! renamed in `.releases/` (by the tool, by git, by hand) changes the
+//! folder's time, and the index no longer matches. It is a cache: local
+//! (ignored by git), rewritten in place so that writing it never changes
+//! the folder's time itself, and read only when whole.
+
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::files;
+
+/// The index's file name in `.releases/`.
+pub(crate) const INDEX: &str = ".index";
+
+const HEADER: &str = "cargo-release-log index 1";
+
+/// What identifies the folder's listing: its modification time and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    nanos: u128,
+    inode: u64,
+}
+
+impl Stamp {
+    /// The stamp of folder `dir` now.
+    pub(crate) fn of(dir: &Path) -> Option<Self> {
+        let meta = std::fs::symlink_metadata(dir).ok()?;
+        let nanos = meta
+            .modified()
+            .ok()?
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Self { nanos, inode })
+    }
+
+    /// Whether the folder changed long enough ago that a change within the
+    /// same tick of the file system's clock could no longer go unseen.
+    fn settled(&self) -> bool {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        now.saturating_sub(self.nanos) > Duration::from_secs(1).as_nanos()
+    }
+}
+
+/// The release numbers the index of `dir` holds, if it matches the folder.
+pub(crate) fn read(dir: &Path) -> Option<(Stamp, Vec<u64>)> {
+    let stamp = Stamp::of(dir)?;
+    let bytes = files::read_bounded(&dir.join(INDEX), files::MAX_FILE).ok()??;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != HEADER {
+        return None;
+    }
+    let mut stamp_words = lines.next()?.split(' ');
+    let recorded = Stamp {
+        nanos: stamp_words.next()?.parse().ok()?,
+        inode: stamp_words.next()?.parse().ok()?,
+    };
+    if recorded != stamp {
+        return None;
+    }
+    let mut versions = Vec::new();
+    for run in lines.next()?.split_whitespace() {
+        let (start, end) = run.split_once('-').unwrap_or((run, run));
+        let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
+        if start == 0 || end < start {
+            return None;
+        }
+        versions.extend(start..=end);
+    }
+    // Written whole, or not used.
+    let count: usize = lines.next()?.strip_prefix("count ")?.parse().ok()?;
+    (count == versions.len()).then_some((stamp, versions))
+}
+
+/// Records `versions` (ascending) as the listing of `dir` at `stamp`.
+/// Only a writer holding the ledger lock passes `trusted`; a reader's
+/// listing is kept only once the folder has settled. Best effort: a cache.
+pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &[u64], trusted: bool) {
+    if !trusted && !stamp.settled() {
+        return;
+    }
+    let mut runs: Vec<String> = Vec::new();
+    let mut iter = versions.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end += 1;
+            iter.next();
+        }
+        runs.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+    }
+    let text = format!(
+        "{HEADER}\n{} {}\n{}\ncount {}\n",
+        stamp.nanos,
+        stamp.inode,
+        runs.join(" "),
+        versions.len()
+    );
+    let _ = overwrite(&dir.join(INDEX), text.as_bytes());
+}
+
+/// Makes the index file exist, so that writing it later is in place and
+/// leaves the folder's time alone; returns whether it made it.
+pub(crate) fn ensure(dir: &Path) -> bool {
+    if files::is_regular_file(&dir.join(INDEX)) {
+        return false;
+    }
+    overwrite(&dir.join(INDEX), b"").is_ok()
+}
+
+/// Writes `bytes` into `path` in place: never through a link, never into
+/// anything but a regular file.
+fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let mut file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    // Readers check the count at the end: a torn write is never used.
+    let mut old = Vec::new();
+    file.read_to_end(&mut old)?;
+    if old == bytes {
+        return Ok(());
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_is_used_only_while_the_folder_is_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure(dir.path());
+        let stamp = Stamp::of(dir.path()).unwrap();
+        let versions = [1, 2, 3, 7, 9, 10];
+        write(dir.path(), stamp, &versions, true);
+        assert_eq!(read(dir.path()), Some((stamp, versions.to_vec())));
+        let text = std::fs::read_to_string(dir.path().join(INDEX)).unwrap();
+        assert!(text.contains("\n1-3 7 9-10\ncount 6\n"), "{text}");
+        // A file added: the folder's time moves on, and the index is stale.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("v11.toml"), "").unwrap();
+        assert_eq!(read(dir.path()), None);
+        // A reader's listing of a folder that just changed is not kept.
+        let fresh = Stamp::of(dir.path()).unwrap();
+        write(dir.path(), fresh, &[1], false);
+        assert_eq!(read(dir.path()), None);
+        // A torn index is not used.
+        write(dir.path(), fresh, &versions, true);
+        let whole = std::fs::read_to_string(dir.path().join(INDEX)).unwrap();
+        std::fs::write(dir.path().join(INDEX), whole.replace("count 6\n", "")).unwrap();
+        assert_eq!(read(dir.path()), None);
+    }
+}
