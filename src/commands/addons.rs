@@ -202,8 +202,8 @@ fn change_addons(
     let latest = current.latest_code().clone();
     let mut env = EnvFile::load(ws.root())?;
     ensure_env_matches(&ledger, &mut env, &current, ws)?;
-    let commit = git::head_commit(ws.root())?;
     let tree = tree_state(ws, &env, Some(&latest))?;
+    let commit = tree.commit(ws.root())?;
     if !tree.dirt.is_empty() {
         return Err(Error::Dirty { paths: tree.dirt });
     }
@@ -493,7 +493,7 @@ fn change_text(change: &AddonChange, name: &str, moved: &AddonDiff) -> String {
 /// The manifests with uncommitted changes now, with the digest of each.
 fn uncommitted_manifests(ws: &Workspace) -> anyhow::Result<BTreeMap<String, String>> {
     let mut manifests = BTreeMap::new();
-    for path in git::dirty_paths(ws.root(), &[DIR], ws.root())? {
+    for path in git::status(ws.root(), &[DIR], ws.root())?.paths {
         if is_manifest(&path) {
             let bytes = fs_err::read(ws.root().join(&path))?;
             manifests.insert(path, format!("sha256:{}", sha256_bytes(&bytes)));

@@ -10,21 +10,36 @@ use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 use cargo_metadata::camino::Utf8PathBuf;
 
-use crate::files;
 use crate::ledger::slugs::{sha256_bytes, sha256_file};
 use crate::ledger::{Build, Code, DIR, LockedLedger, Slug};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, env_config, git};
 
-/// The uncommitted changes of the workspace (and of path add-ons outside it).
+/// The workspace's commit and uncommitted changes (and those of path
+/// add-ons outside it).
 #[derive(Debug, Default)]
 pub(crate) struct TreeState {
+    /// The commit checked out; `None` before the first commit.
+    pub(crate) head: Option<String>,
     /// Changes that alter what is built: a deploy refuses them unless told otherwise.
     pub(crate) dirt: Vec<String>,
     /// Manifests whose uncommitted content is exactly what the latest code
     /// was built with (an add-on release's edit, not committed yet), with
     /// that content's digest: they are not dirt.
     pub(crate) manifests: BTreeMap<String, String>,
+}
+
+impl TreeState {
+    /// The commit checked out, or why there is none to record.
+    pub(crate) fn commit(&self, root: &Path) -> anyhow::Result<String> {
+        match &self.head {
+            Some(head) => Ok(head.clone()),
+            None => anyhow::bail!(
+                "the git repository at `{}` has no commits yet; commit the workspace first",
+                root.display()
+            ),
+        }
+    }
 }
 
 /// Sorts the workspace's uncommitted changes into dirt and what the tool
@@ -36,9 +51,21 @@ pub(crate) fn tree_state(
     latest: Option<&Code>,
 ) -> anyhow::Result<TreeState> {
     let env_path = env.relative_path(ws.root());
-    let managed = [DIR, env_path.as_str()];
-    let mut state = TreeState::default();
-    for path in git::dirty_paths(ws.root(), &managed, ws.root())? {
+    let status = git::status(ws.root(), &[DIR], ws.root())?;
+    let mut state = TreeState {
+        head: status.head,
+        ..TreeState::default()
+    };
+    for path in status.paths {
+        if path == env_path {
+            // The tool manages `[env]` only: any other uncommitted setting
+            // in that file (build flags, say) changes what is built.
+            let committed = git::file_at_head(ws.root(), Path::new(&env_path))?.unwrap_or_default();
+            if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
+                state.dirt.push(path);
+            }
+            continue;
+        }
         match manifest_digest(ws, &path, latest)? {
             Some(digest) => {
                 state.manifests.insert(path, digest);
@@ -46,19 +73,10 @@ pub(crate) fn tree_state(
             None => state.dirt.push(path),
         }
     }
-    // The tool manages `[env]` only: any other uncommitted setting in that
-    // file (build flags, say) changes what is built. A file git ignores has
-    // nothing committed to compare with.
-    if files::is_regular_file(env.path()) && !git::is_ignored(ws.root(), env.path())? {
-        let committed = git::file_at_head(ws.root(), Path::new(&env_path))?.unwrap_or_default();
-        if env.settings_besides_env() != env_config::settings_besides_env(&committed) {
-            state.dirt.push(env_path);
-        }
-    }
     for dir in ws.path_addon_dirs()? {
         // An add-on outside any git repository has nothing to compare with.
-        if let Ok(paths) = git::dirty_paths(&dir, &[], ws.root()) {
-            state.dirt.extend(paths);
+        if let Ok(outside) = git::status(&dir, &[], ws.root()) {
+            state.dirt.extend(outside.paths);
         }
     }
     state.dirt.sort();

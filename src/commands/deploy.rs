@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::build::{BuildOptions, build, tree_state};
+use super::build::{BuildOptions, TreeState, build, tree_state};
 use super::{Draft, EnvState, Shared, apply, env_state, record, share, unreadable_env};
 use crate::commands::config::Secrecy;
 use crate::context::Context;
@@ -82,28 +82,25 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     ws.tier()?;
     ws.slug_store()?;
     ws.keep_slugs()?;
-    let commit = git::head_commit(ws.root())?;
+    // `cargo metadata` takes longest: it runs while git answers.
+    ws.start_reading_members();
+    if ctx.user().is_none() {
+        ws.start_user_lookup();
+    }
     let env = EnvFile::load(ws.root())?;
     let env_path = env.relative_path(ws.root());
     env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
     // A ledger that cannot be read is refused before a long build, too.
     let before = Ledger::open(ws.root())?.current()?;
-    let tree = tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
-    let lock_missing = !crate::files::is_regular_file(&ws.root().join("Cargo.lock"));
-    if lock_missing || (!opts.allow_dirty && tree.dirt.iter().any(|p| p == "Cargo.lock")) {
-        // A first deploy of a fresh `cargo new` gets the tool's own words,
-        // not cargo's about `--locked`.
-        let untracked = !lock_missing && !git::is_tracked(ws.root(), Path::new("Cargo.lock"))?;
-        if lock_missing || untracked {
-            return Err(Error::LockFileNotCommitted {
-                app: ws.name().to_owned(),
-                missing: lock_missing,
-            });
-        }
-    }
-    if !tree.dirt.is_empty() && !opts.allow_dirty {
-        return Err(Error::Dirty { paths: tree.dirt });
-    }
+    // Before a build, what would refuse it is checked first; the final word
+    // on uncommitted changes is said under the lock either way.
+    let built_commit = if opts.no_build {
+        None
+    } else {
+        let tree = tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
+        refuse_dirt(ws, &tree, opts)?;
+        Some(tree.commit(ws.root())?)
+    };
     let addons = ws.workspace_addons()?;
     // The build runs without the ledger lock, so that config changes are not
     // held up by it; what it built is stored once the lock is held.
@@ -145,9 +142,12 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     };
     // The word that counts on uncommitted changes is said under the lock.
     let tree = tree_state(ws, &env, current.as_ref().map(Release::latest_code))?;
-    if !tree.dirt.is_empty() && !opts.allow_dirty {
-        return Err(Error::Dirty { paths: tree.dirt });
-    }
+    refuse_dirt(ws, &tree, opts)?;
+    // What was built is the commit checked out when the build began.
+    let commit = match built_commit {
+        Some(commit) => commit,
+        None => tree.commit(ws.root())?,
+    };
     let version = ledger.next_version()?;
     let previous = current.as_ref().map(Release::latest_code);
     let status = match &build {
@@ -255,6 +255,28 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         env_path,
         pruned,
     })
+}
+
+/// Refuses uncommitted changes unless `allow_dirty`, and a missing or
+/// uncommitted Cargo.lock (a fresh `cargo new`) in the tool's own words,
+/// not cargo's about `--locked`.
+fn refuse_dirt(ws: &Workspace, tree: &TreeState, opts: &DeployOptions) -> crate::Result<()> {
+    let lock_missing = !crate::files::is_regular_file(&ws.root().join("Cargo.lock"));
+    if lock_missing || (!opts.allow_dirty && tree.dirt.iter().any(|p| p == "Cargo.lock")) {
+        let untracked = !lock_missing && !git::is_tracked(ws.root(), Path::new("Cargo.lock"))?;
+        if lock_missing || untracked {
+            return Err(Error::LockFileNotCommitted {
+                app: ws.name().to_owned(),
+                missing: lock_missing,
+            });
+        }
+    }
+    if !tree.dirt.is_empty() && !opts.allow_dirty {
+        return Err(Error::Dirty {
+            paths: tree.dirt.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// The config vars a deploy records from `[env]` (`vars`, all plain): the

@@ -27,7 +27,7 @@ use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
     ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release, Status, release,
 };
-use crate::workspace::{EnvFile, Workspace, git};
+use crate::workspace::{EnvFile, Workspace};
 
 /// Takes the ledger's writer lock. Without `create`, a missing ledger is
 /// left alone and `None` returned, so that a refused command writes nothing.
@@ -37,6 +37,10 @@ fn lock(ws: &Workspace, ctx: &Context) -> anyhow::Result<Option<LockedLedger>> {
 
 /// Takes the lock of a ledger that must have a current release.
 fn lock_current(ws: &Workspace, ctx: &Context) -> crate::Result<(LockedLedger, Release)> {
+    // Each caller records a release: who acts is looked up meanwhile.
+    if ctx.user().is_none() {
+        ws.start_user_lookup();
+    }
     let Some(ledger) = lock(ws, ctx)? else {
         return Err(no_releases(ws, &[]));
     };
@@ -79,7 +83,7 @@ fn record(
         message: draft.message,
         by: match ctx.user() {
             Some(user) => user.to_owned(),
-            None => git::acting_user(ws.root()),
+            None => ws.acting_user(),
         },
         when: ctx
             .recording_time()

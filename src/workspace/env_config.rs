@@ -36,10 +36,6 @@ impl EnvFile {
         }
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The path of the config file of the workspace at `root`, relative to it.
     pub(crate) fn shown_path(root: &Path) -> String {
         let path = Self::path_in(root);

@@ -7,68 +7,89 @@ use anyhow::bail;
 use super::relative_to;
 use crate::process::ProcessBuilder;
 
-/// The full sha of `HEAD`.
-pub(crate) fn head_commit(root: &Path) -> anyhow::Result<String> {
-    let inside = ProcessBuilder::git(root)
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .output_unchecked()?;
-    if !inside.status.success() {
-        bail!(
-            "`{}` is not in a git repository; a deploy records the commit it ships \
-             (run `git init` and commit the workspace first)",
-            root.display()
-        );
-    }
-    let head =
-        ProcessBuilder::git(root).args(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
-    let output = head.output_unchecked()?;
-    if !output.status.success() {
-        bail!(
-            "the git repository at `{}` has no commits yet; commit the workspace first",
-            root.display()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+/// What `git status` says of a folder: the commit checked out, and the
+/// paths with uncommitted changes.
+#[derive(Debug)]
+pub(crate) struct Status {
+    /// The commit `HEAD` names; `None` before the first commit.
+    pub(crate) head: Option<String>,
+    /// Paths with uncommitted changes, relative to the `base` asked for.
+    pub(crate) paths: Vec<String>,
 }
 
-/// Paths under `dir` with uncommitted changes (as `git status` shows them),
-/// leaving out the `managed` paths (relative to `dir`) the tool writes
-/// itself, and shown relative to `base`.
-pub(crate) fn dirty_paths(
-    dir: &Path,
-    managed: &[&str],
-    base: &Path,
-) -> anyhow::Result<Vec<String>> {
-    let top = PathBuf::from(
-        ProcessBuilder::git(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .read()?,
-    );
+/// `git status` of the folder `dir`, leaving out the `excluded` paths
+/// (relative to `dir`), with paths shown relative to `base`: one process
+/// for both the commit and the changes.
+pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> anyhow::Result<Status> {
     let mut status = ProcessBuilder::git(dir).args([
         "status",
-        "--porcelain=v1",
+        "--porcelain=v2",
+        "--branch",
         "-z",
         "--untracked-files=all",
         "--",
         ".",
     ]);
-    for path in managed {
+    for path in excluded {
         status = status.arg(format!(":(exclude){path}"));
     }
-    let output = status.output()?;
+    let output = status.output_unchecked()?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("not a git repository") {
+            bail!(
+                "`{}` is not in a git repository; a deploy records the commit it ships \
+                 (run `git init` and commit the workspace first)",
+                dir.display()
+            );
+        }
+        bail!(status.failure(&output));
+    }
+    let top = toplevel(dir)?;
     let text = String::from_utf8_lossy(&output.stdout);
+    let mut head = None;
     let mut paths = Vec::new();
     let mut entries = text.split('\0').filter(|e| !e.is_empty());
     while let Some(entry) = entries.next() {
-        let (code, path) = entry.split_at_checked(3).unwrap_or(("", entry));
-        // git names paths from the top of its repository.
-        paths.push(relative_to(&top.join(path), base).display().to_string());
-        // A rename or copy is followed by its source path.
-        if code.starts_with(['R', 'C']) {
-            entries.next();
+        // `1 XY sub mH mI mW hH hI path`, `2 … Xscore path` then its source,
+        // `u … path`, `? path`: the path is the last field, spaces and all.
+        let path = match entry.split_once(' ') {
+            Some(("#", header)) => {
+                if let Some(oid) = header.strip_prefix("branch.oid ") {
+                    head = (oid != "(initial)").then(|| oid.to_owned());
+                }
+                continue;
+            }
+            Some(("1", rest)) => rest.splitn(8, ' ').nth(7),
+            Some(("2", rest)) => {
+                entries.next();
+                rest.splitn(9, ' ').nth(8)
+            }
+            Some(("u", rest)) => rest.splitn(10, ' ').nth(9),
+            Some(("?", path)) => Some(path),
+            _ => None,
+        };
+        if let Some(path) = path {
+            paths.push(relative_to(&top.join(path), base).display().to_string());
         }
     }
-    Ok(paths)
+    Ok(Status { head, paths })
+}
+
+/// The top folder of the repository holding `dir`: where `.git` is, found
+/// as git finds it, or asked of git when the environment points elsewhere.
+fn toplevel(dir: &Path) -> anyhow::Result<PathBuf> {
+    let pointed = ["GIT_DIR", "GIT_WORK_TREE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !pointed && let Some(top) = dir.ancestors().find(|d| d.join(".git").exists()) {
+        return Ok(top.to_owned());
+    }
+    Ok(PathBuf::from(
+        ProcessBuilder::git(dir)
+            .args(["rev-parse", "--show-toplevel"])
+            .read()?,
+    ))
 }
 
 /// The text of the file at `rel` (relative to `dir`) as committed at
@@ -89,28 +110,28 @@ pub(crate) fn file_at_head(dir: &Path, rel: &Path) -> anyhow::Result<Option<Stri
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
-/// Whether git ignores `path`.
-pub(crate) fn is_ignored(dir: &Path, path: &Path) -> anyhow::Result<bool> {
-    let output = ProcessBuilder::git(dir)
-        .args(["check-ignore", "--quiet", "--"])
-        .arg(path)
-        .output_unchecked()?;
-    Ok(output.status.success())
-}
-
-/// `git config user.email`, if set.
-pub(crate) fn user_email(root: &Path) -> Option<String> {
+/// Asks `git config user.email` in the background: who acts is needed only
+/// when a release is recorded, and the answer can come while other work runs.
+pub(crate) fn start_user_lookup(root: &Path) -> Option<std::process::Child> {
     ProcessBuilder::git(root)
         .args(["config", "user.email"])
-        .read()
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
         .ok()
-        .filter(|e| !e.is_empty())
 }
 
-/// Who acts: `git config user.email`, else the OS user, else `unknown`
-/// (a deploy from a bare container is still worth recording).
-pub(crate) fn acting_user(root: &Path) -> String {
-    user_email(root)
+/// Who acts: `git config user.email` (from `lookup`, started by
+/// [`start_user_lookup`]), else the OS user, else `unknown` (a deploy from
+/// a bare container is still worth recording).
+pub(crate) fn acting_user(lookup: Option<std::process::Child>) -> String {
+    lookup
+        .and_then(|child| child.wait_with_output().ok())
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|email| !email.is_empty())
         .or_else(|| {
             ["USER", "USERNAME", "LOGNAME"]
                 .iter()

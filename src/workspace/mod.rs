@@ -38,6 +38,10 @@ pub struct Workspace {
     /// The slug store, opened on first use.
     remote: OnceCell<RemoteStore>,
     metadata: OnceCell<Metadata>,
+    /// `cargo metadata` started early, not read yet.
+    pending: std::cell::RefCell<Option<std::process::Child>>,
+    /// `git config user.email` started early, not read yet.
+    pending_user: std::cell::RefCell<Option<std::process::Child>>,
     /// Where secret values are kept.
     secrets_dir: Option<PathBuf>,
 }
@@ -99,6 +103,8 @@ impl Workspace {
             slugs,
             remote: OnceCell::new(),
             metadata: OnceCell::new(),
+            pending: Default::default(),
+            pending_user: Default::default(),
             secrets_dir: SecretStore::default_dir(),
         })
     }
@@ -226,18 +232,68 @@ impl Workspace {
         Ok(self.metadata.get_or_init(|| metadata))
     }
 
+    /// Starts `cargo metadata` in the background (20-300 ms), so that it runs
+    /// while the caller asks git; the members are read from it when needed.
+    pub(crate) fn start_reading_members(&self) {
+        if self.metadata.get().is_some() || self.pending.borrow().is_some() {
+            return;
+        }
+        let mut cmd = self.metadata_command().cargo_command();
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        // Failing to start is reported when the members are read.
+        if let Ok(child) = cmd.spawn() {
+            *self.pending.borrow_mut() = Some(child);
+        }
+    }
+
+    /// Starts finding out who acts (`git config user.email`), for a release
+    /// about to be recorded.
+    pub(crate) fn start_user_lookup(&self) {
+        let mut pending = self.pending_user.borrow_mut();
+        if pending.is_none() {
+            *pending = git::start_user_lookup(&self.root);
+        }
+    }
+
+    /// Who acts: `git config user.email`, else the OS user.
+    pub(crate) fn acting_user(&self) -> String {
+        self.start_user_lookup();
+        git::acting_user(self.pending_user.borrow_mut().take())
+    }
+
+    fn metadata_command(&self) -> MetadataCommand {
+        let mut cmd = MetadataCommand::new();
+        cmd.no_deps().manifest_path(&self.manifest_path);
+        cmd
+    }
+
     fn read_metadata(&self) -> anyhow::Result<Metadata> {
-        MetadataCommand::new()
-            .no_deps()
-            .manifest_path(&self.manifest_path)
-            .exec()
-            .map_err(|e| match e {
-                cargo_metadata::Error::CargoMetadata { stderr } => {
-                    anyhow::anyhow!("{}", stderr.trim().trim_start_matches("error: ").to_owned())
-                }
-                other => anyhow::Error::new(other),
-            })
-            .context("could not read the members of the Cargo workspace")
+        let failed = |stderr: &str| {
+            anyhow::anyhow!("{}", stderr.trim().trim_start_matches("error: ").to_owned())
+                .context("could not read the members of the Cargo workspace")
+        };
+        if let Some(child) = self.pending.borrow_mut().take() {
+            let output = child
+                .wait_with_output()
+                .context("failed to wait for `cargo metadata`")?;
+            if !output.status.success() {
+                return Err(failed(&String::from_utf8_lossy(&output.stderr)));
+            }
+            let text = String::from_utf8_lossy(&output.stdout);
+            let json = text
+                .lines()
+                .find(|l| l.starts_with('{'))
+                .unwrap_or_default();
+            return MetadataCommand::parse(json)
+                .context("could not read the members of the Cargo workspace");
+        }
+        self.metadata_command().exec().map_err(|e| match e {
+            cargo_metadata::Error::CargoMetadata { stderr } => failed(&stderr),
+            other => anyhow::Error::new(other)
+                .context("could not read the members of the Cargo workspace"),
+        })
     }
 
     /// The files an add-on change may edit: every member's `Cargo.toml`,
@@ -297,6 +353,18 @@ impl Workspace {
     /// The add-ons as the manifests say now, read afresh after a change.
     pub(crate) fn workspace_addons_now(&self) -> anyhow::Result<Vec<Addon>> {
         lockfile::addons(&self.read_metadata()?)
+    }
+}
+
+/// What was started in the background and not read is stopped with the workspace.
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        for pending in [self.pending.get_mut(), self.pending_user.get_mut()] {
+            if let Some(mut child) = pending.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
