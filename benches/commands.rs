@@ -618,6 +618,46 @@ impl<'a> Job<'a> {
     }
 }
 
+impl Job<'_> {
+    /// The peak RSS of a one-process job's own process, without its
+    /// children's: its VmHWM, sampled from /proc until it exits (a high-water
+    /// mark, so a late sample still sees an earlier peak). Samples taken
+    /// before the exec, when /proc shows this process's memory, are skipped.
+    fn own_peak(&self) -> Option<u64> {
+        let [step] = &self.steps[..] else {
+            return None;
+        };
+        (self.prepare)();
+        let mut cmd = step();
+        let program = Path::new(cmd.get_program()).file_name()?.to_string_lossy();
+        // The kernel keeps 15 bytes of a program's name.
+        let name: String = program.chars().take(15).collect();
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak = None;
+        while child.try_wait().ok()?.is_none() {
+            if let Ok(text) = std::fs::read_to_string(&status)
+                && text
+                    .lines()
+                    .any(|l| l.strip_prefix("Name:").map(str::trim) == Some(name.as_str()))
+            {
+                let kib = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                peak = kib.map(|k| k * 1024).or(peak);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        peak
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Usage {
     /// Bytes.
@@ -650,6 +690,9 @@ struct Case<'a> {
     target: Target,
     /// A folder whose growth over one run of the tool is reported.
     watch: Option<PathBuf>,
+    /// Whether to sample the tool's own peak RSS too, apart from the
+    /// processes it starts.
+    own_peak: bool,
 }
 
 /// One line of the table.
@@ -665,6 +708,8 @@ struct Row {
     compared_usage: Option<Usage>,
     /// The watched folder's growth over one run, in bytes.
     grew: Option<u64>,
+    /// The tool's own peak RSS, without its children's.
+    own_peak: Option<u64>,
     runs: usize,
 }
 
@@ -744,6 +789,7 @@ impl<'a> Bench<'a> {
             compared,
             target,
             watch: None,
+            own_peak: false,
         };
 
         if self.settings.wants("releases") {
@@ -775,17 +821,21 @@ impl<'a> Bench<'a> {
                 let ws = fx.ledger(n);
                 let script = "find .releases -maxdepth 1 -name 'v*.toml' -print0 \
                               | xargs -0 sha256sum";
-                self.measure(case(
-                    "check",
-                    n,
-                    goal::CHECK,
-                    Job::new("check", env.tool(&ws, &["check"])),
-                    Job::new(
-                        "sha256sum .releases/v*.toml",
-                        env.step("sh", &ws, ["-c", script]),
-                    ),
-                    Target::RatioAndRss(5.0, CHECK_RSS),
-                ));
+                // `check` runs `cargo metadata`, whose RSS would hide its own.
+                self.measure(Case {
+                    own_peak: true,
+                    ..case(
+                        "check",
+                        n,
+                        goal::CHECK,
+                        Job::new("check", env.tool(&ws, &["check"])),
+                        Job::new(
+                            "sha256sum .releases/v*.toml",
+                            env.step("sh", &ws, ["-c", script]),
+                        ),
+                        Target::RatioAndRss(5.0, CHECK_RSS),
+                    )
+                });
             }
         }
         if self.settings.wants("deploy --no-build") {
@@ -865,6 +915,7 @@ impl<'a> Bench<'a> {
             ),
             target: Target::Ratio(1.2),
             watch: None,
+            own_peak: false,
         });
     }
 
@@ -893,6 +944,7 @@ impl<'a> Bench<'a> {
             compared,
             target,
             watch: None,
+            own_peak: false,
         };
 
         self.measure(case(
@@ -929,6 +981,7 @@ impl<'a> Bench<'a> {
                 tool_usage: None,
                 compared_usage: None,
                 grew: None,
+                own_peak: None,
                 runs: new.runs.min(repeat.runs),
             };
             self.rows.push(row);
@@ -971,8 +1024,15 @@ impl<'a> Bench<'a> {
             .zip(before)
             .map(|(dir, before)| folder_size(dir).saturating_sub(before));
         let compared_usage = case.compared.usage(self.env.dir.path());
+        let own_peak = case.own_peak.then(|| case.tool.own_peak()).flatten();
+        // Seconds-long runs vary little: ten of them give a steady median.
+        let min_runs = if pair > Duration::from_secs(2) {
+            settings.min_runs.min(10)
+        } else {
+            settings.min_runs
+        };
         let runs = ((settings.budget.as_secs_f64() / pair.as_secs_f64().max(1e-6)) as usize)
-            .clamp(settings.min_runs, settings.max_runs);
+            .clamp(min_runs, settings.max_runs);
         let (mut tool, mut compared) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
         for i in 0..runs {
             if i.is_multiple_of(2) {
@@ -994,6 +1054,7 @@ impl<'a> Bench<'a> {
             tool_usage,
             compared_usage,
             grew,
+            own_peak,
             runs,
         };
         eprintln!(
@@ -1084,6 +1145,18 @@ fn report(
             verdict,
             rss,
             row.runs,
+        );
+    }
+    let own: Vec<String> = rows
+        .iter()
+        .filter_map(|r| Some(format!("{} on {}", megabytes(r.own_peak?), r.size)))
+        .collect();
+    if !own.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ncheck's own peak RSS, without the cargo metadata it runs (VmHWM sampled from \
+             /proc): {}.",
+            own.join(", ")
         );
     }
     for row in rows
