@@ -1,5 +1,6 @@
 //! What deploy reads from git: the commit, whether the tree is dirty, who acts.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -17,9 +18,9 @@ pub(crate) struct Status {
     pub(crate) paths: Vec<String>,
 }
 
-/// `git status` of the folder `dir`, leaving out the `excluded` paths
-/// (relative to `dir`), with paths shown relative to `base`: one process
-/// for both the commit and the changes.
+/// `git status` of the folder `dir`, leaving out its entries named in
+/// `excluded`, with paths shown relative to `base`: one process for both
+/// the commit and the changes.
 pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> anyhow::Result<Status> {
     let mut status = ProcessBuilder::git(dir).args([
         "status",
@@ -28,10 +29,19 @@ pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> anyhow::Resu
         "-z",
         "--untracked-files=all",
         "--",
-        ".",
     ]);
-    for path in excluded {
-        status = status.arg(format!(":(exclude){path}"));
+    // The folder's other entries, named: an excluding pathspec would still
+    // have git walk `.releases/` and its thousands of files for untracked ones.
+    match entries_outside(dir, excluded) {
+        Some(names) if !names.is_empty() => {
+            status = status.args(names.iter().map(|name| format!(":(literal){name}")));
+        }
+        _ => {
+            status = status.arg(".");
+            for path in excluded {
+                status = status.arg(format!(":(exclude){path}"));
+            }
+        }
     }
     let output = status.output_unchecked()?;
     if !output.status.success() {
@@ -74,6 +84,28 @@ pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> anyhow::Resu
         }
     }
     Ok(Status { head, paths })
+}
+
+/// The names of `dir`'s entries, on disk or in the commit checked out (so a
+/// deleted one is still looked at), apart from `.git` and the `excluded`
+/// ones; `None` when one is not a name a pathspec can carry, or git cannot
+/// say what the commit holds (no commit yet, or no repository).
+fn entries_outside(dir: &Path, excluded: &[&str]) -> Option<BTreeSet<String>> {
+    let committed = ProcessBuilder::git(dir)
+        .args(["ls-tree", "-z", "--name-only", "HEAD"])
+        .output_unchecked()
+        .ok()
+        .filter(|output| output.status.success())?
+        .stdout;
+    let mut names = BTreeSet::new();
+    for name in committed.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        names.insert(String::from_utf8(name.to_vec()).ok()?);
+    }
+    for entry in fs_err::read_dir(dir).ok()? {
+        names.insert(entry.ok()?.file_name().into_string().ok()?);
+    }
+    names.retain(|name| name != ".git" && !excluded.contains(&name.as_str()));
+    Some(names)
 }
 
 /// The top folder of the repository holding `dir`: where `.git` is, found

@@ -86,6 +86,25 @@ fn dirty_tree_is_refused_then_allowed() {
 }
 
 #[test]
+fn a_deleted_file_or_folder_is_dirt() {
+    let p = Project::new();
+    p.write("README.md", "readme\n");
+    p.write("docs/guide.md", "guide\n");
+    p.commit("docs");
+    p.ok(&["deploy"]);
+    std::fs::remove_file(p.path("README.md")).unwrap();
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("README.md"), "{run}");
+    p.git(&["checkout", "--", "README.md"]);
+    std::fs::remove_dir_all(p.path("docs")).unwrap();
+    let run = p.run(&["deploy"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("docs/guide.md"), "{run}");
+    assert!(!p.path(".releases/v2.toml").exists());
+}
+
+#[test]
 fn paths_the_tool_manages_are_not_dirt() {
     let p = Project::new();
     p.ok(&["deploy"]);
