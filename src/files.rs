@@ -57,7 +57,9 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Option<Vec
     let Some(file) = open_regular(path)? else {
         return Ok(None);
     };
-    let mut bytes = Vec::new();
+    // Sized from the file, so that a small one is read in one call.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("failed to read `{}`", path.display()))?;

@@ -392,8 +392,30 @@ impl Release {
 
     /// Parses and validates the text of `vN.toml`.
     pub(crate) fn parse(text: &str, expected_version: u64) -> anyhow::Result<Self> {
-        // Look at `format` before the strict parse so a newer file is refused
-        // for what it is rather than for a field this version doesn't know.
+        // The strict parse is the one a good file takes; a file it refuses
+        // is looked at again to say best what is wrong with it.
+        let release: Release = match toml::from_str(text) {
+            Ok(release) => release,
+            Err(strict) => return Err(Self::diagnose(text, &strict)),
+        };
+        if release.format != FORMAT {
+            return Err(Self::diagnose_format(i64::from(release.format)));
+        }
+        if release.version != expected_version {
+            bail!(
+                "the file says `version = {}`, but its name says v{expected_version}",
+                release.version
+            );
+        }
+        release.validate()?;
+        Ok(release)
+    }
+
+    /// Why a file the strict parse refused is no release: a merge conflict,
+    /// not TOML, a newer format (refused for what it is rather than for a
+    /// field this version does not know), or a field that is wrong. Errors
+    /// give positions, never the text: an old file may hold a secret.
+    fn diagnose(text: &str, strict: &toml::de::Error) -> anyhow::Error {
         let doc: toml::Table = match toml::from_str(text) {
             Ok(doc) => doc,
             // A value may hold such a line too; only a file that does not
@@ -403,37 +425,36 @@ impl Release {
                     .lines()
                     .any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ")) =>
             {
-                bail!(
+                return anyhow::anyhow!(
                     "it holds git merge conflict markers: two branches both recorded this release; \
-                 keep one side's file, commit, and make the other side's change again"
-                )
+                     keep one side's file, commit, and make the other side's change again"
+                );
             }
-            Err(e) => return Err(e).context("not valid TOML"),
+            Err(e) => {
+                return anyhow::anyhow!("{}", e.message().trim_end())
+                    .context(format!("not valid TOML{}", at_line(text, &e)));
+            }
         };
         match doc.get("format") {
-            Some(toml::Value::Integer(f)) if *f == i64::from(FORMAT) => {}
-            Some(toml::Value::Integer(f)) if *f > i64::from(FORMAT) => {
-                return Err(NewerFormat(*f).into());
+            Some(toml::Value::Integer(f)) if *f != i64::from(FORMAT) => {
+                return Self::diagnose_format(*f);
             }
-            Some(other) => bail!("unknown release format `{other}` (expected {FORMAT})"),
-            None => bail!("missing `format` field"),
+            Some(toml::Value::Integer(_)) => {}
+            Some(other) => {
+                return anyhow::anyhow!("unknown release format `{other}` (expected {FORMAT})");
+            }
+            None => return anyhow::anyhow!("missing `format` field"),
         }
-        let release: Release = toml::from_str(text).map_err(|e| {
-            anyhow::anyhow!("{}", e.message()).context(format!(
-                "invalid release file{}",
-                e.span()
-                    .map(|s| format!(" at line {}", line_of(text, s.start)))
-                    .unwrap_or_default()
-            ))
-        })?;
-        if release.version != expected_version {
-            bail!(
-                "the file says `version = {}`, but its name says v{expected_version}",
-                release.version
-            );
+        anyhow::anyhow!("{}", strict.message())
+            .context(format!("invalid release file{}", at_line(text, strict)))
+    }
+
+    fn diagnose_format(format: i64) -> anyhow::Error {
+        if format > i64::from(FORMAT) {
+            NewerFormat(format).into()
+        } else {
+            anyhow::anyhow!("unknown release format `{format}` (expected {FORMAT})")
         }
-        release.validate()?;
-        Ok(release)
     }
 
     /// Checks what serde cannot: shas, times, names usable as files and environment variables.
@@ -502,6 +523,13 @@ impl Release {
     pub(crate) fn to_toml(&self) -> anyhow::Result<String> {
         toml::to_string(self).context("failed to write the release as TOML")
     }
+}
+
+/// ` at line N` of a parse error, when it has a position.
+fn at_line(text: &str, e: &toml::de::Error) -> String {
+    e.span()
+        .map(|s| format!(" at line {}", line_of(text, s.start)))
+        .unwrap_or_default()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
