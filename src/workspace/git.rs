@@ -23,6 +23,9 @@ pub(crate) struct Status {
 /// the commit and the changes.
 pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> anyhow::Result<Status> {
     let mut status = ProcessBuilder::git(dir).args([
+        // Only looks: git status would otherwise take `index.lock` to
+        // refresh the index, and a user's own git command could fail on it.
+        "--no-optional-locks",
         "status",
         "--porcelain=v2",
         "--branch",
