@@ -7,7 +7,7 @@
 //! where the tool expects its own files; each is refused with an error that
 //! names it, rather than followed, waited on or read into memory.
 
-use std::io::{Read as _, Write as _};
+use std::io::{Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -71,6 +71,55 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Option<Vec
         );
     }
     Ok(Some(bytes))
+}
+
+/// What identifies a file's content without reading it, as git's index
+/// does: its size, modification and change times, inode and device. Any
+/// write changes the change time, which no one can set back.
+pub(crate) fn stamp(meta: &std::fs::Metadata) -> String {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let (changed, inode, device) = {
+        use std::os::unix::fs::MetadataExt as _;
+        (
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            meta.ino(),
+            meta.dev(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (changed, inode, device) = (0, 0, 0);
+    format!("{} {modified} {changed} {inode} {device}", meta.len())
+}
+
+/// Writes a cache file: `bytes` into `path` in place (leaving the folder's
+/// time alone), never through a link, never into anything but a regular
+/// file, and not synced. Its readers must recognise a torn write, and
+/// losing it must cost only time.
+pub(crate) fn overwrite_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    );
+    let mut file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut old = Vec::new();
+    file.read_to_end(&mut old)?;
+    if old == bytes {
+        return Ok(());
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(bytes)
 }
 
 /// Whether `dir` exists as a real folder: an error when it is a symbolic
@@ -202,26 +251,34 @@ impl Scratch {
         tmp.write_all(contents)
             .and_then(|()| tmp.as_file().sync_all())
             .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-        self.put_in_place(tmp, path)?;
+        self.put_in_place(tmp, path, true)?;
         Ok(true)
     }
 
-    /// Copies the file at `from` (a build's output) to `to`, atomically.
-    pub(crate) fn copy_in(&self, from: &Path, to: &Path) -> anyhow::Result<()> {
+    /// Copies the open file `source` (a build's output, read from its
+    /// start; `from` names it in errors) to `to`, atomically: the kernel
+    /// copies it (`copy_file_range`, a reflink where the file system has
+    /// them). The data is not synced: it is content-addressed, and checked
+    /// against its digest before it is ever run.
+    pub(crate) fn copy_in(
+        &self,
+        source: &std::fs::File,
+        from: &Path,
+        to: &Path,
+    ) -> anyhow::Result<()> {
+        use std::io::Seek as _;
         if !real_dir(parent(to))? {
             bail!("`{}` does not exist", parent(to).display());
         }
         writable_target(to)?;
         let tmp = self.temp_file()?;
-        let mut source = fs::File::open(from)?;
-        let mut target = tmp.as_file();
-        std::io::copy(&mut source, &mut target)
+        let mut source = source;
+        source
+            .seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| std::io::copy(&mut source, &mut tmp.as_file()))
             .with_context(|| format!("failed to copy `{}`", from.display()))?;
         fs::set_permissions(tmp.path(), source.metadata()?.permissions())?;
-        tmp.as_file()
-            .sync_all()
-            .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-        self.put_in_place(tmp, to)
+        self.put_in_place(tmp, to, false)
     }
 
     fn temp_file(&self) -> anyhow::Result<tempfile::NamedTempFile> {
@@ -240,10 +297,16 @@ impl Scratch {
         })
     }
 
-    /// Renames a finished temporary file to `path`. A rename replaces a link
-    /// rather than following it; across file systems (a `.cargo` mounted
-    /// elsewhere), the file is first copied beside its target.
-    fn put_in_place(&self, tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
+    /// Renames a finished temporary file to `path`, made durable when
+    /// `durable`. A rename replaces a link rather than following it; across
+    /// file systems (a `.cargo` mounted elsewhere), the file is first copied
+    /// beside its target.
+    fn put_in_place(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        path: &Path,
+        durable: bool,
+    ) -> anyhow::Result<()> {
         let dir = parent(path);
         let tmp = match tmp.persist(path) {
             Ok(_) => None,
@@ -261,13 +324,15 @@ impl Scratch {
                     format!("failed to create a temporary file in `{}`", dir.display())
                 })?;
             fs::copy(tmp.path(), beside.path())?;
-            beside.as_file().sync_all()?;
+            if durable {
+                beside.as_file().sync_all()?;
+            }
             beside
                 .persist(path)
                 .map_err(|e| e.error)
                 .with_context(|| format!("failed to replace `{}`", path.display()))?;
         }
-        sync_dir(dir)
+        if durable { sync_dir(dir) } else { Ok(()) }
     }
 }
 

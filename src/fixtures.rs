@@ -29,7 +29,9 @@ pub fn write_ledger(
         .and_then(|n| n.to_str())
         .unwrap_or("app")
         .to_owned();
-    let exe = ledger.slugs().store(&name, executable, ledger.scratch())?;
+    let exe = ledger
+        .slugs()
+        .store_file(&name, executable, ledger.scratch())?;
     let code = Code {
         commit: commit.to_owned(),
         deploy: 1,

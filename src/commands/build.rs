@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
 use cargo_metadata::camino::Utf8PathBuf;
 
-use crate::ledger::slugs::{sha256_bytes, sha256_file};
+use crate::ledger::slugs::{Output, sha256_bytes};
 use crate::ledger::{Build, Code, DIR, LockedLedger, Slug};
 use crate::process::ProcessBuilder;
 use crate::workspace::{EnvFile, Workspace, env_config, git};
@@ -30,6 +30,20 @@ pub(crate) struct TreeState {
 }
 
 impl TreeState {
+    /// Adds the uncommitted changes of path add-ons outside the workspace
+    /// (which `cargo metadata` names).
+    pub(crate) fn add_path_addon_dirt(&mut self, ws: &Workspace) -> anyhow::Result<()> {
+        for dir in ws.path_addon_dirs()? {
+            // An add-on outside any git repository has nothing to compare with.
+            if let Ok(outside) = git::status(&dir, &[], ws.root()) {
+                self.dirt.extend(outside.paths);
+            }
+        }
+        self.dirt.sort();
+        self.dirt.dedup();
+        Ok(())
+    }
+
     /// The commit checked out, or why there is none to record.
     pub(crate) fn commit(&self, root: &Path) -> anyhow::Result<String> {
         match &self.head {
@@ -46,6 +60,18 @@ impl TreeState {
 /// manages itself: `.releases/`, the `[env]` table, and manifests that the
 /// latest code (`latest`) was built with as they are now.
 pub(crate) fn tree_state(
+    ws: &Workspace,
+    env: &EnvFile,
+    latest: Option<&Code>,
+) -> anyhow::Result<TreeState> {
+    let mut state = workspace_tree_state(ws, env, latest)?;
+    state.add_path_addon_dirt(ws)?;
+    Ok(state)
+}
+
+/// [`tree_state`] of the workspace alone, without its path add-ons: what
+/// can be known before `cargo metadata` has answered.
+pub(crate) fn workspace_tree_state(
     ws: &Workspace,
     env: &EnvFile,
     latest: Option<&Code>,
@@ -73,14 +99,7 @@ pub(crate) fn tree_state(
             None => state.dirt.push(path),
         }
     }
-    for dir in ws.path_addon_dirs()? {
-        // An add-on outside any git repository has nothing to compare with.
-        if let Ok(outside) = git::status(&dir, &[], ws.root()) {
-            state.dirt.extend(outside.paths);
-        }
-    }
     state.dirt.sort();
-    state.dirt.dedup();
     Ok(state)
 }
 
@@ -121,7 +140,7 @@ pub(crate) struct BuildOptions<'a> {
 }
 
 /// What `cargo build` produced: the executables by target name, with the
-/// sha256 they had when the build finished, and how it ended.
+/// stamp they had when the build finished, and how it ended.
 pub(crate) struct Built {
     executables: Vec<(String, Utf8PathBuf, String)>,
     pub(crate) status: ExitStatus,
@@ -130,6 +149,17 @@ pub(crate) struct Built {
 /// Runs `cargo build`, streaming cargo's own progress and errors to stderr,
 /// and collects the executables cargo reports.
 pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<Built> {
+    start_build(ws, opts)?.finish()
+}
+
+/// `cargo build` started, its report not read yet; dropped unfinished, it is stopped.
+pub(crate) struct Building {
+    cargo: ProcessBuilder,
+    child: std::process::Child,
+}
+
+/// Starts `cargo build`, so that the caller can do other work while it runs.
+pub(crate) fn start_build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<Building> {
     let (manifest, dir) = opts.elsewhere.unwrap_or((ws.manifest_path(), ws.root()));
     let mut cargo = ProcessBuilder::cargo()
         .arg("build")
@@ -153,57 +183,78 @@ pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<B
         cargo = cargo.args(["--color", color]);
     }
     let cargo = cargo.cwd(dir);
-    let mut child = cargo
+    let child = cargo
         .command()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("could not execute process `{cargo}`"))?;
-    let stdout = child
-        .stdout
-        .take()
-        .context("cargo's output is not captured")?;
-    let mut executables = Vec::new();
-    let mut finished = false;
-    for message in Message::parse_stream(BufReader::new(stdout)) {
-        let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
-        match message {
-            Message::CompilerArtifact(artifact) => {
-                if let Some(path) = artifact.executable {
-                    executables.push((artifact.target.name, path));
+    Ok(Building { cargo, child })
+}
+
+impl Building {
+    /// Reads cargo's report to its end and waits for it.
+    pub(crate) fn finish(mut self) -> anyhow::Result<Built> {
+        let cargo = &self.cargo;
+        let stdout = self
+            .child
+            .stdout
+            .take()
+            .context("cargo's output is not captured")?;
+        let mut executables = Vec::new();
+        let mut finished = false;
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            let message =
+                message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
+            match message {
+                Message::CompilerArtifact(artifact) => {
+                    if let Some(path) = artifact.executable {
+                        executables.push((artifact.target.name, path));
+                    }
                 }
+                Message::BuildFinished(_) => finished = true,
+                _ => {}
             }
-            Message::BuildFinished(_) => finished = true,
-            _ => {}
+        }
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("failed to wait for `{cargo}`"))?;
+        if !status.success() && !finished {
+            // Cargo stopped before building (a bad profile, an unreadable
+            // manifest): a mistake in the command, not a failed build to record.
+            bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
+        }
+        // Stamp what was built now: it is stored only once the ledger lock
+        // is held, and must not have been rebuilt by then. A failed build
+        // left nothing worth stamping.
+        let executables = if status.success() {
+            executables
+                .into_iter()
+                .map(|(name, path)| {
+                    let stamp = Output::open(path.as_std_path())?.stamp().to_owned();
+                    Ok((name, path, stamp))
+                })
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Built {
+            executables,
+            status,
+        })
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        // Reaped already when finished; otherwise stopped.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
-    let status = child
-        .wait()
-        .with_context(|| format!("failed to wait for `{cargo}`"))?;
-    if !status.success() && !finished {
-        // Cargo stopped before building (a bad profile, an unreadable
-        // manifest): a mistake in the command, not a failed build to record.
-        bail!("`{cargo}` stopped before building ({status}); nothing was recorded");
-    }
-    // Fingerprint what was built now: it is stored only once the ledger
-    // lock is held, and must not have been rebuilt by then. A failed build
-    // left nothing worth fingerprinting.
-    let executables = if status.success() {
-        executables
-            .into_iter()
-            .map(|(name, path)| {
-                let (sha256, _) = sha256_file(path.as_std_path())?;
-                Ok((name, path, sha256))
-            })
-            .collect::<anyhow::Result<_>>()?
-    } else {
-        Vec::new()
-    };
-    Ok(Built {
-        executables,
-        status,
-    })
 }
 
 impl Built {
@@ -217,22 +268,34 @@ impl Built {
 
     /// Copies the executables into the ledger's slug store, refusing any
     /// that changed since the build finished (another build overwrote it).
+    /// An executable cargo did not rebuild since it was last stored is not
+    /// hashed again.
     pub(crate) fn store(&self, ledger: &LockedLedger) -> anyhow::Result<Slug> {
         let slugs = ledger.slugs();
-        let executables = self
-            .executables
+        let known = ledger.known_digests();
+        let mut stored = Vec::new();
+        for (name, path, stamp) in &self.executables {
+            let output = Output::open(path.as_std_path())?;
+            if output.stamp() != stamp {
+                bail!(
+                    "`{path}` changed while this release waited for the ledger lock \
+                     (another build?); nothing was recorded, try again"
+                );
+            }
+            let sha256 = match known.get(&output) {
+                Some(sha256) => sha256,
+                None => output.sha256()?,
+            };
+            let exe = slugs.store(name, &output, sha256, ledger.scratch())?;
+            stored.push((output, exe));
+        }
+        let remembered: Vec<_> = stored
             .iter()
-            .map(|(name, path, built)| {
-                let exe = slugs.store(name, path.as_std_path(), ledger.scratch())?;
-                if exe.sha256 != *built {
-                    bail!(
-                        "`{path}` changed while this release waited for the ledger lock \
-                         (another build?); nothing was recorded, try again"
-                    );
-                }
-                Ok(exe)
-            })
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Slug::from_executables(executables))
+            .map(|(output, exe)| (output, exe.sha256.as_str()))
+            .collect();
+        ledger.remember_digests(&remembered);
+        Ok(Slug::from_executables(
+            stored.into_iter().map(|(_, exe)| exe).collect(),
+        ))
     }
 }

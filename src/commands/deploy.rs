@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::build::{BuildOptions, TreeState, build, tree_state};
+use super::build::{BuildOptions, TreeState, start_build, tree_state, workspace_tree_state};
 use super::{Draft, EnvState, Shared, apply, env_state, record, share, unreadable_env};
 use crate::commands::config::Secrecy;
 use crate::context::Context;
@@ -94,20 +94,21 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let before = Ledger::open(ws.root())?.current()?;
     // Before a build, what would refuse it is checked first; the final word
     // on uncommitted changes is said under the lock either way.
-    let built_commit = if opts.no_build {
+    let mut early_tree = if opts.no_build {
         None
     } else {
-        let tree = tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
+        let tree = workspace_tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
         refuse_dirt(ws, &tree, opts)?;
-        Some(tree.commit(ws.root())?)
+        Some(tree)
     };
-    let addons = ws.workspace_addons()?;
+    let built_commit = early_tree
+        .as_ref()
+        .map(|tree| tree.commit(ws.root()))
+        .transpose()?;
     // The build runs without the ledger lock, so that config changes are not
     // held up by it; what it built is stored once the lock is held.
-    let build = if opts.no_build {
-        None
-    } else {
-        Some(build(
+    let build = if let Some(tree) = &mut early_tree {
+        let building = start_build(
             ws,
             &BuildOptions {
                 build: &opts.build,
@@ -119,10 +120,35 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
                 elsewhere: None,
                 target_dir: None,
             },
-        )?)
+        )?;
+        // While cargo builds, `cargo metadata` is heard out: a workspace it
+        // refuses, or changes in the path add-ons it names, stop the build
+        // rather than wait for it.
+        ws.workspace_addons()?;
+        tree.add_path_addon_dirt(ws)?;
+        refuse_dirt(ws, tree, opts)?;
+        Some(building.finish()?)
+    } else {
+        None
     };
-
-    let (mut ledger, _) = LockedLedger::create(ws.root(), ctx.lock_wait_hook())?;
+    // Without a build, an existing ledger is locked at once, so that git is
+    // asked while `cargo metadata` still runs; a new one is created only
+    // once cargo has had its say, so that a refused deploy writes nothing.
+    let early = if opts.no_build {
+        LockedLedger::acquire(ws.root(), ctx.lock_wait_hook())?
+    } else {
+        None
+    };
+    let mut ledger = match early {
+        Some(ledger) => {
+            ledger.write_support_files()?;
+            ledger
+        }
+        None => {
+            ws.workspace_addons()?;
+            LockedLedger::create(ws.root(), ctx.lock_wait_hook())?.0
+        }
+    };
     // Read under the lock: a config change may have landed while we built.
     let mut env = EnvFile::load(ws.root())?;
     let current = ledger.current()?;
@@ -143,6 +169,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     // The word that counts on uncommitted changes is said under the lock.
     let tree = tree_state(ws, &env, current.as_ref().map(Release::latest_code))?;
     refuse_dirt(ws, &tree, opts)?;
+    let addons = ws.workspace_addons()?;
     // What was built is the commit checked out when the build began.
     let commit = match built_commit {
         Some(commit) => commit,

@@ -10,7 +10,7 @@ use super::build::{BuildOptions, build};
 use super::{Shared, require_current, share};
 use crate::context::Context;
 use crate::error::Error;
-use crate::ledger::slugs::sha256_file;
+use crate::ledger::slugs::Output;
 use crate::ledger::{Ledger, LockedLedger, Release, Version};
 use crate::process::ProcessBuilder;
 use crate::workspace::{Workspace, git};
@@ -187,14 +187,12 @@ fn store_matching(
             .iter()
             .find(|(name, _)| *name == exe.name)
             .map(|(_, p)| p);
-        let sha = match path {
-            Some(path) => Some(sha256_file(path)?.0),
-            None => None,
-        };
-        if let (Some(path), Some(sha)) = (path, &sha)
+        let output = path.map(|p| Output::open(p)).transpose()?;
+        let sha = output.as_ref().map(Output::sha256).transpose()?;
+        if let (Some(output), Some(sha)) = (&output, &sha)
             && *sha == exe.sha256
         {
-            slugs.store(&exe.name, path, ledger.scratch())?;
+            slugs.store(&exe.name, output, sha.clone(), ledger.scratch())?;
         }
         out.push(RebuiltExecutable {
             name: exe.name.clone(),

@@ -8,7 +8,6 @@
 //! (ignored by git), rewritten in place so that writing it never changes
 //! the folder's time itself, and read only when whole.
 
-use std::io::{Read as _, Seek as _, Write as _};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -112,7 +111,7 @@ pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &[u64], trusted: bool) {
         runs.join(" "),
         versions.len()
     );
-    let _ = overwrite(&dir.join(INDEX), text.as_bytes());
+    let _ = files::overwrite_cache(&dir.join(INDEX), text.as_bytes());
 }
 
 /// Makes the index file exist, so that writing it later is in place and
@@ -121,32 +120,7 @@ pub(crate) fn ensure(dir: &Path) -> bool {
     if files::is_regular_file(&dir.join(INDEX)) {
         return false;
     }
-    overwrite(&dir.join(INDEX), b"").is_ok()
-}
-
-/// Writes `bytes` into `path` in place: never through a link, never into
-/// anything but a regular file.
-fn overwrite(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        libc::O_NOFOLLOW | libc::O_NONBLOCK,
-    );
-    let mut file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    // Readers check the count at the end: a torn write is never used.
-    let mut old = Vec::new();
-    file.read_to_end(&mut old)?;
-    if old == bytes {
-        return Ok(());
-    }
-    file.set_len(0)?;
-    file.rewind()?;
-    file.write_all(bytes)
+    files::overwrite_cache(&dir.join(INDEX), b"").is_ok()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub use release::{
     Version,
 };
 pub use retention::{Pruned, Tier};
-use slugs::SlugStore;
+use slugs::{KnownDigests, Output, SlugStore};
 
 use crate::error::Error;
 use crate::files::{self, Scratch};
@@ -44,6 +44,7 @@ const GITIGNORE: &str = "\
 /current
 /.lock
 /.index
+/.built
 /.tmp/
 /.tmp-*
 ";
@@ -256,6 +257,17 @@ impl LockedLedger {
     /// Where atomic writes of the workspace's files go through.
     pub(crate) fn scratch(&self) -> &Scratch {
         &self.scratch
+    }
+
+    /// The digests of the build outputs stored last.
+    pub(crate) fn known_digests(&self) -> KnownDigests {
+        KnownDigests::load(&self.ledger.dir)
+    }
+
+    /// Remembers the digests of the build outputs just stored, in place of
+    /// those remembered before.
+    pub(crate) fn remember_digests(&self, stored: &[(&Output, &str)]) {
+        KnownDigests::save(&self.ledger.dir, stored);
     }
 
     /// Creates `.releases/` with its `.gitignore` and `.gitattributes` (each

@@ -1,7 +1,7 @@
 //! Content-addressed storage of built executables under `.releases/slugs/<sha256>/<name>`.
 
 use std::collections::BTreeSet;
-use std::io::Read as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -26,26 +26,61 @@ impl SlugStore {
         self.dir.join(&exe.sha256).join(&exe.name)
     }
 
-    /// Copies a built executable into the store, once per content and name.
+    /// Copies the build output `output`, whose digest is `sha256`, into the
+    /// store once per content and name: an executable stored already is not
+    /// written again. The copy is remembered as verified, so the first run
+    /// does not hash it again.
     pub(crate) fn store(
         &self,
         name: &str,
-        built: &Path,
+        output: &Output,
+        sha256: String,
         scratch: &Scratch,
     ) -> anyhow::Result<Executable> {
-        let (sha256, size) = sha256_file(built)?;
         let exe = Executable {
             name: name.to_owned(),
-            size,
+            size: output.size,
             sha256,
         };
         let target = self.path(&exe);
         if !files::is_regular_file(&target) {
             files::create_real_dir(&self.dir)?;
             files::create_real_dir(&self.dir.join(&exe.sha256))?;
-            scratch.copy_in(built, &target)?;
+            scratch.copy_in(&output.file, &output.path, &target)?;
+            let meta = fs::symlink_metadata(&target)?;
+            if meta.len() != exe.size {
+                // Written to while it was copied; what is stored is unknown.
+                files::remove(&target)?;
+                bail!(
+                    "`{}` changed while it was stored (another build?); nothing was recorded, \
+                     try again",
+                    output.path.display()
+                );
+            }
+            // Best effort: without it the first run hashes the copy.
+            let _ =
+                files::overwrite_cache(&self.verified_path(&exe), files::stamp(&meta).as_bytes());
         }
         Ok(exe)
+    }
+
+    /// Hashes the file at `path` and stores it as `name`.
+    pub(crate) fn store_file(
+        &self,
+        name: &str,
+        path: &Path,
+        scratch: &Scratch,
+    ) -> anyhow::Result<Executable> {
+        let output = Output::open(path)?;
+        let sha256 = output.sha256()?;
+        self.store(name, &output, sha256, scratch)
+    }
+
+    /// Where the stamp of a stored executable checked against its digest is kept.
+    fn verified_path(&self, exe: &Executable) -> PathBuf {
+        self.dir
+            .join(&exe.sha256)
+            .join(format!(".verified-{}", exe.name))
     }
 
     /// The executables of `slug` that are not stored here (a link in the
@@ -119,16 +154,13 @@ impl SlugStore {
     /// recorded: what `run` starts is what was built. A full hash is done
     /// once; its result is remembered beside the file by size, time and
     /// inode, so later runs only stat it.
-    pub(crate) fn verify(&self, exe: &Executable, scratch: Option<&Scratch>) -> anyhow::Result<()> {
+    pub(crate) fn verify(&self, exe: &Executable) -> anyhow::Result<()> {
         let path = self.path(exe);
         let Some(file) = files::open_regular(&path)? else {
             bail!("`{}` is not stored", path.display());
         };
-        let stamp_path = self
-            .dir
-            .join(&exe.sha256)
-            .join(format!(".verified-{}", exe.name));
-        let stamp = stamp_of(&file.metadata()?);
+        let stamp_path = self.verified_path(exe);
+        let stamp = files::stamp(&file.metadata()?);
         let remembered = files::read_bounded(&stamp_path, 1024).ok().flatten();
         if remembered.as_deref() == Some(stamp.as_bytes()) {
             return Ok(());
@@ -142,31 +174,115 @@ impl SlugStore {
                 exe.sha256
             );
         }
-        if let Some(scratch) = scratch {
-            // Best effort: without it the next run hashes again.
-            let _ = scratch.write(&stamp_path, stamp.as_bytes());
-        }
+        // Best effort: without it the next run hashes again.
+        let _ = files::overwrite_cache(&stamp_path, stamp.as_bytes());
         Ok(())
     }
 }
 
-/// What identifies a file's content cheaply: its size, modification time and inode.
-fn stamp_of(meta: &std::fs::Metadata) -> String {
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    format!("{} {modified} {inode}\n", meta.len())
+/// A build's output opened to be stored: hashed and copied through one
+/// descriptor, so what is recorded is what is stored.
+#[derive(Debug)]
+pub(crate) struct Output {
+    path: PathBuf,
+    file: std::fs::File,
+    stamp: String,
+    size: u64,
+}
+
+impl Output {
+    /// Opens the regular file at `path`.
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
+        let Some(file) = files::open_regular(path)? else {
+            bail!("`{}` does not exist", path.display());
+        };
+        let meta = file
+            .metadata()
+            .with_context(|| format!("failed to read the metadata of `{}`", path.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            stamp: files::stamp(&meta),
+            size: meta.len(),
+            file,
+        })
+    }
+
+    /// What identifies its content without reading it (see [`files::stamp`]).
+    pub(crate) fn stamp(&self) -> &str {
+        &self.stamp
+    }
+
+    /// The file's sha256, read from its start.
+    pub(crate) fn sha256(&self) -> anyhow::Result<String> {
+        use std::io::Seek as _;
+        let mut file = &self.file;
+        file.seek(std::io::SeekFrom::Start(0))
+            .with_context(|| format!("failed to read `{}`", self.path.display()))?;
+        Ok(sha256_read(file, &self.path)?.0)
+    }
+}
+
+/// The digests of the build outputs stored last, by path and stamp, kept
+/// in `.releases/.built` (local, ignored by git), so that an executable
+/// cargo did not rebuild is not hashed again, as git trusts its index for a
+/// file whose stamp did not change. Best effort: a file that cannot be read
+/// is no cache, one that cannot be written is not kept.
+#[derive(Debug, Default)]
+pub(crate) struct KnownDigests {
+    /// `(path, stamp, sha256)`.
+    entries: Vec<(String, String, String)>,
+}
+
+/// The known digests' file name in `.releases/`.
+pub(crate) const KNOWN_DIGESTS: &str = ".built";
+
+impl KnownDigests {
+    /// Reads the digests remembered in the ledger folder `dir`.
+    pub(crate) fn load(dir: &Path) -> Self {
+        let Ok(Some(bytes)) = files::read_bounded(&dir.join(KNOWN_DIGESTS), files::MAX_FILE) else {
+            return Self::default();
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let entries = text
+            .lines()
+            .filter_map(|line| {
+                let (head, path) = line.split_once('\t')?;
+                let (sha256, stamp) = head.split_once(' ')?;
+                is_sha256(sha256).then(|| (path.to_owned(), stamp.to_owned(), sha256.to_owned()))
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// The digest of `output`, when it is known for its path and stamp.
+    pub(crate) fn get(&self, output: &Output) -> Option<String> {
+        let path = output.path.to_str()?;
+        self.entries
+            .iter()
+            .find(|(p, stamp, _)| p == path && *stamp == output.stamp)
+            .map(|(_, _, sha256)| sha256.clone())
+    }
+
+    /// Remembers `stored` (outputs with their digests) in the ledger folder
+    /// `dir`, in place of what was remembered.
+    pub(crate) fn save(dir: &Path, stored: &[(&Output, &str)]) {
+        let mut text = String::new();
+        for (output, sha256) in stored {
+            if let Some(path) = output.path.to_str().filter(|p| !p.contains(['\n', '\t'])) {
+                text.push_str(&format!("{sha256} {}\t{path}\n", output.stamp));
+            }
+        }
+        let _ = files::overwrite_cache(&dir.join(KNOWN_DIGESTS), text.as_bytes());
+    }
 }
 
 /// The hex sha256 and size of a file, streamed.
 pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
-    let mut file = fs::File::open(path)?;
+    sha256_read(fs::File::open(path)?, path)
+}
+
+/// The hex sha256 and size of what `file` (named `path` in errors) holds from where it is.
+fn sha256_read(mut file: impl Read, path: &Path) -> anyhow::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 64 * 1024];
     let mut size = 0;
