@@ -621,7 +621,7 @@ fn context() -> Result<Context, Error> {
     };
     match at {
         Some(at) => Ok(Context::new(
-            at.to_zoned_datetime(jiff::tz::TimeZone::system()),
+            at.to_zoned_datetime(cargo_release_log::system_time_zone()),
         )),
         None => Err(Error::InvalidSetting(format!(
             "CARGO_RELEASE_LOG_NOW=`{}` is neither seconds since the epoch nor an RFC 3339 time",

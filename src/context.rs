@@ -4,6 +4,32 @@ use std::fmt;
 
 use jiff::ZonedDateTime as Zoned;
 
+/// The system time zone, read as cheaply as the platform allows: on Unix
+/// without `TZ`, the file `/etc/localtime` itself, named after where its
+/// link points, rather than through jiff's zoneinfo database, whose first
+/// use lists every zone it has: a millisecond that every command would pay
+/// to show a UTC offset.
+pub fn system_time_zone() -> jiff::tz::TimeZone {
+    #[cfg(unix)]
+    if std::env::var_os("TZ").is_none() {
+        const LOCALTIME: &str = "/etc/localtime";
+        if let Ok(data) = std::fs::read(LOCALTIME) {
+            let name = std::fs::read_link(LOCALTIME)
+                .ok()
+                .and_then(|target| {
+                    let target = target.to_str()?;
+                    let at = target.rfind("zoneinfo/")?;
+                    Some(target[at + "zoneinfo/".len()..].to_owned())
+                })
+                .unwrap_or_else(|| "Local".to_owned());
+            if let Ok(tz) = jiff::tz::TimeZone::tzif(&name, &data) {
+                return tz;
+            }
+        }
+    }
+    jiff::tz::TimeZone::system()
+}
+
 /// What a command takes from its surroundings, so that its output can be reproduced.
 ///
 /// ```
@@ -42,7 +68,7 @@ impl Context {
     pub fn system() -> Self {
         Self {
             live: true,
-            ..Self::new(jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::system()))
+            ..Self::new(jiff::Timestamp::now().to_zoned_datetime(system_time_zone()))
         }
     }
 

@@ -55,7 +55,7 @@ pub use commands::rollback::RolledBack;
 pub use commands::run::{RunOptions, RunPlan};
 pub use commands::sync::Synced;
 pub use commands::{Shared, SlugTransfer};
-pub use context::Context;
+pub use context::{Context, system_time_zone};
 pub use error::{CargoSaid, Error, Result};
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,

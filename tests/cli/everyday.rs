@@ -271,3 +271,25 @@ fn a_release_is_stamped_when_it_is_recorded_after_its_build() {
         "stamped {when}, the deploy started {started}"
     );
 }
+
+#[test]
+fn without_tz_times_are_shown_in_the_systems_zone() {
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    let when: jiff::Timestamp = regex::Regex::new(r#"when = "([^"]+)""#)
+        .unwrap()
+        .captures(&p.read(".releases/v1.toml"))
+        .unwrap()[1]
+        .parse()
+        .unwrap();
+    // A day later, a time is shown as a time.
+    p.advance(2 * 86_400);
+    let output = p.command(&["info"]).env_remove("TZ").output().unwrap();
+    assert!(output.status.success());
+    let shown = when
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S %z")
+        .to_string();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains(&shown), "{shown} in\n{stdout}");
+}
