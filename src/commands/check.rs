@@ -247,7 +247,7 @@ fn walk_the_chain(
     let mut previous: Option<Previous> = None;
     let mut current = None;
     let mut needed = Needed::new();
-    for &version in ledger.versions() {
+    for version in ledger.versions().iter() {
         report.releases += 1;
         let file = format!("v{version}.toml");
         let mut problem = |kind, subject: &str, message: String| {

@@ -43,7 +43,7 @@ impl Workspace {
             return Ok(collected);
         };
         let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
-        for &version in ledger.versions() {
+        for version in ledger.versions().iter() {
             let release = ledger.read(version)?;
             needed.extend(executables(&release).map(|e| (e.sha256.clone(), e.name.clone())));
         }

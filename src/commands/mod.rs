@@ -295,7 +295,7 @@ fn apply(ledger: &LockedLedger, env: &mut EnvFile, current: &Release) -> crate::
 fn require_current(ledger: &Ledger, ws: &Workspace) -> crate::Result<Release> {
     match ledger.current()? {
         Some(release) => Ok(release),
-        None => Err(no_releases(ws, ledger.versions())),
+        None => Err(no_releases(ws, &ledger.versions().to_vec())),
     }
 }
 

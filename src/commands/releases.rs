@@ -35,14 +35,19 @@ impl Workspace {
     /// is current and can be rolled back to.
     pub fn releases(&self, n: usize) -> crate::Result<Vec<ReleaseInfo>> {
         Ledger::read_consistently(self.root(), |ledger| {
-            let current = ledger.current()?;
+            let releases = ledger.newest_releases(n)?;
+            // The current release is the newest that succeeded: one of the
+            // rows read already, unless every row failed.
+            let current = match releases.iter().find(|r| r.succeeded()) {
+                Some(current) => Some(current.clone()),
+                None => ledger.current()?,
+            };
             let eligibility = Eligibility::new(
                 ledger,
                 current.as_ref(),
                 self.read_tier(),
                 self.slug_store_for_reading(),
             )?;
-            let releases = ledger.newest_releases(n)?;
             Ok(releases
                 .into_iter()
                 .map(|r| describe(r, current.as_ref(), &eligibility))

@@ -107,11 +107,11 @@ fn no_target(
         .versions()
         .iter()
         .rev()
-        .find(|&&v| v < current.version);
+        .find(|&v| v < current.version);
     Ok(match previous {
         None if current.version == 1 => "v1 is the first release".to_owned(),
         None => format!("no release before v{} is kept", current.version),
-        Some(&v) => match eligibility.of(&ledger.read(v)?) {
+        Some(v) => match eligibility.of(&ledger.read(v)?) {
             Err(why) => format!("v{v} is not eligible, as {why}"),
             Ok(()) => format!("none before v{}", current.version),
         },

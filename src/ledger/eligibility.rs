@@ -237,7 +237,7 @@ fn newest_eligible_before(
     current: &Release,
     remote: Option<&RemoteStore>,
 ) -> anyhow::Result<Option<Release>> {
-    for &version in ledger.versions().iter().rev() {
+    for version in ledger.versions().iter().rev() {
         if version >= current.version {
             continue;
         }

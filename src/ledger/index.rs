@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use super::versions::Versions;
 use crate::files;
 
 /// The index's file name in `.releases/`.
@@ -53,7 +54,7 @@ impl Stamp {
 }
 
 /// The release numbers the index of `dir` holds, if it matches the folder.
-pub(crate) fn read(dir: &Path) -> Option<(Stamp, Vec<u64>)> {
+pub(crate) fn read(dir: &Path) -> Option<(Stamp, Versions)> {
     let stamp = Stamp::of(dir)?;
     let bytes = files::read_bounded(&dir.join(INDEX), files::MAX_FILE).ok()??;
     let text = std::str::from_utf8(&bytes).ok()?;
@@ -69,15 +70,12 @@ pub(crate) fn read(dir: &Path) -> Option<(Stamp, Vec<u64>)> {
     if recorded != stamp {
         return None;
     }
-    let mut versions = Vec::new();
+    let mut runs = Vec::new();
     for run in lines.next()?.split_whitespace() {
         let (start, end) = run.split_once('-').unwrap_or((run, run));
-        let (start, end): (u64, u64) = (start.parse().ok()?, end.parse().ok()?);
-        if start == 0 || end < start {
-            return None;
-        }
-        versions.extend(start..=end);
+        runs.push((start.parse().ok()?, end.parse().ok()?));
     }
+    let versions = Versions::from_runs(runs)?;
     // Written whole, or not used.
     let count: usize = lines.next()?.strip_prefix("count ")?.parse().ok()?;
     (count == versions.len()).then_some((stamp, versions))
@@ -86,24 +84,20 @@ pub(crate) fn read(dir: &Path) -> Option<(Stamp, Vec<u64>)> {
 /// Records `versions` (ascending) as the listing of `dir` at `stamp`.
 /// Only a writer holding the ledger lock passes `trusted`; a reader's
 /// listing is kept only once the folder has settled. Best effort: a cache.
-pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &[u64], trusted: bool) {
+pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &Versions, trusted: bool) {
     if !trusted && !stamp.settled() {
         return;
     }
-    let mut runs: Vec<String> = Vec::new();
-    let mut iter = versions.iter().copied().peekable();
-    while let Some(start) = iter.next() {
-        let mut end = start;
-        while iter.peek() == Some(&(end + 1)) {
-            end += 1;
-            iter.next();
-        }
-        runs.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
-    }
+    let runs: Vec<String> = versions
+        .runs()
+        .map(|(start, end)| {
+            if start == end {
+                start.to_string()
+            } else {
+                format!("{start}-{end}")
+            }
+        })
+        .collect();
     let text = format!(
         "{HEADER}\n{} {}\n{}\ncount {}\n",
         stamp.nanos,
@@ -132,9 +126,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         ensure(dir.path());
         let stamp = Stamp::of(dir.path()).unwrap();
-        let versions = [1, 2, 3, 7, 9, 10];
+        let versions: Versions = [1, 2, 3, 7, 9, 10].into_iter().collect();
         write(dir.path(), stamp, &versions, true);
-        assert_eq!(read(dir.path()), Some((stamp, versions.to_vec())));
+        assert_eq!(read(dir.path()), Some((stamp, versions.clone())));
         let text = std::fs::read_to_string(dir.path().join(INDEX)).unwrap();
         assert!(text.contains("\n1-3 7 9-10\ncount 6\n"), "{text}");
         // A file added: the folder's time moves on, and the index is stale.
@@ -143,12 +137,18 @@ mod tests {
         assert_eq!(read(dir.path()), None);
         // A reader's listing of a folder that just changed is not kept.
         let fresh = Stamp::of(dir.path()).unwrap();
-        write(dir.path(), fresh, &[1], false);
+        write(dir.path(), fresh, &[1].into_iter().collect(), false);
         assert_eq!(read(dir.path()), None);
         // A torn index is not used.
         write(dir.path(), fresh, &versions, true);
         let whole = std::fs::read_to_string(dir.path().join(INDEX)).unwrap();
         std::fs::write(dir.path().join(INDEX), whole.replace("count 6\n", "")).unwrap();
         assert_eq!(read(dir.path()), None);
+        // Nor one whose runs overlap, or whose count is wrong.
+        for runs in ["1-3 3-4\ncount 4", "1-3\ncount 4"] {
+            let crafted = whole.replace("1-3 7 9-10\ncount 6", runs);
+            std::fs::write(dir.path().join(INDEX), crafted).unwrap();
+            assert_eq!(read(dir.path()), None);
+        }
     }
 }

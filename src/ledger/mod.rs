@@ -12,6 +12,7 @@ pub(crate) mod release;
 pub(crate) mod remote;
 pub(crate) mod retention;
 pub(crate) mod slugs;
+pub(crate) mod versions;
 
 use std::fmt::Write as _;
 use std::ops::Deref;
@@ -30,6 +31,7 @@ pub use release::{
 };
 pub use retention::{Pruned, Tier};
 use slugs::{KnownDigests, Output, SlugStore};
+use versions::Versions;
 
 use crate::error::Error;
 use crate::files::{self, Scratch};
@@ -67,8 +69,8 @@ pub(crate) struct Vanished(PathBuf);
 #[derive(Debug)]
 pub(crate) struct Ledger {
     dir: PathBuf,
-    /// Numbers of the release files present, ascending.
-    versions: Vec<u64>,
+    /// Numbers of the release files present.
+    versions: Versions,
 }
 
 impl Ledger {
@@ -78,7 +80,7 @@ impl Ledger {
         if !files::real_dir(&dir)? {
             return Ok(Self {
                 dir,
-                versions: Vec::new(),
+                versions: Versions::default(),
             });
         }
         // The index, while the folder is as it was when it was written.
@@ -113,12 +115,12 @@ impl Ledger {
         }
     }
 
-    pub(crate) fn versions(&self) -> &[u64] {
+    pub(crate) fn versions(&self) -> &Versions {
         &self.versions
     }
 
     pub(crate) fn newest(&self) -> Option<u64> {
-        self.versions.last().copied()
+        self.versions.last()
     }
 
     pub(crate) fn path(&self, version: u64) -> PathBuf {
@@ -160,12 +162,12 @@ impl Ledger {
 
     /// Reads the release a user named, saying which exist when it does not.
     pub(crate) fn get(&self, version: Version) -> crate::Result<Release> {
-        if self.versions.binary_search(&version.0).is_ok() {
+        if self.versions.contains(version.0) {
             return Ok(self.read(version.0)?);
         }
         Err(Error::NoSuchRelease {
             version,
-            kept: self.versions.clone(),
+            kept: self.versions.to_vec(),
         })
     }
 
@@ -175,13 +177,13 @@ impl Ledger {
             .iter()
             .rev()
             .take(n)
-            .map(|&v| self.read(v))
+            .map(|v| self.read(v))
             .collect()
     }
 
     /// The current release: the newest that succeeded.
     pub(crate) fn current(&self) -> anyhow::Result<Option<Release>> {
-        for &version in self.versions.iter().rev() {
+        for version in self.versions.iter().rev() {
             let release = self.read(version)?;
             if release.succeeded() {
                 return Ok(Some(release));
@@ -345,7 +347,7 @@ impl LockedLedger {
 
     pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
         files::remove(&self.path(version))?;
-        self.ledger.versions.retain(|&v| v != version);
+        self.ledger.versions.remove(version);
         self.update_index();
         Ok(())
     }
@@ -397,7 +399,7 @@ fn toml_key(name: &str) -> String {
 }
 
 /// The numbers of the release files in `dir`, ascending, by listing it.
-fn list(dir: &Path) -> anyhow::Result<Vec<u64>> {
+fn list(dir: &Path) -> anyhow::Result<Versions> {
     let mut versions = Vec::new();
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
@@ -406,7 +408,7 @@ fn list(dir: &Path) -> anyhow::Result<Vec<u64>> {
         }
     }
     versions.sort_unstable();
-    Ok(versions)
+    Ok(versions.into_iter().collect())
 }
 
 fn release_file_version(name: &str) -> Option<u64> {
@@ -492,7 +494,7 @@ mod tests {
         ledger.remove(2).unwrap();
         drop(ledger);
         let reopened = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
-        assert_eq!(reopened.versions(), [3]);
+        assert_eq!(reopened.versions().to_vec(), [3]);
         assert_eq!(reopened.next_version().unwrap(), 4);
         // A file read back is the release written.
         let mut expected = release(&[("A", "2")]);

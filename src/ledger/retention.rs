@@ -128,7 +128,7 @@ pub(crate) fn slugs_kept_here(
     k: usize,
 ) -> anyhow::Result<BTreeSet<String>> {
     let mut builds: Vec<BTreeSet<String>> = Vec::new();
-    for &version in ledger.versions().iter().rev() {
+    for version in ledger.versions().iter().rev() {
         if builds.len() >= k {
             break;
         }
@@ -160,7 +160,6 @@ pub(crate) fn would_prune(
         Some(keep) => ledger
             .versions()
             .iter()
-            .copied()
             .filter(|v| !keep.contains(v))
             .collect(),
         None => Vec::new(),
@@ -182,11 +181,11 @@ fn kept(
     let mut keep = BTreeSet::from([current.version]);
     // The previous release, even when it cannot be rolled back to, so that
     // the history always shows the step before the current one.
-    for &version in ledger
+    for version in ledger
         .versions()
         .iter()
         .rev()
-        .filter(|&&v| v < current.version)
+        .filter(|&v| v < current.version)
     {
         if ledger.read(version)?.succeeded() {
             keep.insert(version);
