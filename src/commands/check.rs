@@ -1,6 +1,6 @@
 //! `check`: for CI, the ledger is intact and the workspace matches the current release.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::Serialize;
 
@@ -232,6 +232,39 @@ struct Previous {
     when: Option<(String, jiff::Timestamp)>,
 }
 
+/// The digests of the newest release files read, so that a link to an
+/// older one than the file before can name it (a fork after a merge).
+/// Bounded, so that memory stays flat however long the ledger: a link to a
+/// release further back is reported as a broken link.
+#[derive(Default)]
+struct RecentDigests {
+    by_digest: HashMap<String, u64>,
+    order: VecDeque<String>,
+}
+
+impl RecentDigests {
+    /// How many digests are kept.
+    const KEPT: usize = 10_000;
+
+    /// Remembers `digest` as `version`'s, unless an older file has it.
+    fn insert(&mut self, digest: &str, version: u64) {
+        if self.by_digest.contains_key(digest) {
+            return;
+        }
+        self.by_digest.insert(digest.to_owned(), version);
+        self.order.push_back(digest.to_owned());
+        if self.order.len() > Self::KEPT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.by_digest.remove(&oldest);
+        }
+    }
+
+    fn get(&self, digest: &str) -> Option<u64> {
+        self.by_digest.get(digest).copied()
+    }
+}
+
 /// The executables kept releases run, each once, with the newest release running it.
 type Needed = BTreeMap<(String, String), (u64, Executable)>;
 
@@ -243,7 +276,7 @@ fn walk_the_chain(
     tier: Tier,
     report: &mut CheckReport,
 ) -> (Option<Release>, Needed) {
-    let mut by_digest: HashMap<String, u64> = HashMap::new();
+    let mut by_digest = RecentDigests::default();
     let mut previous: Option<Previous> = None;
     let mut current = None;
     let mut needed = Needed::new();
@@ -281,7 +314,7 @@ fn walk_the_chain(
             digests.push(file_digest(&lf));
         }
         for digest in &digests {
-            by_digest.entry(digest.clone()).or_insert(version);
+            by_digest.insert(digest, version);
         }
         let release = match ledger.parse(version, &bytes) {
             Ok(release) => release,
@@ -322,7 +355,7 @@ fn walk_the_chain(
                 match link {
                     Some(d) if prev.digests.iter().any(|x| x == d) => {}
                     Some(d) => match by_digest.get(d) {
-                        Some(&u) if u < p => problem(
+                        Some(u) if u < p => problem(
                             FindingKind::Fork,
                             &file,
                             format!(
@@ -459,4 +492,23 @@ fn one_line(err: &anyhow::Error) -> String {
         .filter(|l| !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_digests_keep_the_oldest_owner_and_forget_the_far_past() {
+        let mut recent = RecentDigests::default();
+        recent.insert("a", 1);
+        recent.insert("a", 2);
+        assert_eq!(recent.get("a"), Some(1));
+        for v in 2..=RecentDigests::KEPT as u64 + 1 {
+            recent.insert(&format!("d{v}"), v);
+        }
+        assert_eq!(recent.get("a"), None);
+        assert_eq!(recent.get("d2"), Some(2));
+        assert_eq!(recent.by_digest.len(), RecentDigests::KEPT);
+    }
 }
