@@ -345,11 +345,26 @@ impl LockedLedger {
         Ok(())
     }
 
-    pub(crate) fn remove(&mut self, version: u64) -> anyhow::Result<()> {
-        files::remove(&self.path(version))?;
-        self.ledger.versions.remove(version);
+    /// Removes the release files `versions` (what retention prunes), with
+    /// one sync of the folder for them all: pruning ten thousand files
+    /// must not take ten thousand syncs.
+    pub(crate) fn remove(&mut self, versions: &[u64]) -> anyhow::Result<()> {
+        let mut removed = Ok(());
+        for &version in versions {
+            match fs::remove_file(self.path(version)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    removed = Err(e.into());
+                    break;
+                }
+            }
+            self.ledger.versions.remove(version);
+        }
+        // What was removed is made durable and indexed, even after a failure.
+        let synced = files::sync_dir(&self.dir);
         self.update_index();
-        Ok(())
+        removed.and(synced)
     }
 
     /// After a change of its own, the writer knows the listing: it keeps
@@ -490,8 +505,7 @@ mod tests {
             );
         }
         // Pruning old files never brings their numbers back.
-        ledger.remove(1).unwrap();
-        ledger.remove(2).unwrap();
+        ledger.remove(&[1, 2]).unwrap();
         drop(ledger);
         let reopened = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
         assert_eq!(reopened.versions().to_vec(), [3]);

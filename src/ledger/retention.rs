@@ -80,12 +80,12 @@ pub(crate) fn apply(
 ) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
     if let Some(keep) = kept(ledger, tier, remote)? {
-        for version in ledger.versions().to_vec() {
-            if !keep.contains(&version) {
-                ledger.remove(version)?;
-                pruned.releases.push(version);
-            }
-        }
+        pruned.releases = ledger
+            .versions()
+            .iter()
+            .filter(|v| !keep.contains(v))
+            .collect();
+        ledger.remove(&pruned.releases)?;
         if !pruned.releases.is_empty() {
             let kept: Vec<Release> = keep
                 .iter()
