@@ -17,6 +17,7 @@ mod library;
 mod rollback;
 mod run;
 mod s3;
+mod scale;
 mod secrets;
 mod store;
 mod terminal;

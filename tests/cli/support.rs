@@ -421,12 +421,17 @@ pub fn redact(text: &str, root: &Path) -> String {
         (r"[0-9a-f]{64}", "[SHA256]"),
         (r"Slug:   \d+(\.\d)?[KMG]?B", "Slug:   [SIZE]"),
     ];
+    // Compiled once: a run that changed ten thousand files redacts each name.
+    static COMPILED: std::sync::OnceLock<Vec<(regex::Regex, &str)>> = std::sync::OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        rules
+            .iter()
+            .map(|(pattern, replacement)| (regex::Regex::new(pattern).unwrap(), *replacement))
+            .collect()
+    });
     let mut text = text;
-    for (pattern, replacement) in rules {
-        text = regex::Regex::new(pattern)
-            .unwrap()
-            .replace_all(&text, replacement)
-            .into_owned();
+    for (pattern, replacement) in compiled {
+        text = pattern.replace_all(&text, *replacement).into_owned();
     }
     text
 }
