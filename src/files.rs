@@ -75,7 +75,9 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> anyhow::Result<Option<Vec
 
 /// What identifies a file's content without reading it, as git's index
 /// does: its size, modification and change times, inode and device. Any
-/// write changes the change time, which no one can set back.
+/// write changes the change time, which no one can set back. The stamp
+/// also names the boot: what was written without a sync may be torn by a
+/// crash, so after a restart every file is read again.
 pub(crate) fn stamp(meta: &std::fs::Metadata) -> String {
     let modified = meta
         .modified()
@@ -93,7 +95,23 @@ pub(crate) fn stamp(meta: &std::fs::Metadata) -> String {
     };
     #[cfg(not(unix))]
     let (changed, inode, device) = (0, 0, 0);
-    format!("{} {modified} {changed} {inode} {device}", meta.len())
+    format!(
+        "{} {modified} {changed} {inode} {device} {}",
+        meta.len(),
+        boot_id()
+    )
+}
+
+/// This boot's identity (Linux's random boot id), or `-` where there is none.
+fn boot_id() -> &'static str {
+    static BOOT_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT_ID.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty() && id.len() <= 64 && !id.contains(char::is_whitespace))
+            .unwrap_or_else(|| "-".to_owned())
+    })
 }
 
 /// Writes a cache file: `bytes` into `path` in place (leaving the folder's
@@ -365,6 +383,21 @@ fn parent(path: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_changes_with_the_content_and_names_the_boot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exe");
+        std::fs::write(&path, b"one").unwrap();
+        let first = stamp(&std::fs::metadata(&path).unwrap());
+        assert_eq!(first, stamp(&std::fs::metadata(&path).unwrap()));
+        std::fs::write(&path, b"three").unwrap();
+        assert_ne!(first, stamp(&std::fs::metadata(&path).unwrap()));
+        // After a restart, what was written unsynced is read again.
+        if let Ok(id) = std::fs::read_to_string("/proc/sys/kernel/random/boot_id") {
+            assert!(first.ends_with(&format!(" {}", id.trim())), "{first}");
+        }
+    }
 
     fn scratch() -> (tempfile::TempDir, Scratch) {
         let dir = tempfile::tempdir().unwrap();
