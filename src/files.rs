@@ -206,6 +206,12 @@ pub(crate) struct Scratch {
 /// The scratch folder's name inside `.releases/`.
 pub(crate) const SCRATCH: &str = ".tmp";
 
+/// Whether `name` is a temporary file older versions wrote beside its
+/// target (`.tmp-*`), which an interrupted run may have left.
+pub(crate) fn is_legacy_temporary(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with(".tmp-"))
+}
+
 impl Scratch {
     /// The scratch folder of the ledger folder `ledger_dir`, created if needed.
     pub(crate) fn of(ledger_dir: &Path) -> anyhow::Result<Self> {
@@ -216,9 +222,10 @@ impl Scratch {
     }
 
     /// Removes what an interrupted run left: everything in the scratch
-    /// folder, and the temporary files older versions wrote beside their
-    /// targets (`.releases/.tmp-*`, `.cargo/.tmp-*`). Only called with the
-    /// ledger lock held, when no other process is writing.
+    /// folder, and the temporary files older versions wrote beside
+    /// `.cargo/config.toml` (`.cargo/.tmp-*`; those beside release files are
+    /// found when the ledger folder is listed). Only called with the ledger
+    /// lock held, when no other process is writing.
     pub(crate) fn clean(&self, root: &Path) -> anyhow::Result<()> {
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
@@ -227,15 +234,11 @@ impl Scratch {
                 remove(&path)?;
             }
         }
-        for dir in [root.join(crate::ledger::DIR), root.join(".cargo")] {
-            if !real_dir(&dir)? {
-                continue;
-            }
-            for entry in fs::read_dir(&dir)? {
+        let cargo_dir = root.join(".cargo");
+        if real_dir(&cargo_dir)? {
+            for entry in fs::read_dir(&cargo_dir)? {
                 let entry = entry?;
-                let name = entry.file_name();
-                let legacy = name.to_str().is_some_and(|n| n.starts_with(".tmp-"));
-                if legacy && is_regular_file(&entry.path()) {
+                if is_legacy_temporary(&entry.file_name()) && is_regular_file(&entry.path()) {
                     remove(&entry.path())?;
                 }
             }

@@ -23,7 +23,7 @@ pub fn write_ledger(
     executable: &Path,
     start: i64,
 ) -> crate::Result<()> {
-    let (ledger, _) = LockedLedger::create(root, &|| {})?;
+    let (mut ledger, _) = LockedLedger::create(root, &|| {})?;
     let name = executable
         .file_name()
         .and_then(|n| n.to_str())
@@ -77,6 +77,7 @@ pub fn write_ledger(
         };
         let text = release.to_toml()?;
         fs::write(ledger.path(version), &text)?;
+        ledger.written_directly(version);
         previous = Some(file_digest(text.as_bytes()));
         last = Some(release);
     }

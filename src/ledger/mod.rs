@@ -76,24 +76,30 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
     pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
+        Ok(Self::open_listing(root)?.0)
+    }
+
+    /// [`Ledger::open`], with the temporary files an interrupted older
+    /// version left in the folder, when it had to be listed. While any is
+    /// there no index is written, so the next writer lists the folder
+    /// again and removes them.
+    fn open_listing(root: &Path) -> anyhow::Result<(Self, Vec<PathBuf>)> {
         let dir = root.join(DIR);
         if !files::real_dir(&dir)? {
-            return Ok(Self {
-                dir,
-                versions: Versions::default(),
-            });
+            let versions = Versions::default();
+            return Ok((Self { dir, versions }, Vec::new()));
         }
         // The index, while the folder is as it was when it was written.
         if let Some((_, versions)) = index::read(&dir) {
-            return Ok(Self { dir, versions });
+            return Ok((Self { dir, versions }, Vec::new()));
         }
         let created = index::ensure(&dir);
         let stamp = index::Stamp::of(&dir);
-        let versions = list(&dir)?;
-        if let (Some(stamp), false) = (stamp, created) {
+        let (versions, leftovers) = list(&dir)?;
+        if let (Some(stamp), false, true) = (stamp, created, leftovers.is_empty()) {
             index::write(&dir, stamp, &versions, false);
         }
-        Ok(Self { dir, versions })
+        Ok((Self { dir, versions }, leftovers))
     }
 
     /// Runs `read` on the ledger of `root`, listing it again when a file
@@ -219,6 +225,19 @@ pub(crate) struct LockedLedger {
     _lock: LedgerLock,
 }
 
+impl Drop for LockedLedger {
+    /// The writer knows the listing it leaves (release files appended and
+    /// pruned, `current` switched, all of which change the folder's time):
+    /// it indexes it before letting go of the lock, so that the next
+    /// command need not list the folder.
+    fn drop(&mut self) {
+        index::ensure(&self.dir);
+        if let Some(stamp) = index::Stamp::of(&self.dir) {
+            index::write(&self.dir, stamp, &self.ledger.versions, true);
+        }
+    }
+}
+
 impl Deref for LockedLedger {
     type Target = Ledger;
 
@@ -241,13 +260,16 @@ impl LockedLedger {
         // scratch folder was left by one that was interrupted.
         let scratch = Scratch::of(&dir)?;
         scratch.clean(root)?;
-        let mut ledger = Ledger::open(root)?;
+        let (mut ledger, mut leftovers) = Ledger::open_listing(root)?;
         // The index is a cache, and a writer must never number from a stale
         // one: a file after the newest means the folder changed unseen
         // (within one tick of its clock), so it is listed again.
         let next = ledger.newest().map_or(1, |v| v.saturating_add(1));
         if std::fs::symlink_metadata(ledger.path(next)).is_ok() {
-            ledger.versions = list(&dir)?;
+            (ledger.versions, leftovers) = list(&dir)?;
+        }
+        for path in leftovers {
+            files::remove(&path)?;
         }
         Ok(Some(Self {
             ledger,
@@ -341,8 +363,13 @@ impl LockedLedger {
         }
         self.scratch.write(&path, release.to_toml()?.as_bytes())?;
         self.ledger.versions.push(release.version);
-        self.update_index();
         Ok(())
+    }
+
+    /// Counts `version`, newer than any, as a release file written without
+    /// [`LockedLedger::append`] (the fixtures write thousands that way).
+    pub(crate) fn written_directly(&mut self, version: u64) {
+        self.ledger.versions.push(version);
     }
 
     /// Removes the release files `versions` (what retention prunes), with
@@ -361,19 +388,9 @@ impl LockedLedger {
             }
             self.ledger.versions.remove(version);
         }
-        // What was removed is made durable and indexed, even after a failure.
+        // What was removed is made durable, even after a failure.
         let synced = files::sync_dir(&self.dir);
-        self.update_index();
         removed.and(synced)
-    }
-
-    /// After a change of its own, the writer knows the listing: it keeps
-    /// the index current, so the next command need not list the folder.
-    fn update_index(&self) {
-        index::ensure(&self.dir);
-        if let Some(stamp) = index::Stamp::of(&self.dir) {
-            index::write(&self.dir, stamp, &self.ledger.versions, true);
-        }
     }
 
     /// Switches `.releases/current` to `release` atomically; returns whether it changed.
@@ -413,17 +430,23 @@ fn toml_key(name: &str) -> String {
     toml_edit::Key::new(name).display_repr().into_owned()
 }
 
-/// The numbers of the release files in `dir`, ascending, by listing it.
-fn list(dir: &Path) -> anyhow::Result<Versions> {
+/// The numbers of the release files in `dir`, ascending, by listing it,
+/// and the temporary files older versions left there (regular files only:
+/// anything else is not theirs).
+fn list(dir: &Path) -> anyhow::Result<(Versions, Vec<PathBuf>)> {
     let mut versions = Vec::new();
+    let mut leftovers = Vec::new();
     for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
+        let entry = entry?;
+        let name = entry.file_name();
         if let Some(v) = name.to_str().and_then(release_file_version) {
             versions.push(v);
+        } else if files::is_legacy_temporary(&name) && files::is_regular_file(&entry.path()) {
+            leftovers.push(entry.path());
         }
     }
     versions.sort_unstable();
-    Ok(versions.into_iter().collect())
+    Ok((versions.into_iter().collect(), leftovers))
 }
 
 fn release_file_version(name: &str) -> Option<u64> {
@@ -485,6 +508,31 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), ConfigVar::plain(*v)))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_writer_leaves_an_index_that_matches_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        for _ in 0..3 {
+            ledger.append(&mut release(&[])).unwrap();
+        }
+        ledger.remove(&[1]).unwrap();
+        // Switching `current` changes the folder after the last append.
+        let newest = ledger.read(3).unwrap();
+        assert!(ledger.switch_current(&newest).unwrap());
+        drop(ledger);
+        let (_, versions) = index::read(&dir.path().join(DIR)).expect("a matching index");
+        assert_eq!(versions.to_vec(), [2, 3]);
+
+        // A temporary file an older version (which kept no index) left is
+        // removed by the next writer, which lists the folder to find it.
+        let leftover = dir.path().join(DIR).join(".tmp-1234");
+        fs::write(&leftover, "A=secret").unwrap();
+        fs::remove_file(dir.path().join(DIR).join(index::INDEX)).unwrap();
+        let ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        assert!(!leftover.exists());
+        assert_eq!(ledger.versions().to_vec(), [2, 3]);
     }
 
     #[test]
