@@ -862,6 +862,32 @@ impl<'a> Bench<'a> {
                     ),
                     Target::Ratio(1.5),
                 ));
+                // The dirt check is git's: on a large ledger whose files are
+                // committed, git's own index of them is what it costs.
+                let mut status: Vec<String> = [
+                    "--no-optional-locks",
+                    "status",
+                    "--porcelain=v2",
+                    "--untracked-files=all",
+                    "--",
+                ]
+                .map(String::from)
+                .to_vec();
+                status.extend(top_level_entries(&ws));
+                self.measure(Case {
+                    goal: None,
+                    ..case(
+                        "deploy --no-build",
+                        n,
+                        goal::DEPLOY,
+                        Job::new(
+                            "deploy --no-build",
+                            env.tool(&ws, &["deploy", "--no-build"]),
+                        ),
+                        Job::new("git status (the same paths)", env.step("git", &ws, status)),
+                        Target::Info,
+                    )
+                });
             }
         }
         if self.settings.wants("config set") {
@@ -1355,4 +1381,17 @@ fn bytes(n: u64) -> String {
     } else {
         format!("{n} B")
     }
+}
+
+/// The pathspecs naming what the tool asks git about in workspace `ws`:
+/// each top-level entry but `.git`, `.releases` and `target`.
+fn top_level_entries(ws: &Path) -> Vec<String> {
+    let mut entries: Vec<String> = fs::read_dir(ws)
+        .expect("the workspace lists")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| ![".git", ".releases", "target"].contains(&name.as_str()))
+        .map(|name| format!(":(literal){name}"))
+        .collect();
+    entries.sort();
+    entries
 }
