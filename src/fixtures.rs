@@ -24,6 +24,13 @@ pub fn write_ledger(
     start: i64,
 ) -> crate::Result<()> {
     let (mut ledger, _) = LockedLedger::create(root, &|| {})?;
+    if let Some(newest) = ledger.newest() {
+        return Err(anyhow::anyhow!(
+            "`{}` already holds releases (up to v{newest}); a ledger is generated into an empty one",
+            ledger.path(newest).parent().unwrap_or(root).display()
+        )
+        .into());
+    }
     let name = executable
         .file_name()
         .and_then(|n| n.to_str())

@@ -17,7 +17,7 @@ use crate::files;
 /// The index's file name in `.releases/`.
 pub(crate) const INDEX: &str = ".index";
 
-const HEADER: &str = "cargo-release-log index 1";
+const HEADER: &str = "cargo-release-log index 2";
 
 /// What identifies the folder's listing: its modification time and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub(crate) mod retention;
 pub(crate) mod slugs;
 pub(crate) mod versions;
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -76,30 +77,41 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
     pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
-        Ok(Self::open_listing(root)?.0)
+        Ok(Self::open_listing(root, true)?.0)
+    }
+
+    /// Lists the folder `dir`: its release numbers, the temporary files
+    /// older versions left in it, and its stamp from before the listing.
+    fn list_now(dir: &Path) -> anyhow::Result<(Versions, Vec<PathBuf>, Option<index::Stamp>)> {
+        let stamp = index::Stamp::of(dir);
+        let (versions, leftovers) = list(dir)?;
+        Ok((versions, leftovers, stamp))
     }
 
     /// [`Ledger::open`], with the temporary files an interrupted older
-    /// version left in the folder, when it had to be listed. While any is
-    /// there no index is written, so the next writer lists the folder
-    /// again and removes them.
-    fn open_listing(root: &Path) -> anyhow::Result<(Self, Vec<PathBuf>)> {
+    /// version left in the folder, when it had to be listed, and the
+    /// folder's stamp the listing holds for. While a leftover is there no
+    /// index is written, so the next writer lists the folder again and
+    /// removes them.
+    fn open_listing(
+        root: &Path,
+        use_index: bool,
+    ) -> anyhow::Result<(Self, Vec<PathBuf>, Option<index::Stamp>)> {
         let dir = root.join(DIR);
         if !files::real_dir(&dir)? {
             let versions = Versions::default();
-            return Ok((Self { dir, versions }, Vec::new()));
+            return Ok((Self { dir, versions }, Vec::new(), None));
         }
         // The index, while the folder is as it was when it was written.
-        if let Some((_, versions)) = index::read(&dir) {
-            return Ok((Self { dir, versions }, Vec::new()));
+        if let Some((stamp, versions)) = index::read(&dir).filter(|_| use_index) {
+            return Ok((Self { dir, versions }, Vec::new(), Some(stamp)));
         }
         let created = index::ensure(&dir);
-        let stamp = index::Stamp::of(&dir);
-        let (versions, leftovers) = list(&dir)?;
+        let (versions, leftovers, stamp) = Self::list_now(&dir)?;
         if let (Some(stamp), false, true) = (stamp, created, leftovers.is_empty()) {
             index::write(&dir, stamp, &versions, false);
         }
-        Ok((Self { dir, versions }, leftovers))
+        Ok((Self { dir, versions }, leftovers, stamp))
     }
 
     /// Runs `read` on the ledger of `root`, listing it again when a file
@@ -111,7 +123,9 @@ impl Ledger {
     ) -> crate::Result<T> {
         let mut attempts = 0;
         loop {
-            let ledger = Ledger::open(root)?;
+            // Once a file vanished, the folder itself is listed: an index
+            // that missed a change must not fail every attempt alike.
+            let ledger = Ledger::open_listing(root, attempts == 0)?.0;
             match read(&ledger) {
                 Err(crate::Error::Other(e)) if attempts < 5 && e.is::<Vanished>() => {
                     attempts += 1;
@@ -222,6 +236,11 @@ impl Ledger {
 pub(crate) struct LockedLedger {
     ledger: Ledger,
     scratch: Scratch,
+    /// The folder's stamp while `ledger.versions` is known to list it:
+    /// taken when it was listed or indexed, and again after each change of
+    /// the writer's own that found the folder as it was. `None` once
+    /// anything else changed it, or a change of its own failed midway.
+    known: Cell<Option<index::Stamp>>,
     _lock: LedgerLock,
 }
 
@@ -229,11 +248,17 @@ impl Drop for LockedLedger {
     /// The writer knows the listing it leaves (release files appended and
     /// pruned, `current` switched, all of which change the folder's time):
     /// it indexes it before letting go of the lock, so that the next
-    /// command need not list the folder.
+    /// command need not list the folder, but only while no one else
+    /// changed the folder since it was listed.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
         index::ensure(&self.dir);
-        if let Some(stamp) = index::Stamp::of(&self.dir) {
-            index::write(&self.dir, stamp, &self.ledger.versions, true);
+        if let Some(known) = self.known.get()
+            && index::Stamp::of(&self.dir) == Some(known)
+        {
+            index::write(&self.dir, known, &self.ledger.versions, true);
         }
     }
 }
@@ -260,22 +285,56 @@ impl LockedLedger {
         // scratch folder was left by one that was interrupted.
         let scratch = Scratch::of(&dir)?;
         scratch.clean(root)?;
-        let (mut ledger, mut leftovers) = Ledger::open_listing(root)?;
-        // The index is a cache, and a writer must never number from a stale
-        // one: a file after the newest means the folder changed unseen
-        // (within one tick of its clock), so it is listed again.
-        let next = ledger.newest().map_or(1, |v| v.saturating_add(1));
-        if std::fs::symlink_metadata(ledger.path(next)).is_ok() {
-            (ledger.versions, leftovers) = list(&dir)?;
-        }
-        for path in leftovers {
-            files::remove(&path)?;
-        }
-        Ok(Some(Self {
+        let (ledger, leftovers, stamp) = Ledger::open_listing(root, true)?;
+        let mut locked = Self {
             ledger,
             scratch,
+            known: Cell::new(stamp),
             _lock: lock,
-        }))
+        };
+        // The index is a cache, and a writer must never number from a stale
+        // one: a file after the newest, or a newest one gone, means the
+        // folder changed unseen (within one tick of its clock), so it is
+        // listed again.
+        let newest = locked.newest();
+        let next = newest.map_or(1, |v| v.saturating_add(1));
+        let stale = std::fs::symlink_metadata(locked.path(next)).is_ok()
+            || newest.is_some_and(|v| std::fs::symlink_metadata(locked.path(v)).is_err());
+        let leftovers = if stale {
+            let (versions, leftovers, stamp) = Ledger::list_now(&dir)?;
+            locked.ledger.versions = versions;
+            locked.known.set(stamp);
+            leftovers
+        } else {
+            leftovers
+        };
+        for path in leftovers {
+            locked.own_change(|| files::remove(&path))?;
+        }
+        Ok(Some(locked))
+    }
+
+    /// Runs `change`, a change of the writer's own to the folder, and keeps
+    /// knowing the folder's listing after it only when the folder was as
+    /// known before it and the change succeeded.
+    fn own_change<T>(&self, change: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let before = index::Stamp::of(&self.dir);
+        let result = change();
+        self.after_own_change(before, result.is_ok());
+        result
+    }
+
+    /// After a change of the writer's own that began with the folder at
+    /// `before` and left `ledger.versions` listing it (`listed`), takes the
+    /// folder's new stamp as known, unless something else changed it first.
+    fn after_own_change(&self, before: Option<index::Stamp>, listed: bool) {
+        let known = self.known.get();
+        let still = listed && known.is_some() && before == known;
+        self.known.set(if still {
+            index::Stamp::of(&self.dir)
+        } else {
+            None
+        });
     }
 
     /// Where atomic writes of the workspace's files go through.
@@ -310,6 +369,10 @@ impl LockedLedger {
     /// Writes `.gitignore` and `.gitattributes` where they are missing (a
     /// ledger from an older version lacks the second); says whether it did.
     pub(crate) fn write_support_files(&self) -> anyhow::Result<bool> {
+        self.own_change(|| self.write_support_files_now())
+    }
+
+    fn write_support_files_now(&self) -> anyhow::Result<bool> {
         let mut wrote = false;
         for (name, text) in [(".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)] {
             let path = self.dir.join(name);
@@ -361,7 +424,8 @@ impl LockedLedger {
         if std::fs::symlink_metadata(&path).is_ok() {
             bail!("`{}` already exists", path.display());
         }
-        self.scratch.write(&path, release.to_toml()?.as_bytes())?;
+        let text = release.to_toml()?;
+        self.own_change(|| self.scratch.write(&path, text.as_bytes()))?;
         self.ledger.versions.push(release.version);
         Ok(())
     }
@@ -370,12 +434,14 @@ impl LockedLedger {
     /// [`LockedLedger::append`] (the fixtures write thousands that way).
     pub(crate) fn written_directly(&mut self, version: u64) {
         self.ledger.versions.push(version);
+        self.known.set(index::Stamp::of(&self.dir));
     }
 
     /// Removes the release files `versions` (what retention prunes), with
     /// one sync of the folder for them all: pruning ten thousand files
     /// must not take ten thousand syncs.
     pub(crate) fn remove(&mut self, versions: &[u64]) -> anyhow::Result<()> {
+        let before = index::Stamp::of(&self.dir);
         let mut removed = Ok(());
         for &version in versions {
             match fs::remove_file(self.path(version)) {
@@ -390,7 +456,11 @@ impl LockedLedger {
         }
         // What was removed is made durable, even after a failure.
         let synced = files::sync_dir(&self.dir);
-        removed.and(synced)
+        let result = removed.and(synced);
+        // The numbers left are known even after a failure: the file that
+        // could not be removed is still listed.
+        self.after_own_change(before, true);
+        result
     }
 
     /// Switches `.releases/current` to `release` atomically; returns whether it changed.
@@ -407,8 +477,10 @@ impl LockedLedger {
             let value = toml_edit::Value::from(rel.display().to_string());
             let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
         }
-        self.scratch
-            .write(&self.current_pointer_path(), text.as_bytes())
+        self.own_change(|| {
+            self.scratch
+                .write(&self.current_pointer_path(), text.as_bytes())
+        })
     }
 }
 
@@ -533,6 +605,38 @@ mod tests {
         let ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
         assert!(!leftover.exists());
         assert_eq!(ledger.versions().to_vec(), [2, 3]);
+    }
+
+    #[test]
+    fn a_folder_changed_under_a_writer_is_not_indexed_as_its_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let releases = dir.path().join(DIR);
+        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        for _ in 0..3 {
+            ledger.append(&mut release(&[])).unwrap();
+        }
+        drop(ledger);
+        assert!(index::read(&releases).is_some());
+        // The folder's time set in the past, so that the change below moves
+        // it however coarse the file system's clock.
+        let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        std::fs::File::open(&releases)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+
+        // A checkout removes the newest file while a writer holds the lock.
+        let ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        fs::remove_file(releases.join("v3.toml")).unwrap();
+        drop(ledger);
+        // No index claims v3; the next writer lists the folder and goes on.
+        assert!(index::read(&releases).is_none_or(|(_, v)| !v.contains(3)));
+        let mut ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        assert_eq!(ledger.versions().to_vec(), [1, 2]);
+        let mut next = release(&[]);
+        ledger.append(&mut next).unwrap();
+        assert_eq!(next.version, 3);
+        assert_eq!(next.previous_digest, Some(ledger.digest(2).unwrap()));
     }
 
     #[test]
