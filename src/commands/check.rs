@@ -1,6 +1,6 @@
 //! `check`: for CI, the ledger is intact and the workspace matches the current release.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -232,36 +232,28 @@ struct Previous {
     when: Option<(String, jiff::Timestamp)>,
 }
 
-/// The digests of the newest release files read, so that a link to an
-/// older one than the file before can name it (a fork after a merge).
-/// Bounded, so that memory stays flat however long the ledger: a link to a
-/// release further back is reported as a broken link.
+/// Which release file first had each digest, so that a link to an older
+/// one than the file before can name it (a fork after a merge). Keyed by
+/// the digest's first 64 bits, so that a hundred thousand releases take a
+/// few megabytes; the links themselves are compared whole.
 #[derive(Default)]
-struct RecentDigests {
-    by_digest: HashMap<String, u64>,
-    order: VecDeque<String>,
-}
+struct DigestOwners(HashMap<u64, u64>);
 
-impl RecentDigests {
-    /// How many digests are kept.
-    const KEPT: usize = 10_000;
+impl DigestOwners {
+    fn key(digest: &str) -> Option<u64> {
+        let hex = digest.strip_prefix("sha256:")?.get(..16)?;
+        u64::from_str_radix(hex, 16).ok()
+    }
 
     /// Remembers `digest` as `version`'s, unless an older file has it.
     fn insert(&mut self, digest: &str, version: u64) {
-        if self.by_digest.contains_key(digest) {
-            return;
-        }
-        self.by_digest.insert(digest.to_owned(), version);
-        self.order.push_back(digest.to_owned());
-        if self.order.len() > Self::KEPT
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.by_digest.remove(&oldest);
+        if let Some(key) = Self::key(digest) {
+            self.0.entry(key).or_insert(version);
         }
     }
 
     fn get(&self, digest: &str) -> Option<u64> {
-        self.by_digest.get(digest).copied()
+        self.0.get(&Self::key(digest)?).copied()
     }
 }
 
@@ -276,7 +268,7 @@ fn walk_the_chain(
     tier: Tier,
     report: &mut CheckReport,
 ) -> (Option<Release>, Needed) {
-    let mut by_digest = RecentDigests::default();
+    let mut by_digest = DigestOwners::default();
     let mut previous: Option<Previous> = None;
     let mut current = None;
     let mut needed = Needed::new();
@@ -499,16 +491,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recent_digests_keep_the_oldest_owner_and_forget_the_far_past() {
-        let mut recent = RecentDigests::default();
-        recent.insert("a", 1);
-        recent.insert("a", 2);
-        assert_eq!(recent.get("a"), Some(1));
-        for v in 2..=RecentDigests::KEPT as u64 + 1 {
-            recent.insert(&format!("d{v}"), v);
+    fn the_oldest_file_with_a_digest_owns_it() {
+        let digest = |n: u64| format!("sha256:{n:016x}{}", "0".repeat(48));
+        let mut owners = DigestOwners::default();
+        owners.insert(&digest(7), 1);
+        owners.insert(&digest(7), 2);
+        assert_eq!(owners.get(&digest(7)), Some(1));
+        for v in 2..=100_000 {
+            owners.insert(&digest(v + 1000), v);
         }
-        assert_eq!(recent.get("a"), None);
-        assert_eq!(recent.get("d2"), Some(2));
-        assert_eq!(recent.by_digest.len(), RecentDigests::KEPT);
+        assert_eq!(owners.get(&digest(7)), Some(1));
+        assert_eq!(owners.get(&digest(3000)), Some(2000));
+        // A link that is not a digest names no file.
+        owners.insert("sha256:xyz", 9);
+        assert_eq!(owners.get("sha256:xyz"), None);
+        assert_eq!(owners.get("md5:0000000000000000"), None);
     }
 }
