@@ -107,7 +107,22 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         .transpose()?;
     // The build runs without the ledger lock, so that config changes are not
     // held up by it; what it built is stored once the lock is held.
+    // Changes in path add-ons are known once `cargo metadata` names them.
+    // Where the latest release has any (or there is none yet), they are
+    // looked at before cargo starts, so that a refusal comes before cargo's
+    // output; elsewhere cargo starts at once and they are heard while it
+    // builds.
+    let addons_first = before.as_ref().is_none_or(|release| {
+        release
+            .latest_code()
+            .addons
+            .iter()
+            .any(|addon| addon.source.starts_with("path+"))
+    });
     let build = if let Some(tree) = &mut early_tree {
+        if addons_first {
+            refuse_addon_dirt(ws, tree, opts)?;
+        }
         let building = start_build(
             ws,
             &BuildOptions {
@@ -124,9 +139,9 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         // While cargo builds, `cargo metadata` is heard out: a workspace it
         // refuses, or changes in the path add-ons it names, stop the build
         // rather than wait for it.
-        ws.workspace_addons()?;
-        tree.add_path_addon_dirt(ws)?;
-        refuse_dirt(ws, tree, opts)?;
+        if !addons_first {
+            refuse_addon_dirt(ws, tree, opts)?;
+        }
         Some(building.finish()?)
     } else {
         None
@@ -282,6 +297,18 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         env_path,
         pruned,
     })
+}
+
+/// Waits for `cargo metadata` (a workspace it refuses is an error) and
+/// refuses changes in the path add-ons it names.
+fn refuse_addon_dirt(
+    ws: &Workspace,
+    tree: &mut TreeState,
+    opts: &DeployOptions,
+) -> crate::Result<()> {
+    ws.workspace_addons()?;
+    tree.add_path_addon_dirt(ws)?;
+    refuse_dirt(ws, tree, opts)
 }
 
 /// Refuses uncommitted changes unless `allow_dirty`, and a missing or

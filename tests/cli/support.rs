@@ -255,8 +255,14 @@ impl Project {
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // Removed by a concurrent writer (a pruned slug's folder).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => panic!("{}: {e}", dir.display()),
+    };
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
         let path = entry.path();
         let rel = path
             .strip_prefix(root)
@@ -272,7 +278,14 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
         if kind.is_dir() {
             walk(root, &path, files);
         } else if kind.is_file() {
-            files.insert(rel, fs::read(&path).unwrap());
+            match fs::read(&path) {
+                Ok(bytes) => {
+                    files.insert(rel, bytes);
+                }
+                // Pruned by a concurrent writer between listing and reading.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
         } else {
             // A link or FIFO a test planted: never followed, never read.
             let target = fs::read_link(&path).map(|t| t.display().to_string());
