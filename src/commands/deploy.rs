@@ -105,8 +105,6 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         .as_ref()
         .map(|tree| tree.commit(ws.root()))
         .transpose()?;
-    // The build runs without the ledger lock, so that config changes are not
-    // held up by it; what it built is stored once the lock is held.
     // Changes in path add-ons are known once `cargo metadata` names them.
     // Where the latest release has any (or there is none yet), they are
     // looked at before cargo starts, so that a refusal comes before cargo's
@@ -119,6 +117,8 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
             .iter()
             .any(|addon| addon.source.starts_with("path+"))
     });
+    // The build runs without the ledger lock, so that config changes are not
+    // held up by it; what it built is stored once the lock is held.
     let build = if let Some(tree) = &mut early_tree {
         if addons_first {
             refuse_addon_dirt(ws, tree, opts)?;
