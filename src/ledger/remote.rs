@@ -262,31 +262,19 @@ impl RemoteStore {
         &self,
         key: &Key,
         exe: &Executable,
-        mut file: fs::File,
+        file: fs::File,
         local_path: &Path,
         overwrite: bool,
     ) -> anyhow::Result<bool> {
         // The one copy in memory: `object_store` sends a payload it holds
         // whole, and this one is at most `part_size`.
         let mut bytes = Vec::with_capacity(usize::try_from(exe.size).unwrap_or(0));
-        let mut tally = Tally::new(exe);
+        let mut source = RecordedSource::new(file, local_path, exe);
         let mut buf = vec![0; 64 * 1024];
-        loop {
-            let n = file
-                .read(&mut buf)
-                .with_context(|| format!("failed to read `{}`", local_path.display()))?;
-            if n == 0 {
-                break;
-            }
-            if !tally.update(&buf[..n]) {
-                return Err(not_recorded(local_path, exe, tally.size, None));
-            }
-            bytes.extend_from_slice(&buf[..n]);
+        while let Some(chunk) = source.next_chunk(&mut buf)? {
+            bytes.extend_from_slice(chunk);
         }
-        let size = tally.size;
-        if let Some(sha256) = tally.mismatch() {
-            return Err(not_recorded(local_path, exe, size, Some(&sha256)));
-        }
+        source.finish()?;
         let mode = if overwrite {
             PutMode::Overwrite
         } else {
@@ -320,7 +308,7 @@ impl RemoteStore {
         &self,
         key: &Key,
         exe: &Executable,
-        mut file: fs::File,
+        file: fs::File,
         local_path: &Path,
     ) -> anyhow::Result<()> {
         self.runtime.block_on(async {
@@ -330,31 +318,18 @@ impl RemoteStore {
                 .await
                 .with_context(|| format!("failed to start uploading `{key}` to {self}"))?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
-            let mut tally = Tally::new(exe);
+            let mut source = RecordedSource::new(file, local_path, exe);
             let sent: anyhow::Result<()> = async {
                 let mut buf = vec![0; 64 * 1024];
-                loop {
-                    let n = file
-                        .read(&mut buf)
-                        .with_context(|| format!("failed to read `{}`", local_path.display()))?;
-                    if n == 0 {
-                        break;
-                    }
-                    if !tally.update(&buf[..n]) {
-                        return Err(not_recorded(local_path, exe, tally.size, None));
-                    }
+                while let Some(chunk) = source.next_chunk(&mut buf)? {
                     writer
                         .wait_for_capacity(PARTS_IN_FLIGHT)
                         .await
                         .with_context(|| format!("failed to upload `{key}` to {self}"))?;
-                    writer.write(&buf[..n]);
+                    writer.write(chunk);
                 }
-                let size = tally.size;
-                match tally.mismatch() {
-                    // The parts sent are never completed into an object.
-                    Some(sha256) => Err(not_recorded(local_path, exe, size, Some(&sha256))),
-                    None => Ok(()),
-                }
+                // On a mismatch, the parts sent are never completed into an object.
+                source.finish()
             }
             .await;
             match sent {
@@ -600,6 +575,50 @@ impl<'a> Tally<'a> {
     fn mismatch(self) -> Option<String> {
         let sha256 = hex(&self.hasher.finalize());
         (self.size != self.exe.size || sha256 != self.exe.sha256).then_some(sha256)
+    }
+}
+
+/// A local file read for upload, checked as it is read against the
+/// executable a release records: more bytes than recorded stop it at once,
+/// other bytes are refused at the end, before anything is completed.
+struct RecordedSource<'a> {
+    file: fs::File,
+    path: &'a Path,
+    tally: Tally<'a>,
+}
+
+impl<'a> RecordedSource<'a> {
+    fn new(file: fs::File, path: &'a Path, exe: &'a Executable) -> Self {
+        Self {
+            file,
+            path,
+            tally: Tally::new(exe),
+        }
+    }
+
+    /// The next bytes read into `buf`, or `None` at the end of the file.
+    fn next_chunk<'b>(&mut self, buf: &'b mut [u8]) -> anyhow::Result<Option<&'b [u8]>> {
+        let n = self
+            .file
+            .read(buf)
+            .with_context(|| format!("failed to read `{}`", self.path.display()))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if !self.tally.update(&buf[..n]) {
+            let (exe, size) = (self.tally.exe, self.tally.size);
+            return Err(not_recorded(self.path, exe, size, None));
+        }
+        Ok(Some(&buf[..n]))
+    }
+
+    /// Refuses the whole file when it is not exactly the recorded bytes.
+    fn finish(self) -> anyhow::Result<()> {
+        let (exe, size) = (self.tally.exe, self.tally.size);
+        match self.tally.mismatch() {
+            Some(sha256) => Err(not_recorded(self.path, exe, size, Some(&sha256))),
+            None => Ok(()),
+        }
     }
 }
 
