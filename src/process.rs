@@ -14,6 +14,7 @@ pub(crate) struct ProcessBuilder {
     program: OsString,
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl ProcessBuilder {
@@ -22,6 +23,7 @@ impl ProcessBuilder {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
             cwd: None,
+            envs: Vec::new(),
         }
     }
 
@@ -55,9 +57,17 @@ impl ProcessBuilder {
         self
     }
 
+    /// Sets `key` in the process's environment.
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.envs
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
     pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
         }

@@ -493,7 +493,7 @@ fn change_text(change: &AddonChange, name: &str, moved: &AddonDiff) -> String {
 /// The manifests with uncommitted changes now, with the digest of each.
 fn uncommitted_manifests(ws: &Workspace) -> anyhow::Result<BTreeMap<String, String>> {
     let mut manifests = BTreeMap::new();
-    for path in git::status(ws.root(), &[DIR], ws.root())?.paths {
+    for path in git::workspace_status(ws.root(), &[DIR], ws.root())?.paths {
         if is_manifest(&path) {
             let bytes = fs_err::read(ws.root().join(&path))?;
             manifests.insert(path, format!("sha256:{}", sha256_bytes(&bytes)));

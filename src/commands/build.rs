@@ -77,7 +77,7 @@ pub(crate) fn workspace_tree_state(
     latest: Option<&Code>,
 ) -> anyhow::Result<TreeState> {
     let env_path = env.relative_path(ws.root());
-    let status = git::status(ws.root(), &[DIR], ws.root())?;
+    let status = git::workspace_status(ws.root(), &[DIR], ws.root())?;
     let mut state = TreeState {
         head: status.head,
         ..TreeState::default()

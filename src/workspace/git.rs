@@ -18,6 +18,21 @@ pub(crate) struct Status {
     pub(crate) paths: Vec<String>,
 }
 
+/// What `git status` of the workspace folder `dir`, leaving out its entries
+/// named in `excluded`, would say (paths relative to `base`): asked through
+/// the tool's own index where it can be, since the repository's lists every
+/// release file.
+pub(crate) fn workspace_status(
+    dir: &Path,
+    excluded: &[&str],
+    base: &Path,
+) -> anyhow::Result<Status> {
+    match super::own_index::status(dir, excluded, base) {
+        Some(status) => Ok(status),
+        None => status(dir, excluded, base),
+    }
+}
+
 /// `git status` of the folder `dir`, leaving out its entries named in
 /// `excluded`, with paths shown relative to `base`: one process for both
 /// the commit and the changes.

@@ -3,6 +3,7 @@
 pub(crate) mod env_config;
 pub(crate) mod git;
 pub(crate) mod lockfile;
+mod own_index;
 mod root;
 
 use std::cell::OnceCell;

@@ -584,3 +584,258 @@ fn no_build_before_any_build_can_still_be_rolled_back_to() {
     // Nothing was ever built, so nothing is lost by going back.
     p.ok(&["rollback"]);
 }
+
+/// The files of the tool's own index of the workspace, in the git folder.
+fn own_indexes(p: &Project) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(folders) = std::fs::read_dir(p.path(".git/cargo-release-log")) else {
+        return names;
+    };
+    for folder in folders {
+        for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+            names.push(file.unwrap().file_name().into_string().unwrap());
+        }
+    }
+    names.sort();
+    names
+}
+
+fn own_index_path(p: &Project) -> std::path::PathBuf {
+    let head = p.git(&["rev-parse", "HEAD"]);
+    let folder = std::fs::read_dir(p.path(".git/cargo-release-log"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    folder.join(head)
+}
+
+#[test]
+fn dirt_is_judged_against_the_commit_as_head_moves() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    let first = p.git(&["rev-parse", "HEAD"]);
+    assert_eq!(own_indexes(&p), std::slice::from_ref(&first));
+
+    // A commit that changes a file, adds a folder and a top-level file.
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    p.write("docs/guide.md", "guide\n");
+    p.write("NOTES", "notes\n");
+    let second = p.commit("v2, with docs");
+    p.ok(&["deploy", "--no-build"]);
+    assert_eq!(own_indexes(&p), std::slice::from_ref(&second));
+
+    // The working tree as the first commit had it is not the second commit.
+    p.write("src/main.rs", MAIN_RS);
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    p.git(&["checkout", "--", "src/main.rs"]);
+
+    // A commit that removes what the last one added: nothing is missing.
+    p.git(&["rm", "-q", "-r", "docs", "NOTES"]);
+    p.commit("no docs");
+    p.ok(&["deploy", "--no-build"]);
+
+    // Back to the first commit, with the second's files still on disk.
+    p.git(&["checkout", "-q", &first]);
+    p.write("docs/guide.md", "guide\n");
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\ndocs/guide.md\n"), "{run}");
+    std::fs::remove_dir_all(p.path("docs")).unwrap();
+    p.ok(&["deploy", "--no-build"]);
+    assert_eq!(own_indexes(&p), [first]);
+    p.ok(&["check"]);
+}
+
+#[test]
+fn a_damaged_or_unknown_own_index_is_made_again() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    let index = own_index_path(&p);
+
+    // Garbage where the index was: git status answers, and the index is
+    // made again the next time.
+    std::fs::write(&index, "not an index\n").unwrap();
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    p.git(&["checkout", "--", "src/main.rs"]);
+    p.ok(&["deploy", "--no-build", "--force"]);
+    let listed = p.git_with_index(&index, &["ls-files"]);
+    assert_eq!(listed, ".gitignore\nCargo.lock\nCargo.toml\nsrc/main.rs");
+
+    // An index of a commit git no longer has is not built upon.
+    let unknown = index.with_file_name("0".repeat(40));
+    std::fs::rename(&index, &unknown).unwrap();
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v3"));
+    let third = p.commit("v3");
+    p.ok(&["deploy", "--no-build"]);
+    assert_eq!(own_indexes(&p), [third]);
+    p.write("new.rs", "\n");
+    refused(&p, &["deploy", "--no-build"]);
+}
+
+#[test]
+fn the_staging_area_plays_no_part_in_dirt() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    // Staged, and so in the working tree too: dirt.
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    p.git(&["add", "src/main.rs"]);
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    // Staged, then undone in the working tree: the build is the commit.
+    p.write("src/main.rs", MAIN_RS);
+    p.ok(&["deploy", "--no-build", "--force"]);
+    // A new file staged: dirt, as it is in the working tree.
+    p.write("src/extra.rs", "\n");
+    p.git(&["add", "src/extra.rs"]);
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/extra.rs\n"), "{run}");
+}
+
+#[test]
+fn odd_file_names_are_dirt_by_their_names() {
+    let p = Project::new();
+    p.ok(&["deploy", "--no-build"]);
+    p.write("a file with spaces.txt", "\n");
+    p.write("src/ünïcödé.rs", "\n");
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\na file with spaces.txt\n"), "{run}");
+    assert!(run.stderr.contains("\nsrc/ünïcödé.rs\n"), "{run}");
+}
+
+#[test]
+fn a_workspace_in_a_folder_of_a_repository_with_another() {
+    let p = Project::new();
+    p.write(
+        "svc/Cargo.toml",
+        "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    p.write("svc/src/main.rs", MAIN_RS);
+    p.write(
+        "svc/Cargo.lock",
+        "# This file is automatically @generated by Cargo.\n\
+         # It is not intended for manual editing.\n\
+         version = 4\n\n[[package]]\nname = \"svc\"\nversion = \"0.1.0\"\n",
+    );
+    p.write(
+        "Cargo.toml",
+        &format!(
+            "{}\n[workspace]\nexclude = [\"svc\"]\n",
+            p.read("Cargo.toml")
+        ),
+    );
+    p.commit("a second workspace");
+    let svc = ["--manifest-path", "svc/Cargo.toml"];
+    p.ok(&["deploy", "--no-build"]);
+    p.ok(&[&["deploy", "--no-build"][..], &svc].concat());
+    // One index for each.
+    assert_eq!(own_indexes(&p).len(), 2);
+    assert!(p.exists("svc/.releases/v1.toml"));
+
+    // Dirt in the outer workspace's own files is not the inner one's; the
+    // inner ledger, once committed, is not dirt to the outer one.
+    p.git(&["add", "svc/.releases"]);
+    p.commit("the inner ledger");
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    p.ok(&[&["deploy", "--no-build", "--force"][..], &svc].concat());
+    p.git(&["add", "svc/.releases"]);
+    p.git(&["commit", "-q", "-m", "the inner ledger again"]);
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    assert!(!run.stderr.contains("svc/"), "{run}");
+    p.git(&["checkout", "--", "src/main.rs"]);
+    p.write("svc/src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    let run = p.run(&[&["deploy", "--no-build"][..], &svc].concat());
+    run.assert_refused();
+    assert!(run.stderr.contains("src/main.rs"), "{run}");
+}
+
+#[test]
+fn changes_inside_a_submodule_are_dirt() {
+    let p = Project::new();
+    let url = p.git_crate("1.0.0");
+    p.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/gitdep",
+    ]);
+    p.commit("vendor gitdep");
+    p.ok(&["deploy", "--no-build"]);
+    // git status looks into submodules; the tool's own index does not.
+    assert_eq!(own_indexes(&p), Vec::<String>::new());
+    p.write(
+        "vendor/gitdep/src/lib.rs",
+        "pub const VERSION: &str = \"edited\";\n",
+    );
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nvendor/gitdep\n"), "{run}");
+}
+
+#[test]
+fn a_workspace_reached_through_a_link_is_judged_by_its_paths() {
+    let p = Project::new();
+    let link = p.scratch().join("link");
+    std::os::unix::fs::symlink(p.root(), &link).unwrap();
+    let manifest = link.join("Cargo.toml");
+    let through_link = ["--manifest-path", manifest.to_str().unwrap()];
+    p.ok(&[&["deploy", "--no-build"][..], &through_link].concat());
+    // The `[env]` file the tool changed is its own, not dirt.
+    p.ok(&["config", "set", "MYVAR=1"]);
+    p.ok(&[&["deploy", "--no-build", "--force"][..], &through_link].concat());
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    let run = p.run(&[&["deploy", "--no-build"][..], &through_link].concat());
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+}
+
+fn set_mtime(path: &std::path::Path, time: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+#[test]
+fn a_change_in_the_second_the_own_index_was_written_is_seen() {
+    let p = Project::new();
+    // git then compares a file's modification second and size only.
+    p.git(&["config", "core.checkStat", "minimal"]);
+    let second = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    set_mtime(&p.path("src/main.rs"), second);
+    p.ok(&["deploy", "--no-build"]);
+    // As if the index had been written in the second the file last changed,
+    // and the file changed again in that second, keeping its size.
+    set_mtime(&own_index_path(&p), second);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    set_mtime(&p.path("src/main.rs"), second);
+    let run = refused(&p, &["deploy", "--no-build"]);
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    // Carried over to a commit that changes none of the workspace's files.
+    p.git(&["commit", "-q", "--allow-empty", "-m", "nothing new"]);
+    let run = refused(&p, &["deploy", "--no-build"]);
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    // And to one that changes another file, which git writes afresh.
+    p.write("NOTES", "notes\n");
+    p.git(&["add", "NOTES"]);
+    p.git(&["commit", "-q", "-m", "notes"]);
+    let run = refused(&p, &["deploy", "--no-build"]);
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
+    assert!(!run.stderr.contains("NOTES"), "{run}");
+}

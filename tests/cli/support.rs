@@ -157,6 +157,22 @@ impl Project {
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
 
+    /// Runs git with `index` as its index file.
+    pub fn git_with_index(&self, index: &Path, args: &[&str]) -> String {
+        let output = clean(Command::new("git"))
+            .args(args)
+            .current_dir(&self.root)
+            .env("GIT_INDEX_FILE", index)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
     pub fn cargo(&self, args: &[&str]) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = clean(Command::new(cargo))
