@@ -888,6 +888,26 @@ impl<'a> Bench<'a> {
                         Target::Info,
                     )
                 });
+                // The first deploy of a fresh clone: the tool makes its own
+                // index of the workspace's files, reading each once.
+                self.measure(Case {
+                    goal: None,
+                    ..case(
+                        "deploy --no-build, no own index",
+                        n,
+                        goal::DEPLOY,
+                        Job::new(
+                            "deploy --no-build",
+                            env.tool(&ws, &["deploy", "--no-build"]),
+                        )
+                        .prepared(removing(ws.join(".git/cargo-release-log"))),
+                        Job::new(
+                            "cargo metadata --offline --no-deps",
+                            env.step(&env.cargo, &ws, metadata),
+                        ),
+                        Target::Info,
+                    )
+                });
             }
         }
         if self.settings.wants("config set") {
