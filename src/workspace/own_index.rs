@@ -6,14 +6,17 @@
 //! tree: with 100,000 releases that is most of a deploy's time. This index
 //! holds only the workspace's other files, so git compares the working tree
 //! with the commit through it in a few milliseconds, however long the
-//! ledger grows.
+//! ledger grows: one `git ls-files` lists the files changed, deleted and
+//! untracked, and git does not walk `.releases/`.
 //!
 //! It compares the working tree with the commit, as the build sees them;
 //! the staging area plays no part. Each index is a file named by the commit
 //! it holds, written whole and renamed into place, in the git folder (which
 //! a clone never brings). When `HEAD` moves, the next one is made from the
 //! last with the entries `git diff-tree` says changed: git keeps the file
-//! stats of the others, and reads again only the files that changed.
+//! stats of the others, and reads again only the files that changed. The
+//! copy keeps the time the index was written, by which git knows which
+//! stats it can trust.
 //!
 //! Anything out of the ordinary (no commit yet, a sparse checkout,
 //! submodules, a git that fails) is left to `git status`.
@@ -21,7 +24,7 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
 use super::git::Status;
@@ -50,40 +53,34 @@ pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> Option<Statu
     if !index.is_file() && !sync(&repo, excluded, &folder).unwrap_or(false) {
         return None;
     }
-    let names = names_on_disk(dir, excluded)?;
-    let changed = spawn(
-        ProcessBuilder::git(&repo.top)
-            .env("GIT_INDEX_FILE", &index)
-            .args(["ls-files", "-z", "--modified", "--deleted"]),
-    )?;
-    let untracked = (!names.is_empty())
-        .then(|| {
-            spawn(
-                ProcessBuilder::git(dir)
-                    .env("GIT_INDEX_FILE", &index)
-                    .args([
-                        "ls-files",
-                        "-z",
-                        "--others",
-                        "--exclude-standard",
-                        "--full-name",
-                        "--",
-                    ])
-                    .args(names.iter().map(|name| format!(":(literal){name}"))),
-            )
-        })
-        .flatten();
+    // One pass over the index and the folder: files changed or deleted
+    // since the commit, and untracked ones. An excluded folder is not walked.
+    let mut list = ProcessBuilder::git(dir)
+        .env("GIT_INDEX_FILE", &index)
+        .args([
+            "ls-files",
+            "-z",
+            "--modified",
+            "--deleted",
+            "--others",
+            "--exclude-standard",
+            "--full-name",
+            "--",
+            ".",
+        ]);
+    for path in excluded {
+        list = list.arg(format!(":(exclude,literal){path}"));
+    }
+    let output = list.output_unchecked().ok()?;
+    if !output.status.success() {
+        // An index git cannot read is made again next time.
+        let _ = std::fs::remove_file(&index);
+        return None;
+    }
+    // A deleted file is listed as modified too.
     let mut paths = BTreeSet::new();
-    for child in std::iter::once(changed).chain(untracked) {
-        let output = child.wait_with_output().ok()?;
-        if !output.status.success() {
-            // An index git cannot read is made again next time.
-            let _ = std::fs::remove_file(&index);
-            return None;
-        }
-        for path in output.stdout.split(|&b| b == 0).filter(|p| !p.is_empty()) {
-            paths.insert(String::from_utf8(path.to_vec()).ok()?);
-        }
+    for path in records(&output.stdout) {
+        paths.insert(String::from_utf8(path.to_vec()).ok()?);
     }
     // Removed by another process while git read it, git would have read no
     // index at all.
@@ -440,27 +437,4 @@ fn write_entries(repo: &Repo, index: &Path, records: &[Change]) -> anyhow::Resul
         .args(["update-index", "-q", "--refresh"])
         .output()?;
     Ok(true)
-}
-
-/// The names of `dir`'s entries on disk, apart from `.git` and the
-/// `excluded` ones; `None` when one is not a name a pathspec can carry.
-fn names_on_disk(dir: &Path, excluded: &[&str]) -> Option<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).ok()? {
-        let name = entry.ok()?.file_name().into_string().ok()?;
-        if name != ".git" && !excluded.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
-    Some(names)
-}
-
-fn spawn(process: ProcessBuilder) -> Option<Child> {
-    process
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()
 }
