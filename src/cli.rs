@@ -4,6 +4,8 @@ use std::ffi::OsString;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
@@ -818,7 +820,9 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 }
             }
             Some(action) => {
-                let done = ws.change_addons(&ctx, &action.change()?)?;
+                let change = action.change()?;
+                let ctx = ctx.interrupted_by(trap_interrupts()?);
+                let done = ws.change_addons(&ctx, &change)?;
                 shell.status(&reports::addons_changed(&done, ws.name()));
             }
         },
@@ -891,11 +895,30 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A flag that Ctrl-C (SIGINT), SIGTERM and SIGHUP set, for a change that
+/// must put back what it did before it stops; a second signal ends the
+/// process at once, as a user pressing Ctrl-C again expects.
+fn trap_interrupts() -> Result<Arc<AtomicBool>, Error> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    let signals = [SIGINT, SIGTERM, signal_hook::consts::SIGHUP];
+    #[cfg(not(unix))]
+    let signals = [SIGINT, SIGTERM];
+    for signal in signals {
+        // Registered first, so it acts only once the flag is already set.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))?;
+        signal_hook::flag::register(signal, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}
+
 /// The exit code of a failed command: 2 for a usage mistake, as clap
-/// exits, 1 for anything else.
+/// exits, 130 for an interrupt, as a shell reports Ctrl-C, 1 for anything else.
 pub fn failure_code(err: &Error) -> ExitCode {
     match err {
         Error::InvalidInput(_) => ExitCode::from(2),
+        Error::Interrupted(_) => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     }
 }

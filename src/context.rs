@@ -1,6 +1,8 @@
 //! The inputs that would otherwise be globals: the clock and the acting user.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::ZonedDateTime as Zoned;
 
@@ -47,6 +49,7 @@ pub struct Context {
     live: bool,
     user: Option<String>,
     on_lock_wait: Box<dyn Fn() + Send + Sync>,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Context {
@@ -59,6 +62,7 @@ impl Context {
             live: false,
             user: None,
             on_lock_wait: Box::new(|| {}),
+            interrupt: None,
         }
     }
 
@@ -83,6 +87,22 @@ impl Context {
     pub fn on_lock_wait(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_lock_wait = Box::new(hook);
         self
+    }
+
+    /// Stops a change at its next safe point once `flag` is set (by the
+    /// caller's signal handler, on Ctrl-C), undoing what it did: an add-on
+    /// change puts Cargo.toml and Cargo.lock back and records nothing
+    /// ([`Error::Interrupted`](crate::Error::Interrupted)).
+    pub fn interrupted_by(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Whether the flag given to [`Context::interrupted_by`] is set.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
     }
 
     /// "Now", in the time zone used to show absolute times: when the

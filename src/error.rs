@@ -212,6 +212,11 @@ pub enum Error {
         status: ExitStatus,
     },
 
+    /// Interrupted (Ctrl-C) before anything was recorded; what the command
+    /// had changed was put back.
+    #[error("interrupted; {0}")]
+    Interrupted(String),
+
     /// Something broke: I/O, a corrupt file, a process that failed.
     #[error(transparent)]
     Other(anyhow::Error),

@@ -212,6 +212,10 @@ fn change_addons(
 
     let backup = Backup::take(ws.manifests()?, ledger.scratch())?;
     let output = command.output_unchecked()?;
+    if ctx.interrupted() {
+        backup.restore()?;
+        return Err(interrupted());
+    }
     if !output.status.success() {
         backup.restore()?;
         return Err(Error::AddonChangeFailed {
@@ -238,7 +242,13 @@ fn change_addons(
             elsewhere: None,
             target_dir: None,
         },
-    )?;
+    );
+    // A build stopped by Ctrl-C did not fail: nothing is recorded.
+    if ctx.interrupted() {
+        backup.restore()?;
+        return Err(interrupted());
+    }
+    let built = built?;
     let version = ledger.next_version()?;
     let (status, slug) = if built.status.success() {
         (Status::Succeeded, built.store(&ledger)?)
@@ -310,6 +320,12 @@ fn change_addons(
         restored_deploy: restored.then_some(latest.deploy),
         pruned,
     })
+}
+
+fn interrupted() -> Error {
+    Error::Interrupted(
+        "Cargo.toml and Cargo.lock are as they were, and nothing was recorded".into(),
+    )
 }
 
 /// An add-on release builds the code the latest deploy runs with new

@@ -303,3 +303,73 @@ fn diff_names_commits_config_addons_and_executables() {
     assert_eq!(parsed["commits-added"].as_array().unwrap().len(), 2);
     assert_eq!(parsed["executables"]["changed"][0], "myapp");
 }
+
+/// Ctrl-C while an add-on release builds: cargo stops, and the tool puts
+/// Cargo.toml and Cargo.lock back and records nothing.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
+    use std::os::unix::process::CommandExt as _;
+    let p = Project::with_crates(
+        REGISTRY,
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/main.rs",
+                "fn main() { println!(\"memcache {}\", memcache::VERSION); }\n",
+            ),
+            // Holds the build, once it has said so, when asked to.
+            (
+                "build.rs",
+                "fn main() {\n    println!(\"cargo:rerun-if-env-changed=HOLD_BUILD\");\n    \
+                 if let Some(marker) = std::env::var_os(\"HOLD_BUILD\") {\n        \
+                 std::fs::write(marker, \"\").unwrap();\n        \
+                 std::thread::sleep(std::time::Duration::from_secs(300));\n    }\n}\n",
+            ),
+        ],
+    );
+    p.cargo(&["update", "--offline", "memcache", "--precise", "0.1.0"]);
+    p.commit("pin memcache 0.1.0");
+    p.ok(&["deploy"]);
+    let before = manifests(&p);
+
+    let marker = p.scratch().join("building");
+    let child = p
+        .command(&["addons", "add", "itoa"])
+        .env("HOLD_BUILD", &marker)
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the build never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // As a terminal's Ctrl-C does: the signal goes to the whole process group.
+    let group = format!("-{}", child.id());
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "error: interrupted; Cargo.toml and Cargo.lock are as they were, and nothing was recorded\n"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(manifests(&p), before);
+    assert!(!p.exists(".releases/v2.toml"));
+    p.ok(&["check"]);
+    // Nothing is left in the way of doing it again.
+    p.ok(&["addons:add", "itoa"]);
+    assert!(p.read(".releases/v2.toml").contains("Add-on add itoa"));
+}
