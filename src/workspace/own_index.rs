@@ -38,6 +38,30 @@ const ABANDONED: Duration = Duration::from_secs(600);
 /// Where the indexes of all workspaces live, in the git folder.
 const FOLDER: &str = "cargo-release-log";
 
+/// What the indexes hold and how they are written; a change of either
+/// gives new folders, so older indexes are never read.
+const FORMAT: &str = "own index 2";
+
+/// git, run in `dir` on the index file `index`, with the settings that
+/// would make it trust or skip what it must look at turned off: entries
+/// marked unchanged (`core.ignoreStat`), a file system monitor, a cache of
+/// untracked files, an index split across files, and hooks, which are the
+/// user's and meant for the repository's index.
+fn git_on(dir: &Path, index: &Path) -> ProcessBuilder {
+    ProcessBuilder::git(dir).env("GIT_INDEX_FILE", index).args([
+        "-c",
+        "core.ignoreStat=false",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "core.untrackedCache=false",
+        "-c",
+        "core.splitIndex=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+    ])
+}
+
 /// What `git status` would say of the folder `dir` without its entries
 /// named in `excluded`, found through the tool's own index; `None` where
 /// `git status` itself must be asked.
@@ -55,19 +79,17 @@ pub(crate) fn status(dir: &Path, excluded: &[&str], base: &Path) -> Option<Statu
     }
     // One pass over the index and the folder: files changed or deleted
     // since the commit, and untracked ones. An excluded folder is not walked.
-    let mut list = ProcessBuilder::git(dir)
-        .env("GIT_INDEX_FILE", &index)
-        .args([
-            "ls-files",
-            "-z",
-            "--modified",
-            "--deleted",
-            "--others",
-            "--exclude-standard",
-            "--full-name",
-            "--",
-            ".",
-        ]);
+    let mut list = git_on(dir, &index).args([
+        "ls-files",
+        "-z",
+        "--modified",
+        "--deleted",
+        "--others",
+        "--exclude-standard",
+        "--full-name",
+        "--",
+        ".",
+    ]);
     for path in excluded {
         list = list.arg(format!(":(exclude,literal){path}"));
     }
@@ -146,7 +168,7 @@ impl Repo {
 /// The folder of the indexes of one workspace (its place in the repository
 /// and what is left out), so that two in one repository keep theirs apart.
 fn key(prefix: &str, excluded: &[&str]) -> String {
-    let mut named = prefix.to_owned();
+    let mut named = format!("{FORMAT}\0{prefix}");
     for path in excluded {
         named.push('\0');
         named.push_str(path);
@@ -160,7 +182,10 @@ fn key(prefix: &str, excluded: &[&str]) -> String {
 fn sync(repo: &Repo, excluded: &[&str], folder: &Path) -> anyhow::Result<bool> {
     fs_err::create_dir_all(folder)?;
     let target = folder.join(&repo.head);
-    let temp = folder.join(format!("{}.tmp-{}", repo.head, std::process::id()));
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let temp = folder.join(format!("{}.tmp-{}-{nanos}", repo.head, std::process::id()));
     let _ = std::fs::remove_file(&temp);
     let made = make(repo, excluded, folder, &temp);
     if !matches!(made, Ok(true)) {
@@ -197,13 +222,16 @@ fn make(repo: &Repo, excluded: &[&str], folder: &Path, temp: &Path) -> anyhow::R
 /// have git trust the stats of a file changed in the same second (or
 /// clock tick) as the index was first written, yet after its stats were read.
 fn copy_keeping_time(from: &Path, to: &Path) -> anyhow::Result<()> {
-    fs_err::copy(from, to)?;
-    let modified = fs_err::metadata(from)?.modified()?;
-    fs_err::OpenOptions::new()
+    // One handle for both, so the time is that of the bytes copied even
+    // if another process renames a newer index into place meanwhile.
+    let mut source = fs_err::File::open(from)?;
+    let modified = source.metadata()?.modified()?;
+    let mut copy = fs_err::OpenOptions::new()
         .write(true)
-        .open(to)?
-        .file()
-        .set_modified(modified)?;
+        .create_new(true)
+        .open(to)?;
+    std::io::copy(&mut source, &mut copy)?;
+    copy.file().set_modified(modified)?;
     Ok(())
 }
 
@@ -238,16 +266,32 @@ fn forget_others(folder: &Path, keep: &Path) {
         if path == keep {
             continue;
         }
+        // By its change time: a temporary index carries the time its
+        // source was written, which says nothing of when it was made.
         let abandoned = entry
             .metadata()
             .ok()
-            .and_then(|meta| meta.modified().ok())
-            .and_then(|modified| now.duration_since(modified).ok())
+            .and_then(|meta| changed(&meta))
+            .and_then(|changed| now.duration_since(changed).ok())
             .is_some_and(|age| age > ABANDONED);
         if is_commit_name(&entry.file_name()) || abandoned {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// When a file's metadata last changed (its modification time where no
+/// change time is kept).
+fn changed(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let seconds = u64::try_from(meta.ctime()).ok()?;
+        let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
+        Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
+    }
+    #[cfg(not(unix))]
+    meta.modified().ok()
 }
 
 /// An index entry to write: one that differs between two commits, or one
@@ -344,9 +388,7 @@ fn diff_tree(
     trees: &[String; 2],
     pathspecs: &[String],
 ) -> anyhow::Result<Option<Vec<Change>>> {
-    let mut diff = ProcessBuilder::git(&repo.top)
-        .env("GIT_INDEX_FILE", index)
-        .args(["diff-tree", "-z", "--raw", "--no-renames"]);
+    let mut diff = git_on(&repo.top, index).args(["diff-tree", "-z", "--raw", "--no-renames"]);
     if !pathspecs.is_empty() {
         diff = diff.arg("-r");
     }
@@ -416,9 +458,7 @@ fn write_entries(repo: &Repo, index: &Path, records: &[Change]) -> anyhow::Resul
         input.extend_from_slice(&record.path);
         input.push(0);
     }
-    let update = ProcessBuilder::git(&repo.top)
-        .env("GIT_INDEX_FILE", index)
-        .args(["update-index", "-z", "--index-info"]);
+    let update = git_on(&repo.top, index).args(["update-index", "-z", "--index-info"]);
     let mut child = update
         .command()
         .stdin(Stdio::piped())
@@ -432,8 +472,7 @@ fn write_entries(repo: &Repo, index: &Path, records: &[Change]) -> anyhow::Resul
     }
     written.transpose()?;
     // The new entries have no file stats yet: git reads those files once.
-    ProcessBuilder::git(&repo.top)
-        .env("GIT_INDEX_FILE", index)
+    git_on(&repo.top, index)
         .args(["update-index", "-q", "--refresh"])
         .output()?;
     Ok(true)

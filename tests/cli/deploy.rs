@@ -611,10 +611,70 @@ fn own_index_path(p: &Project) -> std::path::PathBuf {
     folder.join(head)
 }
 
+/// The tool's own index holds exactly what `HEAD` does outside `.releases/`.
+fn assert_own_index_is_head(p: &Project) {
+    let own: Vec<String> = p
+        .git_with_index(&own_index_path(p), &["ls-files", "-s"])
+        .lines()
+        .map(|line| {
+            let (entry, path) = line.split_once('\t').unwrap();
+            let mut fields = entry.split(' ');
+            format!(
+                "{} {} {path}",
+                fields.next().unwrap(),
+                fields.next().unwrap()
+            )
+        })
+        .collect();
+    let head: Vec<String> = p
+        .git(&["ls-tree", "-r", "HEAD"])
+        .lines()
+        .filter_map(|line| {
+            let (entry, path) = line.split_once('\t').unwrap();
+            let fields: Vec<&str> = entry.split(' ').collect();
+            (!path.starts_with(".releases/")).then(|| format!("{} {} {path}", fields[0], fields[2]))
+        })
+        .collect();
+    assert_eq!(own, head);
+}
+
+/// Has every later command find a `git` that refuses `git status`, so that
+/// a test shows the tool's own index answered.
+fn refuse_git_status(p: &Project) {
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let shim = p.scratch().join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    let script = shim.join("git");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = status ] && {{ echo 'git status was asked' >&2; exit 99; }}; done\nexec {} \"$@\"\n",
+            real.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    p.set_env(vec![(
+        "PATH".to_owned(),
+        format!("{}:{path}", shim.display()),
+    )]);
+}
+
 #[test]
 fn dirt_is_judged_against_the_commit_as_head_moves() {
     let p = Project::new();
+    refuse_git_status(&p);
     p.ok(&["deploy", "--no-build"]);
+    assert_own_index_is_head(&p);
     let first = p.git(&["rev-parse", "HEAD"]);
     assert_eq!(own_indexes(&p), std::slice::from_ref(&first));
 
@@ -625,6 +685,7 @@ fn dirt_is_judged_against_the_commit_as_head_moves() {
     let second = p.commit("v2, with docs");
     p.ok(&["deploy", "--no-build"]);
     assert_eq!(own_indexes(&p), std::slice::from_ref(&second));
+    assert_own_index_is_head(&p);
 
     // The working tree as the first commit had it is not the second commit.
     p.write("src/main.rs", MAIN_RS);
@@ -637,6 +698,32 @@ fn dirt_is_judged_against_the_commit_as_head_moves() {
     p.git(&["rm", "-q", "-r", "docs", "NOTES"]);
     p.commit("no docs");
     p.ok(&["deploy", "--no-build"]);
+    assert_own_index_is_head(&p);
+
+    // A file made executable in a commit, then not in the working tree.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    p.write("run.sh", "#!/bin/sh\n");
+    std::fs::set_permissions(p.path("run.sh"), mode(0o755)).unwrap();
+    p.commit("a script");
+    p.ok(&["deploy", "--no-build"]);
+    assert_own_index_is_head(&p);
+    assert!(p.git(&["ls-tree", "HEAD", "run.sh"]).starts_with("100755"));
+    std::fs::set_permissions(p.path("run.sh"), mode(0o644)).unwrap();
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nrun.sh\n"), "{run}");
+    std::fs::set_permissions(p.path("run.sh"), mode(0o755)).unwrap();
+    // A file that became a link to the same text.
+    std::fs::remove_file(p.path("run.sh")).unwrap();
+    p.write("script.sh", "#!/bin/sh\n");
+    std::os::unix::fs::symlink("script.sh", p.path("run.sh")).unwrap();
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nrun.sh\n"), "{run}");
+    std::fs::remove_file(p.path("run.sh")).unwrap();
+    std::fs::remove_file(p.path("script.sh")).unwrap();
+    p.git(&["checkout", "--", "run.sh"]);
 
     // Back to the first commit, with the second's files still on disk.
     p.git(&["checkout", "-q", &first]);
@@ -758,6 +845,14 @@ fn a_workspace_in_a_folder_of_a_repository_with_another() {
     let run = p.run(&[&["deploy", "--no-build"][..], &svc].concat());
     run.assert_refused();
     assert!(run.stderr.contains("src/main.rs"), "{run}");
+    // Committed, it is the inner workspace's new code.
+    p.git(&["add", "svc/src/main.rs"]);
+    p.git(&["commit", "-q", "-m", "svc v2"]);
+    p.ok(&[&["deploy", "--no-build"][..], &svc].concat());
+    p.write("svc/src/main.rs", MAIN_RS);
+    let run = p.run(&[&["deploy", "--no-build"][..], &svc].concat());
+    run.assert_refused();
+    assert!(run.stderr.contains("src/main.rs"), "{run}");
 }
 
 #[test]
@@ -838,4 +933,17 @@ fn a_change_in_the_second_the_own_index_was_written_is_seen() {
     let run = refused(&p, &["deploy", "--no-build"]);
     assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
     assert!(!run.stderr.contains("NOTES"), "{run}");
+}
+
+#[test]
+fn files_are_looked_at_whatever_git_is_told_to_trust() {
+    let p = Project::new();
+    // git marks what it writes as unchanged, and trusts that mark.
+    p.git(&["config", "core.ignoreStat", "true"]);
+    refuse_git_status(&p);
+    p.ok(&["deploy", "--no-build"]);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v2"));
+    let run = p.run(&["deploy", "--no-build"]);
+    run.assert_refused();
+    assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
 }
