@@ -209,6 +209,10 @@ fn change_addons(
     }
     ensure_latest_code_is_checked_out(ws, &env, &latest, &commit)?;
     let command = cargo_command(ws, change, &latest.addons)?;
+    // Ctrl-C while waiting for the lock or looking at the tree.
+    if ctx.interrupted() {
+        return Err(Error::Interrupted("nothing was changed".into()));
+    }
 
     let backup = Backup::take(ws.manifests()?, ledger.scratch())?;
     let output = command.output_unchecked()?;
@@ -299,6 +303,12 @@ fn change_addons(
         addon_releases,
         config: current.config.clone(),
     };
+    // The last moment nothing is recorded yet: storing and sharing the
+    // slug may take long.
+    if ctx.interrupted() {
+        backup.restore()?;
+        return Err(interrupted());
+    }
     if status == Status::Failed {
         // Nothing of a failed change stays in the workspace.
         backup.restore()?;

@@ -342,6 +342,9 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let group = format!("-{}", child.id());
+    // Should an assertion fail first, the held build must not outlive the test.
+    let guard = KillGroup(Some(group.clone()));
     let started = std::time::Instant::now();
     while !marker.exists() {
         assert!(
@@ -351,13 +354,13 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // As a terminal's Ctrl-C does: the signal goes to the whole process group.
-    let group = format!("-{}", child.id());
     let kill = std::process::Command::new("kill")
         .args(["-INT", "--", &group])
         .status()
         .unwrap();
     assert!(kill.success());
     let output = child.wait_with_output().unwrap();
+    guard.disarm();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(
@@ -372,4 +375,26 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
     // Nothing is left in the way of doing it again.
     p.ok(&["addons:add", "itoa"]);
     assert!(p.read(".releases/v2.toml").contains("Add-on add itoa"));
+}
+
+/// Kills a process group when dropped, unless disarmed once it is gone.
+#[cfg(unix)]
+struct KillGroup(Option<String>);
+
+#[cfg(unix)]
+impl KillGroup {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+#[cfg(unix)]
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        if let Some(group) = &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", group])
+                .status();
+        }
+    }
 }

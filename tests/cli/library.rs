@@ -106,3 +106,31 @@ fn the_xtask_example_ships_and_rolls_back_through_the_library() {
     );
     assert!(p.exists(".releases/v3.toml") && !p.exists(".releases/v4.toml"));
 }
+
+/// A caller that has seen Ctrl-C (the flag set) gets the add-on change
+/// stopped before cargo runs: nothing changes.
+#[test]
+fn an_interrupted_addon_change_changes_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let p = Project::new();
+    let ws = Workspace::open(&p.path("Cargo.toml")).unwrap();
+    let now = jiff::Timestamp::from_second(START)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let mut opts = DeployOptions::default();
+    opts.no_build = true;
+    let ctx = Context::new(now.clone()).with_user("ci@example.com");
+    ws.deploy(&ctx, &opts).unwrap();
+    let before = p.snapshot_files();
+
+    let ctx = Context::new(now)
+        .with_user("ci@example.com")
+        .interrupted_by(Arc::new(AtomicBool::new(true)));
+    let change = cargo_release_log::AddonChange::remove("anything", None);
+    let err = ws.change_addons(&ctx, &change).unwrap_err();
+    assert!(matches!(err, Error::Interrupted(_)), "{err:?}");
+    assert!(err.is_refusal());
+    assert_eq!(err.to_string(), "interrupted; nothing was changed");
+    assert_eq!(p.snapshot_files(), before);
+}
