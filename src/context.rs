@@ -98,6 +98,11 @@ impl Context {
         self
     }
 
+    /// The flag given to [`Context::interrupted_by`].
+    pub(crate) fn interrupt(&self) -> Option<Arc<AtomicBool>> {
+        self.interrupt.clone()
+    }
+
     /// Whether the flag given to [`Context::interrupted_by`] is set.
     pub(crate) fn interrupted(&self) -> bool {
         self.interrupt

@@ -245,6 +245,7 @@ fn change_addons(
             color: None,
             elsewhere: None,
             target_dir: None,
+            interrupt: ctx.interrupt(),
         },
     );
     // A build stopped by Ctrl-C did not fail: nothing is recorded.

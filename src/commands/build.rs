@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use cargo_metadata::Message;
@@ -137,6 +140,9 @@ pub(crate) struct BuildOptions<'a> {
     pub(crate) elsewhere: Option<(&'a Path, &'a Path)>,
     /// A target folder other than the workspace's.
     pub(crate) target_dir: Option<&'a Path>,
+    /// Set on Ctrl-C or a termination signal: cargo is then stopped, should
+    /// the signal not have reached it.
+    pub(crate) interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// What `cargo build` produced: the executables by target name, with the
@@ -156,6 +162,7 @@ pub(crate) fn build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Result<B
 pub(crate) struct Building {
     cargo: ProcessBuilder,
     child: std::process::Child,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// Starts `cargo build`, so that the caller can do other work while it runs.
@@ -190,35 +197,55 @@ pub(crate) fn start_build(ws: &Workspace, opts: &BuildOptions<'_>) -> anyhow::Re
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("could not execute process `{cargo}`"))?;
-    Ok(Building { cargo, child })
+    Ok(Building {
+        cargo,
+        child,
+        interrupt: opts.interrupt.clone(),
+    })
 }
 
 impl Building {
     /// Reads cargo's report to its end and waits for it.
     pub(crate) fn finish(mut self) -> anyhow::Result<Built> {
-        let cargo = &self.cargo;
         let stdout = self
             .child
             .stdout
             .take()
             .context("cargo's output is not captured")?;
-        let mut executables = Vec::new();
-        let mut finished = false;
-        for message in Message::parse_stream(BufReader::new(stdout)) {
-            let message =
-                message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
-            match message {
-                Message::CompilerArtifact(artifact) => {
-                    if let Some(path) = artifact.executable {
-                        executables.push((artifact.target.name, path));
+        let Building {
+            cargo,
+            child,
+            interrupt,
+        } = &mut self;
+        let cargo = &*cargo;
+        let child = Mutex::new(child);
+        let read = AtomicBool::new(false);
+        let (executables, finished) = std::thread::scope(|scope| {
+            // A signal sent to this process alone (a supervisor's SIGTERM)
+            // does not reach cargo: it is stopped here, not waited out.
+            let watcher = interrupt.as_ref().map(|flag| {
+                scope.spawn(|| {
+                    while !read.load(Ordering::SeqCst) {
+                        if flag.load(Ordering::SeqCst) {
+                            if let Ok(mut child) = child.lock() {
+                                let _ = child.kill();
+                            }
+                            return;
+                        }
+                        std::thread::park_timeout(Duration::from_millis(50));
                     }
-                }
-                Message::BuildFinished(_) => finished = true,
-                _ => {}
+                })
+            });
+            let report = read_report(cargo, stdout);
+            read.store(true, Ordering::SeqCst);
+            if let Some(watcher) = &watcher {
+                watcher.thread().unpark();
             }
-        }
-        let status = self
-            .child
+            report
+        })?;
+        let status = child
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .wait()
             .with_context(|| format!("failed to wait for `{cargo}`"))?;
         if !status.success() && !finished {
@@ -245,6 +272,29 @@ impl Building {
             status,
         })
     }
+}
+
+/// The executables cargo's JSON report names, and whether it says the
+/// build finished.
+fn read_report(
+    cargo: &ProcessBuilder,
+    stdout: std::process::ChildStdout,
+) -> anyhow::Result<(Vec<(String, Utf8PathBuf)>, bool)> {
+    let mut executables = Vec::new();
+    let mut finished = false;
+    for message in Message::parse_stream(BufReader::new(stdout)) {
+        let message = message.with_context(|| format!("failed to read the output of `{cargo}`"))?;
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                if let Some(path) = artifact.executable {
+                    executables.push((artifact.target.name, path));
+                }
+            }
+            Message::BuildFinished(_) => finished = true,
+            _ => {}
+        }
+    }
+    Ok((executables, finished))
 }
 
 impl Drop for Building {

@@ -134,6 +134,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
                 color: opts.color.as_deref(),
                 elsewhere: None,
                 target_dir: None,
+                interrupt: None,
             },
         )?;
         // While cargo builds, `cargo metadata` is heard out: a workspace it

@@ -137,6 +137,7 @@ impl Workspace {
                 color: opts.color.as_deref(),
                 elsewhere: Some((&manifest, &dir)),
                 target_dir: Some(&target_dir),
+                interrupt: None,
             },
         )?;
         if !built.status.success() {

@@ -309,6 +309,23 @@ fn diff_names_commits_config_addons_and_executables() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
+    // As a terminal's Ctrl-C does: the signal goes to the whole process group.
+    interrupt_a_held_addon_release("-INT", true);
+}
+
+/// A termination signal to the tool alone (a supervisor's), which cargo
+/// does not hear: the tool stops cargo rather than wait out the build.
+#[cfg(unix)]
+#[test]
+fn a_termination_signal_to_the_tool_alone_stops_cargo_too() {
+    interrupt_a_held_addon_release("-TERM", false);
+}
+
+/// Starts `addons add itoa` with a build that holds until killed, sends
+/// `signal` once it is held (to the process group, or the tool alone), and
+/// checks that nothing changed.
+#[cfg(unix)]
+fn interrupt_a_held_addon_release(signal: &str, to_group: bool) {
     use std::os::unix::process::CommandExt as _;
     let p = Project::with_crates(
         REGISTRY,
@@ -343,8 +360,9 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
         .spawn()
         .unwrap();
     let group = format!("-{}", child.id());
-    // Should an assertion fail first, the held build must not outlive the test.
-    let guard = KillGroup(Some(group.clone()));
+    // The held build must not outlive the test: once the tool has exited,
+    // a build script it left runs on in the group.
+    let _guard = KillGroup(group.clone());
     let started = std::time::Instant::now();
     while !marker.exists() {
         assert!(
@@ -353,14 +371,19 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // As a terminal's Ctrl-C does: the signal goes to the whole process group.
+    let target = if to_group {
+        group.clone()
+    } else {
+        child.id().to_string()
+    };
     let kill = std::process::Command::new("kill")
-        .args(["-INT", "--", &group])
+        .args([signal, "--", &target])
         .status()
         .unwrap();
     assert!(kill.success());
     let output = child.wait_with_output().unwrap();
-    guard.disarm();
+    // Well before the held build would have ended.
+    assert!(started.elapsed() < std::time::Duration::from_secs(200));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(
@@ -377,24 +400,15 @@ fn ctrl_c_during_an_addon_release_puts_the_manifests_back() {
     assert!(p.read(".releases/v2.toml").contains("Add-on add itoa"));
 }
 
-/// Kills a process group when dropped, unless disarmed once it is gone.
+/// Kills a process group when dropped: whatever of it is left.
 #[cfg(unix)]
-struct KillGroup(Option<String>);
-
-#[cfg(unix)]
-impl KillGroup {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
+struct KillGroup(String);
 
 #[cfg(unix)]
 impl Drop for KillGroup {
     fn drop(&mut self) {
-        if let Some(group) = &self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", group])
-                .status();
-        }
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &self.0])
+            .status();
     }
 }
