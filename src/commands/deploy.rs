@@ -84,7 +84,10 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     ws.keep_slugs()?;
     // `cargo metadata` takes longest: it runs while git answers.
     ws.start_reading_members();
-    if ctx.user().is_none() {
+    // Who acts is asked while cargo builds. Without a build it is asked
+    // only when a release is recorded: a deploy that changes nothing needs
+    // no answer, and its git would only compete with `cargo metadata`.
+    if ctx.user().is_none() && !opts.no_build {
         ws.start_user_lookup();
     }
     let env = EnvFile::load(ws.root())?;
