@@ -1,4 +1,5 @@
-//! The inputs that would otherwise be globals: the clock and the acting user.
+//! The inputs that would otherwise be globals: the clock, the acting user,
+//! and the flag a signal handler sets.
 
 use std::fmt;
 use std::sync::Arc;
