@@ -142,27 +142,26 @@ impl Project {
     /// Runs git with a fixed author and date, so commit shas are the same on every run.
     pub fn git(&self, args: &[&str]) -> String {
         let date = format!("{} +0000", self.clock.get());
-        let output = clean(Command::new("git"))
-            .args(args)
-            .current_dir(&self.root)
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        self.git_with_env(
+            args,
+            &[
+                ("GIT_AUTHOR_DATE", date.as_ref()),
+                ("GIT_COMMITTER_DATE", date.as_ref()),
+            ],
+        )
     }
 
     /// Runs git with `index` as its index file.
     pub fn git_with_index(&self, index: &Path, args: &[&str]) -> String {
+        self.git_with_env(args, &[("GIT_INDEX_FILE", index.as_os_str())])
+    }
+
+    /// Runs git in the workspace with `vars` set, asserts success, returns stdout.
+    fn git_with_env(&self, args: &[&str], vars: &[(&str, &std::ffi::OsStr)]) -> String {
         let output = clean(Command::new("git"))
             .args(args)
             .current_dir(&self.root)
-            .env("GIT_INDEX_FILE", index)
+            .envs(vars.iter().copied())
             .output()
             .unwrap();
         assert!(
