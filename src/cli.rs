@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    AddonChange, Build, Context, DeployOptions, Error, RebuildOptions, ReleaseInfo, RunOptions,
-    Secrecy, Section, Tier, VarValue, Version, Workspace,
+    AddonChange, Build, Context, DeployOptions, Error, PromoteOptions, RebuildOptions, ReleaseInfo,
+    RunOptions, Secrecy, Section, Tier, VarValue, Version, Workspace,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -39,6 +39,14 @@ pub struct Cli {
         help_heading = "Global Options"
     )]
     pub manifest_path: Option<PathBuf>,
+    /// The environment to act on (default: $CARGO_RELEASE_LOG_ENV, else `default`)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global Options"
+    )]
+    pub env: Option<String>,
     /// Coloring of messages
     #[arg(
         long,
@@ -79,6 +87,10 @@ pub enum Command {
     Info(InfoArgs),
     /// Roll back to an earlier release's code and config, as a new release
     Rollback(RollbackArgs),
+    /// Ship one environment's release to another: same executables, no rebuild,
+    /// the target's own config vars
+    #[command(after_help = PROMOTE_EXAMPLES)]
+    Promote(PromoteArgs),
     /// Show or change config vars (the `[env]` table of .cargo/config.toml)
     Config(ConfigArgs),
     /// Show or change add-ons (dependencies); each change is a new release
@@ -229,6 +241,30 @@ pub struct RollbackArgs {
     #[arg(value_name = "RELEASE", value_parser = release)]
     pub release: Option<Version>,
 }
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment to promote from (`default` is the default one)
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// The environment to promote to
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// The release of FROM to promote, `vN` or `N` (default: FROM's current one)
+    #[arg(value_name = "RELEASE", value_parser = release)]
+    pub release: Option<Version>,
+    /// Promote even when TO lacks config vars the release has
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// A message kept with the release and shown in the history
+    #[arg(short, long, value_name = "MSG")]
+    pub message: Option<String>,
+}
+
+const PROMOTE_EXAMPLES: &str = "\
+Examples:
+  cargo release-log promote staging production       staging's current release
+  cargo release-log promote staging production v12   a release of staging's history";
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -586,7 +622,7 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
         }
         if arg.starts_with('-') {
             // Skip the value of a global option given as a separate word.
-            if arg == "--manifest-path" || arg == "--color" {
+            if arg == "--manifest-path" || arg == "--color" || arg == "--env" {
                 i += 1;
             }
             i += 1;
@@ -655,6 +691,13 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         notes.note("    Blocking waiting for file lock on the release ledger");
     });
     let mut ws = workspace(cli.manifest_path.as_deref())?;
+    let env = cli
+        .env
+        .or_else(|| std::env::var("CARGO_RELEASE_LOG_ENV").ok())
+        .filter(|name| !name.is_empty());
+    if let Some(env) = env {
+        ws = ws.with_env(&env)?;
+    }
     let ws = &mut ws;
     match command {
         Command::Init(args) => {
@@ -676,7 +719,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 }
                 other => other?,
             };
-            shell.status(&reports::initialized(&done, ws.name()));
+            shell.status(&reports::initialized(&done, &ws.app_name()));
         }
         Command::Deploy(args) => {
             let mut opts = DeployOptions::default();
@@ -714,13 +757,21 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             let done = ws.rollback(&ctx, args.release)?;
             shell.status(&reports::rolled_back(&done));
         }
+        Command::Promote(args) => {
+            let mut opts = PromoteOptions::default();
+            opts.version = args.release;
+            opts.allow_missing = args.allow_missing;
+            opts.message = args.message;
+            let done = ws.promote(&ctx, &args.from, &args.to, &opts)?;
+            shell.status(&reports::promoted(&done, ws.name()));
+        }
         Command::Releases(args) => {
             let list: Vec<ReleaseInfo> =
                 ws.releases(usize::try_from(args.num).unwrap_or(usize::MAX))?;
             if args.json {
                 shell.out(&json(&list)?);
             } else if list.is_empty() {
-                shell.print(&format!("{} has no releases.\n", ws.name()));
+                shell.print(&format!("{} has no releases.\n", &ws.app_name()));
             } else {
                 shell.print(&render::table::releases(&list, ctx.now(), shell.width()));
             }
@@ -764,7 +815,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                         };
                         lines.push((name.clone(), text));
                     }
-                    shell.print(&reports::config_vars(&lines, ws.name()));
+                    shell.print(&reports::config_vars(&lines, &ws.app_name()));
                 }
             }
             Some(ConfigAction::Get {
@@ -816,14 +867,14 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 if args.json {
                     shell.out(&json(&shown)?);
                 } else {
-                    shell.out(&reports::addons(&shown, ws.name()));
+                    shell.out(&reports::addons(&shown, &ws.app_name()));
                 }
             }
             Some(action) => {
                 let change = action.change()?;
                 let ctx = ctx.interrupted_by(trap_interrupts()?);
                 let done = ws.change_addons(&ctx, &change)?;
-                shell.status(&reports::addons_changed(&done, ws.name()));
+                shell.status(&reports::addons_changed(&done, &ws.app_name()));
             }
         },
         Command::Gc(args) => shell.status(&reports::collected(&ws.gc(&ctx, args.dry_run)?)),
@@ -842,7 +893,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             if args.json {
                 shell.out(&json(&report)?);
             } else {
-                shell.print(&reports::check(&report, ws.name()));
+                shell.print(&reports::check(&report, &ws.app_name()));
             }
             if !report.passed() {
                 shell.error_line(&format!(
@@ -860,7 +911,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.out(&render::diff(&diff));
             }
         }
-        Command::Sync => shell.status(&reports::synced(&ws.sync(&ctx)?, ws.name())),
+        Command::Sync => shell.status(&reports::synced(&ws.sync(&ctx)?, &ws.app_name())),
         Command::Run(args) => {
             let mut opts = RunOptions::default();
             opts.bin = args.bin;
@@ -921,6 +972,32 @@ pub fn failure_code(err: &Error) -> ExitCode {
         Error::Interrupted(_) => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     }
+}
+
+/// What to do about a refusal, in the tool's words: the library's errors
+/// carry the facts, the command line says which command helps.
+pub fn hint(err: &Error) -> Option<String> {
+    Some(match err {
+        Error::UnknownEnvironment { .. } => "declare it in Cargo.toml, as \
+             `[workspace.metadata.release-log.environments.NAME]`"
+            .to_owned(),
+        Error::PromotionOnly { env, from } => {
+            format!("ship to it with `cargo release-log promote {from} {env}`")
+        }
+        Error::PromotionSource { to, expected, .. } => {
+            format!("promote through `{expected}`: `cargo release-log promote {expected} {to}`")
+        }
+        Error::MissingConfigVars { to, names, .. } => format!(
+            "set them first (`cargo release-log --env {to} config set {}=…`), or pass \
+             `--allow-missing` to promote without them",
+            names.first().map(String::as_str).unwrap_or("NAME")
+        ),
+        Error::NotPromotable { from, .. } => format!(
+            "`cargo release-log --env {from} releases` lists its releases; promote one that \
+             succeeded (`rebuild vN` there stores a missing build)"
+        ),
+        _ => return None,
+    })
 }
 
 /// `config` shows the current release's vars; say when `[env]` differs.

@@ -212,6 +212,63 @@ pub enum Error {
         status: ExitStatus,
     },
 
+    /// `--env NAME` names no environment the workspace declares or has releases for.
+    #[error("unknown environment `{name}`{}", known_list(known))]
+    UnknownEnvironment {
+        /// The name given.
+        name: String,
+        /// The environments there are.
+        known: Vec<String>,
+    },
+
+    /// The environment takes its releases by promotion only (`promote-from`).
+    #[error("`{env}` takes its releases by promotion from `{from}` only")]
+    PromotionOnly {
+        /// The environment acted on.
+        env: String,
+        /// The environment it promotes from.
+        from: String,
+    },
+
+    /// A promotion from an environment the target does not take releases from.
+    #[error("`{to}` takes promotions from `{expected}` only, not from `{from}`")]
+    PromotionSource {
+        /// The environment promoted to.
+        to: String,
+        /// The environment promoted from.
+        from: String,
+        /// The one its `promote-from` names.
+        expected: String,
+    },
+
+    /// The release to promote cannot be promoted.
+    #[error("cannot promote {from} v{version}: {reason}")]
+    NotPromotable {
+        /// The environment promoted from.
+        from: String,
+        /// The release.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+
+    /// The target environment lacks config vars the promoted release has.
+    #[error(
+        "`{to}` lacks config {} that {from} v{version} has: {}",
+        if names.len() == 1 { "var" } else { "vars" },
+        names.join(", ")
+    )]
+    MissingConfigVars {
+        /// The environment promoted from.
+        from: String,
+        /// The release promoted.
+        version: u64,
+        /// The environment promoted to.
+        to: String,
+        /// The vars it lacks.
+        names: Vec<String>,
+    },
+
     /// Interrupted (Ctrl-C) before anything was recorded; what the command
     /// had changed was put back.
     #[error("interrupted; {0}")]
@@ -267,6 +324,14 @@ impl CargoSaid {
 /// `1 file`, `2 files`.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!("; the environments are {}", known.join(", "))
+    }
 }
 
 fn no_releases(app: &str, failed: &[u64]) -> String {

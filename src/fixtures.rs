@@ -23,7 +23,8 @@ pub fn write_ledger(
     executable: &Path,
     start: i64,
 ) -> crate::Result<()> {
-    let (mut ledger, _) = LockedLedger::create(root, &|| {})?;
+    let (mut ledger, _) =
+        LockedLedger::create(root, &crate::ledger::Environment::default(), &|| {})?;
     if let Some(newest) = ledger.newest() {
         return Err(anyhow::anyhow!(
             "`{}` already holds releases (up to v{newest}); a ledger is generated into an empty one",
@@ -76,6 +77,7 @@ pub fn write_ledger(
             status: Status::Succeeded,
             note: None,
             rollback_to: None,
+            promoted_from: None,
             previous_digest: previous.take(),
             code: code.clone(),
             latest_deploy: None,

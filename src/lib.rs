@@ -40,6 +40,7 @@ mod ledger;
 mod process;
 mod secrets;
 pub mod text;
+mod transaction;
 mod workspace;
 
 pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
@@ -49,6 +50,7 @@ pub use commands::deploy::{DeployOptions, Deployed};
 pub use commands::diff::{CommitLine, ExecutableDiff, ReleaseDiff};
 pub use commands::gc::Collected;
 pub use commands::init::Initialized;
+pub use commands::promote::{PromoteOptions, PromotedRelease};
 pub use commands::rebuild::{RebuildOptions, Rebuilt, RebuiltExecutable};
 pub use commands::releases::ReleaseInfo;
 pub use commands::rollback::RolledBack;
@@ -57,9 +59,10 @@ pub use commands::sync::Synced;
 pub use commands::{Shared, SlugTransfer};
 pub use context::{Context, system_time_zone};
 pub use error::{CargoSaid, Error, Result};
+pub use ledger::environment::DEFAULT_ENV;
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
-    ConfigVars, Executable, Ineligible, MovedAddon, Pruned, Release, Slug, Status, Tier, VarValue,
-    Version,
+    ConfigVars, Environment, Executable, Ineligible, MovedAddon, Promoted, Pruned, Release, Slug,
+    Status, Tier, VarValue, Version,
 };
 pub use workspace::Workspace;

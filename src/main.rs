@@ -16,6 +16,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             shell.error(&err);
+            if let Some(hint) = cli::hint(&err) {
+                shell.help(&hint);
+            }
             cli::failure_code(&err)
         }
     }

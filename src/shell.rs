@@ -43,6 +43,7 @@ impl ColorChoice {
 
 const ERROR: Style = AnsiColor::Red.on_default().effects(Effects::BOLD);
 const WARNING: Style = AnsiColor::Yellow.on_default().effects(Effects::BOLD);
+const HELP: Style = AnsiColor::Cyan.on_default().effects(Effects::BOLD);
 
 /// Where output goes, and how it looks.
 #[derive(Debug, Clone)]
@@ -118,6 +119,11 @@ impl Shell {
     /// `warning: …` on stderr.
     pub fn warn(&self, text: &str) {
         let _ = writeln!(self.stderr(), "{WARNING}warning{WARNING:#}: {text}");
+    }
+
+    /// A `help:` line after an error: what to do about it, as cargo says.
+    pub fn help(&self, text: &str) {
+        let _ = writeln!(self.stderr(), "{HELP}help{HELP:#}: {text}");
     }
 
     /// Asks `question` on stderr and reads a yes or no from stdin (no by default).

@@ -6,14 +6,15 @@ use cargo_metadata::semver;
 
 use super::build::{BuildOptions, build, is_manifest, tree_state};
 use super::restore::Backup;
-use super::{Draft, Shared, ensure_env_matches, lock_current, record, share};
+use super::{Shared, share};
 use crate::context::Context;
 use crate::error::{CargoSaid, Error};
 use crate::ledger::retention::Pruned;
 use crate::ledger::slugs::sha256_bytes;
-use crate::ledger::{Addon, AddonDiff, ChangeKind, Code, DIR, Ledger, Release, Slug, Status};
+use crate::ledger::{Addon, AddonDiff, ChangeKind, Code, DIR, Release, Slug, Status};
 use crate::process::ProcessBuilder;
 use crate::text::printable;
+use crate::transaction::{Draft, Transaction};
 use crate::workspace::{EnvFile, Workspace, git};
 
 /// The current release's add-ons, and how the manifests differ from them.
@@ -161,7 +162,7 @@ impl Workspace {
     /// `addons`: the add-ons of the current release's code, and whether
     /// Cargo.toml and Cargo.lock still match the latest build's.
     pub fn addons(&self) -> crate::Result<AddonsShown> {
-        let Some(current) = Ledger::read_consistently(self.root(), |l| Ok(l.current()?))? else {
+        let Some(current) = self.read_ledger(|l| Ok(l.current()?))? else {
             return Ok(AddonsShown::default());
         };
         let latest = current.latest_code();
@@ -196,12 +197,14 @@ fn change_addons(
     change: &AddonChange,
 ) -> crate::Result<AddonChanged> {
     ws.tier()?;
+    refuse_promotion_only(ws)?;
     let name = change.name();
     check_crate_name(&name)?;
-    let (mut ledger, current) = lock_current(ws, ctx)?;
+    let mut tx = Transaction::begin_change(ws, ctx)?;
+    let current = tx.require_current()?.clone();
     let latest = current.latest_code().clone();
-    let mut env = EnvFile::load(ws.root())?;
-    ensure_env_matches(&ledger, &mut env, &current, ws)?;
+    // Add-on releases change the workspace's manifests, which `[env]` lives beside.
+    let env = EnvFile::load(ws.root())?;
     let tree = tree_state(ws, &env, Some(&latest))?;
     let commit = tree.commit(ws.root())?;
     if !tree.dirt.is_empty() {
@@ -214,7 +217,7 @@ fn change_addons(
         return Err(Error::Interrupted("nothing was changed".into()));
     }
 
-    let backup = Backup::take(ws.manifests()?, ledger.scratch())?;
+    let backup = Backup::take(ws.manifests()?, tx.ledger().scratch())?;
     let output = command.output_unchecked()?;
     if ctx.interrupted() {
         backup.restore()?;
@@ -254,13 +257,13 @@ fn change_addons(
         return Err(interrupted());
     }
     let built = built?;
-    let version = ledger.next_version()?;
+    let version = tx.ledger().next_version()?;
     let (status, slug) = if built.status.success() {
-        (Status::Succeeded, built.store(&ledger)?)
+        (Status::Succeeded, built.store(tx.ledger())?)
     } else {
         (Status::Failed, Slug::default())
     };
-    let shared = share(ws, &ledger, &slug)?;
+    let shared = share(ws, tx.ledger(), &slug)?;
     let manifests = uncommitted_manifests(ws)?;
     let code = Code {
         commit,
@@ -282,28 +285,25 @@ fn change_addons(
         }
     }
     let restored = current.runs_rolled_back_code();
-    let draft = Draft {
-        kind: ChangeKind::Addon,
-        change: change_text(change, &name, &moved),
-        message: None,
-        note: (restored && status == Status::Succeeded).then(|| {
-            format!(
-                "Runs the latest deploy's code again with the new add-ons, leaving the \
-                 rolled-back code of v{}",
-                current.code.deploy
-            )
-        }),
-        rollback_to: None,
-        status,
-        latest_code: if status == Status::Succeeded {
-            code.clone()
-        } else {
-            latest.clone()
-        },
+    let succeeded = status == Status::Succeeded;
+    let mut draft = Draft::new(
+        ChangeKind::Addon,
+        change_text(change, &name, &moved),
         code,
-        addon_releases,
-        config: current.config.clone(),
-    };
+        current.config.clone(),
+    );
+    draft.note = (restored && succeeded).then(|| {
+        format!(
+            "Runs the latest deploy's code again with the new add-ons, leaving the \
+             rolled-back code of v{}",
+            current.code.deploy
+        )
+    });
+    draft.status = status;
+    if !succeeded {
+        draft.latest_code = latest.clone();
+    }
+    draft.addon_releases = addon_releases;
     // The last moment nothing is recorded yet: storing and sharing the
     // slug may take long.
     if ctx.interrupted() {
@@ -313,14 +313,15 @@ fn change_addons(
     if status == Status::Failed {
         // Nothing of a failed change stays in the workspace.
         backup.restore()?;
-        let (release, _) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+        let release = tx.commit(ctx, draft)?.release;
         return Err(Error::BuildFailed {
             version: release.version,
             current: Some(current.version),
             status: built.status,
         });
     }
-    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let committed = tx.commit(ctx, draft)?;
+    let (release, pruned) = (committed.release, committed.pruned);
     backup.keep();
     Ok(AddonChanged {
         release,
@@ -331,6 +332,18 @@ fn change_addons(
         restored_deploy: restored.then_some(latest.deploy),
         pruned,
     })
+}
+
+/// Refuses a change other than a promotion in an environment that takes
+/// promotions only (`promote-from`).
+pub(crate) fn refuse_promotion_only(ws: &Workspace) -> crate::Result<()> {
+    match ws.promote_from()? {
+        Some(from) => Err(Error::PromotionOnly {
+            env: ws.env().name().to_owned(),
+            from: from.name().to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn interrupted() -> Error {

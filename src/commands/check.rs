@@ -26,6 +26,10 @@ pub struct CheckReport {
     pub problems: Vec<Finding>,
     /// What is worth knowing but does not fail the check.
     pub warnings: Vec<Finding>,
+    /// The current release of each other environment checked, by name
+    /// (the default environment's check looks at every environment's ledger).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, Option<u64>>,
 }
 
 impl CheckReport {
@@ -97,7 +101,12 @@ impl Workspace {
             });
             Tier::default()
         });
-        let ledger = Ledger::open(self.root())?;
+        let ledger = self.read_ledger(|ledger| Ok(Ledger::open(self.root(), ledger.env())?))?;
+        if self.env().is_default() {
+            for env in self.environments().iter().filter(|e| !e.is_default()) {
+                self.check_other_environment(env, &mut report)?;
+            }
+        }
         let (current, needed) = walk_the_chain(&ledger, tier, &mut report);
         if let Some(current) = &current {
             report.current = Some(current.version);
@@ -108,9 +117,54 @@ impl Workspace {
                     .flatten()
                     .map(|r| r.version);
             check_slugs(&ledger, current, &needed, self.slug_store()?, &mut report)?;
-            self.check_workspace(current, &mut report)?;
+            if self.env().is_default() {
+                self.check_workspace(current, &mut report)?;
+            }
         }
         Ok(report)
+    }
+
+    /// The ledger of environment `env`: its chain and its slugs, each
+    /// finding named by the environment's folder.
+    fn check_other_environment(
+        &self,
+        env: &crate::ledger::Environment,
+        report: &mut CheckReport,
+    ) -> crate::Result<()> {
+        let (problems, warnings) = (report.problems.len(), report.warnings.len());
+        let ws = match self.for_env(env) {
+            Ok(ws) => ws,
+            Err(e) => {
+                report.problems.push(Finding {
+                    subject: "Cargo.toml".to_owned(),
+                    kind: FindingKind::Setting,
+                    message: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        let tier = ws.read_tier();
+        let ledger = Ledger::open(ws.root(), env)?;
+        let (current, needed) = walk_the_chain(&ledger, tier, report);
+        if let Some(current) = &current {
+            check_slugs(&ledger, current, &needed, ws.slug_store()?, report)?;
+        }
+        report
+            .environments
+            .insert(env.name().to_owned(), current.map(|c| c.version));
+        let folder = env.release_file(0);
+        let folder = folder.trim_end_matches("v0.toml");
+        for finding in report.problems[problems..]
+            .iter_mut()
+            .chain(&mut report.warnings[warnings..])
+        {
+            if finding.subject.ends_with(".toml") && !finding.subject.contains('/') {
+                finding.subject = format!("{folder}{}", finding.subject);
+            } else {
+                finding.subject = format!("{} ({env})", finding.subject);
+            }
+        }
+        Ok(())
     }
 
     /// `[env]` and the add-ons of Cargo.toml and Cargo.lock against the current release.

@@ -1,17 +1,15 @@
 //! `config`, `config get/set/unset`: config vars; a set or unset is a new release.
 
-use super::{Draft, EnvState, ensure_env_matches, env_state, lock_current, record};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::config_vars::{MAX_CONFIG, MAX_VALUE, plain_vars};
 use crate::ledger::retention::Pruned;
-use crate::ledger::{
-    ChangeKind, ConfigDiff, ConfigVar, ConfigVars, Ledger, Release, Status, VarValue,
-};
+use crate::ledger::{ChangeKind, ConfigDiff, ConfigVar, ConfigVars, Release, VarValue};
 use crate::secrets;
 use crate::text::quote_list;
+use crate::transaction::{Draft, EnvState, Transaction, env_state};
+use crate::workspace::Workspace;
 use crate::workspace::env_config::{check_name, parse_assignment};
-use crate::workspace::{EnvFile, Workspace};
 
 /// Whether `config set` keeps a value secret.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,15 +60,15 @@ pub struct ConfigChanged {
 impl Workspace {
     /// `config`: the current release's config vars (none before the first release).
     pub fn config(&self) -> crate::Result<ConfigShown> {
-        let env = EnvFile::load(self.root())?;
-        Ledger::read_consistently(self.root(), |ledger| {
+        let env = self.env_file()?;
+        self.read_ledger(|ledger| {
             let Some(current) = ledger.current()? else {
                 return Ok(ConfigShown::default());
             };
-            let drift = match env_state(ledger, &env, &current, self) {
+            let drift = match env_state(ledger, env.as_ref(), &current, self) {
                 Ok(EnvState::HandEdited(vars)) => Some(format!(
                     "`[env]` in {} differs from v{}:\n{}`cargo release-log sync` discards the edit, `deploy` records it",
-                    env.relative_path(self.root()),
+                    env.as_ref().map(|e| e.relative_path(self.root())).unwrap_or_default(),
                     current.version,
                     ConfigDiff::between(&plain_vars(&current.config), &vars)
                 )),
@@ -340,9 +338,8 @@ fn change_vars_named(
     ctx: &Context,
     edit: impl FnOnce(&mut ConfigVars) -> crate::Result<String>,
 ) -> crate::Result<ConfigChanged> {
-    let (mut ledger, current) = lock_current(ws, ctx)?;
-    let mut env = EnvFile::load(ws.root())?;
-    ensure_env_matches(&ledger, &mut env, &current, ws)?;
+    let mut tx = Transaction::begin_change(ws, ctx)?;
+    let current = tx.require_current()?.clone();
     let mut config = current.config.clone();
     let change = edit(&mut config)?;
     let size: usize = config
@@ -364,19 +361,11 @@ fn change_vars_named(
             latest.deploy, current.code.deploy
         )
     });
-    let draft = Draft {
-        kind: ChangeKind::Config,
-        change,
-        message: None,
-        note,
-        rollback_to: None,
-        status: Status::Succeeded,
-        code: latest.clone(),
-        latest_code: latest.clone(),
-        addon_releases: current.addon_releases.clone(),
-        config,
-    };
-    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
+    let mut draft = Draft::new(ChangeKind::Config, change, latest.clone(), config);
+    draft.note = note;
+    draft.addon_releases = current.addon_releases.clone();
+    let committed = tx.commit(ctx, draft)?;
+    let (release, pruned) = (committed.release, committed.pruned);
     Ok(ConfigChanged {
         release,
         set: Vec::new(),

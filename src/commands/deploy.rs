@@ -2,17 +2,17 @@
 
 use std::path::Path;
 
-use super::build::{BuildOptions, TreeState, start_build, tree_state, workspace_tree_state};
-use super::{Draft, EnvState, Shared, apply, env_state, record, share, unreadable_env};
+use super::build::{BuildOptions, Built, TreeState, start_build, tree_state, workspace_tree_state};
+use super::{Shared, share};
 use crate::commands::config::Secrecy;
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
-    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Release,
-    Slug, Status,
+    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, Release, Slug, Status,
 };
+use crate::transaction::{Draft, EnvState, Transaction, unreadable_env};
 use crate::workspace::{EnvFile, Workspace, git};
 
 /// How to deploy.
@@ -77,11 +77,106 @@ impl Workspace {
 }
 
 fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Deployed> {
-    // Everything that can refuse the deploy is checked before anything is
-    // built or written.
+    let plan = plan(ws, ctx, opts)?;
+    let built = build_planned(ws, opts, plan.tree, plan.addons_checked)?;
+    let mut tx = lock(ws, ctx, opts)?;
+    let (config, secrets) = config_to_record(ws, &mut tx)?;
+    let current = tx.current().cloned();
+    let previous = current.as_ref().map(Release::latest_code);
+    // The word that counts on uncommitted changes is said under the lock.
+    let env = EnvFile::load(ws.root())?;
+    let tree = tree_state(ws, &env, previous)?;
+    refuse_dirt(ws, &tree, opts)?;
+    // What was built is the commit checked out when the build began.
+    let commit = match plan.built_commit {
+        Some(commit) => commit,
+        None => tree.commit(ws.root())?,
+    };
+    let (code, shared) = code_to_record(ws, &tx, opts, built.as_ref(), commit, tree)?;
+    let status = match &built {
+        Some(built) if !built.status.success() => Status::Failed,
+        _ => Status::Succeeded,
+    };
+    // The first deploy brings every add-on; naming them all says nothing.
+    let moved = previous.map_or_else(AddonDiff::default, |c| {
+        AddonDiff::between(&c.addons, &code.addons)
+    });
+    let unchanged = |c: &&Release| {
+        !opts.force
+            && status == Status::Succeeded
+            && c.code.commit == code.commit
+            && c.code.slug == code.slug
+            && c.code.build == code.build
+            && c.code.dirty == code.dirty
+            && c.config == config
+            && !c.runs_rolled_back_code()
+    };
+    let was_built = built.is_some();
+    let deployed = |release: Release, unchanged: bool| Deployed {
+        release,
+        unchanged,
+        built: was_built,
+        config: ConfigDiff::default(),
+        addons: AddonDiff::default(),
+        shared: shared.clone(),
+        secrets: Vec::new(),
+        env_path: plan.env_path.clone(),
+        pruned: Pruned::default(),
+    };
+    if let Some(current) = current.as_ref().filter(unchanged) {
+        return Ok(deployed(current.clone(), true));
+    }
+    let mut draft = Draft::new(
+        ChangeKind::Deploy,
+        deploy_change(&code.commit, &moved),
+        code,
+        config,
+    );
+    draft.message = opts.message.clone().filter(|m| !m.trim().is_empty());
+    draft.status = status;
+    if let (Status::Failed, Some(latest)) = (status, previous) {
+        draft.latest_code = latest.clone();
+    }
+    draft.addon_releases = current
+        .as_ref()
+        .map(|c| c.addon_releases.clone())
+        .unwrap_or_default();
+    let committed = tx.commit(ctx, draft)?;
+    if let Some(built) = built.filter(|b| !b.status.success()) {
+        return Err(Error::BuildFailed {
+            version: committed.release.version,
+            current: current.map(|c| c.version),
+            status: built.status,
+        });
+    }
+    let previous_config = current.map(|c| c.config).unwrap_or_default();
+    Ok(Deployed {
+        config: ConfigDiff::between(&previous_config, &committed.release.config),
+        secrets,
+        addons: moved,
+        pruned: committed.pruned,
+        ..deployed(committed.release, false)
+    })
+}
+
+/// What a deploy decided before building: the tree it builds, checked.
+struct Plan {
+    /// The working tree before the build (none with `--no-build`).
+    tree: Option<TreeState>,
+    /// The commit the build builds.
+    built_commit: Option<String>,
+    /// The `[env]` file, from the workspace root.
+    env_path: String,
+    /// Whether the path add-ons were looked at before the build.
+    addons_checked: bool,
+}
+
+/// Checks everything that can refuse the deploy before anything is built or written.
+fn plan(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Plan> {
     ws.tier()?;
     ws.slug_store()?;
     ws.keep_slugs()?;
+    super::addons::refuse_promotion_only(ws)?;
     // `cargo metadata` takes longest: it runs while git answers.
     ws.start_reading_members();
     // Who acts is asked while cargo builds. Without a build it is asked
@@ -92,124 +187,153 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     }
     let env = EnvFile::load(ws.root())?;
     let env_path = env.relative_path(ws.root());
-    env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
+    if ws.env().is_default() {
+        env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
+    }
     // A ledger that cannot be read is refused before a long build, too.
-    let before = Ledger::open(ws.root())?.current()?;
+    let before = ws.read_ledger(|ledger| Ok(ledger.current()?))?;
     // Before a build, what would refuse it is checked first; the final word
     // on uncommitted changes is said under the lock either way.
-    let mut early_tree = if opts.no_build {
-        None
-    } else {
-        let tree = workspace_tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
-        refuse_dirt(ws, &tree, opts)?;
-        Some(tree)
-    };
-    let built_commit = early_tree
-        .as_ref()
-        .map(|tree| tree.commit(ws.root()))
-        .transpose()?;
+    if opts.no_build {
+        return Ok(Plan {
+            tree: None,
+            built_commit: None,
+            env_path,
+            addons_checked: false,
+        });
+    }
+    let tree = workspace_tree_state(ws, &env, before.as_ref().map(Release::latest_code))?;
+    refuse_dirt(ws, &tree, opts)?;
+    let built_commit = Some(tree.commit(ws.root())?);
     // Changes in path add-ons are known once `cargo metadata` names them.
     // Where the latest release has any (or there is none yet), they are
     // looked at before cargo starts, so that a refusal comes before cargo's
     // output; elsewhere cargo starts at once and they are heard while it
     // builds.
-    let addons_first = before.as_ref().is_none_or(|release| {
+    let mut tree = tree;
+    if before.as_ref().is_none_or(|release| {
         release
             .latest_code()
             .addons
             .iter()
             .any(|addon| addon.source.starts_with("path+"))
-    });
-    // The build runs without the ledger lock, so that config changes are not
-    // held up by it; what it built is stored once the lock is held.
-    let build = if let Some(tree) = &mut early_tree {
-        if addons_first {
-            refuse_addon_dirt(ws, tree, opts)?;
-        }
-        let building = start_build(
-            ws,
-            &BuildOptions {
-                build: &opts.build,
-                // A clean deploy builds exactly the committed Cargo.lock, as
-                // `cargo publish` would; cargo says so when it is out of date.
-                locked: !opts.allow_dirty,
-                quiet: opts.quiet,
-                color: opts.color.as_deref(),
-                elsewhere: None,
-                target_dir: None,
-                interrupt: None,
-            },
-        )?;
-        // While cargo builds, `cargo metadata` is heard out: a workspace it
-        // refuses, or changes in the path add-ons it names, stop the build
-        // rather than wait for it.
-        if !addons_first {
-            refuse_addon_dirt(ws, tree, opts)?;
-        }
-        Some(building.finish()?)
-    } else {
-        None
+    }) {
+        refuse_addon_dirt(ws, &mut tree, opts)?;
+        return Ok(Plan {
+            tree: Some(tree),
+            built_commit,
+            env_path,
+            addons_checked: true,
+        });
+    }
+    Ok(Plan {
+        tree: Some(tree),
+        built_commit,
+        env_path,
+        addons_checked: false,
+    })
+}
+
+/// Builds the planned tree, without the ledger lock, so that config
+/// changes are not held up by it; what it built is stored once the lock is held.
+fn build_planned(
+    ws: &Workspace,
+    opts: &DeployOptions,
+    tree: Option<TreeState>,
+    addons_checked: bool,
+) -> crate::Result<Option<Built>> {
+    let Some(mut tree) = tree else {
+        return Ok(None);
     };
-    // Without a build, an existing ledger is locked at once, so that git is
-    // asked while `cargo metadata` still runs; a new one is created only
-    // once cargo has had its say, so that a refused deploy writes nothing.
-    let early = if opts.no_build {
-        LockedLedger::acquire(ws.root(), ctx.lock_wait_hook())?
-    } else {
-        None
-    };
-    let mut ledger = match early {
-        Some(ledger) => {
-            ledger.write_support_files()?;
-            ledger
-        }
-        None => {
-            ws.workspace_addons()?;
-            LockedLedger::create(ws.root(), ctx.lock_wait_hook())?.0
-        }
-    };
-    // Read under the lock: a config change may have landed while we built.
-    let mut env = EnvFile::load(ws.root())?;
-    let current = ledger.current()?;
-    let (config, secrets) = match &current {
-        None => record_env(ws, env.vars()?, None)?,
-        Some(current) => match env_state(&ledger, &env, current, ws)? {
-            EnvState::Matches => (current.config.clone(), Vec::new()),
-            // Finish what is behind rather than record a stale or missing
-            // `[env]`, or a release on top of one never applied.
-            EnvState::Behind => {
-                apply(&ledger, &mut env, current)?;
-                (current.config.clone(), Vec::new())
-            }
-            // A deploy records a hand edit: it is how one is kept.
-            EnvState::HandEdited(vars) => record_env(ws, vars, Some(current))?,
+    let building = start_build(
+        ws,
+        &BuildOptions {
+            build: &opts.build,
+            // A clean deploy builds exactly the committed Cargo.lock, as
+            // `cargo publish` would; cargo says so when it is out of date.
+            locked: !opts.allow_dirty,
+            quiet: opts.quiet,
+            color: opts.color.as_deref(),
+            elsewhere: None,
+            target_dir: None,
+            interrupt: None,
         },
+    )?;
+    // While cargo builds, `cargo metadata` is heard out: a workspace it
+    // refuses, or changes in the path add-ons it names, stop the build
+    // rather than wait for it.
+    if !addons_checked {
+        refuse_addon_dirt(ws, &mut tree, opts)?;
+    }
+    Ok(Some(building.finish()?))
+}
+
+/// Locks the ledger. Without a build, an existing ledger is locked at
+/// once, so that git is asked while `cargo metadata` still runs; a new one
+/// is created only once cargo has had its say, so that a refused deploy
+/// writes nothing.
+fn lock<'ws>(
+    ws: &'ws Workspace,
+    ctx: &Context,
+    opts: &DeployOptions,
+) -> crate::Result<Transaction<'ws>> {
+    if opts.no_build
+        && let Some(tx) = Transaction::begin(ws, ctx)?
+        && tx.ledger().versions().last().is_some()
+    {
+        tx.ledger().write_support_files()?;
+        return Ok(tx);
+    }
+    ws.workspace_addons()?;
+    Ok(Transaction::create(ws, ctx)?.0)
+}
+
+/// The config vars a deploy records, read under the lock (a config change
+/// may have landed while it built): `[env]` as the workspace has it, a
+/// hand edit included; what is behind is finished first rather than
+/// recorded stale, or a release put on top of one never applied.
+fn config_to_record(
+    ws: &Workspace,
+    tx: &mut Transaction<'_>,
+) -> crate::Result<(ConfigVars, Vec<(String, String)>)> {
+    let Some(current) = tx.current().cloned() else {
+        return match tx.env_file() {
+            Some(env) => record_env(ws, env.vars()?, None),
+            None => Ok((ConfigVars::default(), Vec::new())),
+        };
     };
-    // The word that counts on uncommitted changes is said under the lock.
-    let tree = tree_state(ws, &env, current.as_ref().map(Release::latest_code))?;
-    refuse_dirt(ws, &tree, opts)?;
-    let addons = ws.workspace_addons()?;
-    // What was built is the commit checked out when the build began.
-    let commit = match built_commit {
-        Some(commit) => commit,
-        None => tree.commit(ws.root())?,
-    };
-    let version = ledger.next_version()?;
-    let previous = current.as_ref().map(Release::latest_code);
-    let status = match &build {
-        Some(built) if !built.status.success() => Status::Failed,
-        _ => Status::Succeeded,
-    };
+    match tx.env_state(&current)? {
+        EnvState::Matches => Ok((current.config, Vec::new())),
+        EnvState::Behind => {
+            tx.apply_current()?;
+            Ok((current.config, Vec::new()))
+        }
+        // A deploy records a hand edit: it is how one is kept.
+        EnvState::HandEdited(vars) => record_env(ws, vars, Some(&current)),
+    }
+}
+
+/// The code a deploy records: what was built and stored (and shared), a
+/// failed build's nothing, or, without a build, the latest build's slug
+/// (`deploy = 0` says there is none yet).
+fn code_to_record(
+    ws: &Workspace,
+    tx: &Transaction<'_>,
+    opts: &DeployOptions,
+    built: Option<&Built>,
+    commit: String,
+    tree: TreeState,
+) -> crate::Result<(Code, Shared)> {
+    let version = tx.ledger().next_version()?;
+    let previous = tx.current().map(Release::latest_code);
     let mut shared = Shared::default();
-    let (deploy, built_from, slug, how) = match &build {
+    let (deploy, built_from, slug, how) = match built {
         Some(built) if built.status.success() => {
-            let slug = built.store(&ledger)?;
-            shared = share(ws, &ledger, &slug)?;
+            let slug = built.store(tx.ledger())?;
+            shared = share(ws, tx.ledger(), &slug)?;
             (version, None, slug, Some(opts.build.clone()))
         }
         Some(_) => (version, None, Slug::default(), Some(opts.build.clone())),
-        // Without a build, the new commit runs on the latest build, if there
-        // is one yet (`deploy = 0` says there is not).
         None => match previous {
             Some(latest) if latest.deploy != 0 => {
                 let from = latest
@@ -226,81 +350,17 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
             _ => (0, None, Slug::default(), None),
         },
     };
-    // The first deploy brings every add-on; naming them all says nothing.
-    let moved = previous.map_or_else(AddonDiff::default, |c| {
-        AddonDiff::between(&c.addons, &addons)
-    });
     let code = Code {
-        commit: commit.clone(),
+        commit,
         deploy,
         built_from,
         dirty: !tree.dirt.is_empty(),
         uncommitted: tree.manifests,
         build: how,
         slug,
-        addons,
+        addons: ws.workspace_addons()?,
     };
-    let latest_code = match (status, previous) {
-        (Status::Failed, Some(latest)) => latest.clone(),
-        _ => code.clone(),
-    };
-    if let Some(current) = current.as_ref().filter(|c| {
-        !opts.force
-            && status == Status::Succeeded
-            && c.code.commit == code.commit
-            && c.code.slug == code.slug
-            && c.code.build == code.build
-            && c.code.dirty == code.dirty
-            && c.config == config
-            && !c.runs_rolled_back_code()
-    }) {
-        return Ok(Deployed {
-            release: current.clone(),
-            unchanged: true,
-            shared,
-            built: build.is_some(),
-            config: ConfigDiff::default(),
-            addons: AddonDiff::default(),
-            secrets: Vec::new(),
-            env_path,
-            pruned: Pruned::default(),
-        });
-    }
-    let draft = Draft {
-        kind: ChangeKind::Deploy,
-        change: deploy_change(&commit, &moved),
-        message: opts.message.clone().filter(|m| !m.trim().is_empty()),
-        note: None,
-        rollback_to: None,
-        status,
-        code,
-        latest_code,
-        addon_releases: current
-            .as_ref()
-            .map(|c| c.addon_releases.clone())
-            .unwrap_or_default(),
-        config,
-    };
-    let (release, pruned) = record(ws, &mut ledger, ctx, &mut env, draft)?;
-    if let Some(built) = build.filter(|b| !b.status.success()) {
-        return Err(Error::BuildFailed {
-            version: release.version,
-            current: current.map(|c| c.version),
-            status: built.status,
-        });
-    }
-    let previous_config = current.map(|c| c.config).unwrap_or_default();
-    Ok(Deployed {
-        config: ConfigDiff::between(&previous_config, &release.config),
-        unchanged: false,
-        shared,
-        secrets,
-        addons: moved,
-        release,
-        built: !opts.no_build,
-        env_path,
-        pruned,
-    })
+    Ok((code, shared))
 }
 
 /// Waits for `cargo metadata` (a workspace it refuses is an error) and

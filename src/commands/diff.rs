@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::require_current;
-use crate::ledger::{AddonDiff, ConfigDiff, Ledger, Release, Version};
+use crate::ledger::{AddonDiff, ConfigDiff, Release, Version};
+use crate::transaction::require_current;
 use crate::workspace::{Workspace, git};
 
 /// What changed from one release to another.
@@ -57,7 +57,7 @@ pub struct ExecutableDiff {
 impl Workspace {
     /// `diff vA [vB]`: what changed from `from` to `to` (default: the current release).
     pub fn diff(&self, from: Version, to: Option<Version>) -> crate::Result<ReleaseDiff> {
-        let (a, b) = Ledger::read_consistently(self.root(), |ledger| {
+        let (a, b) = self.read_ledger(|ledger| {
             let a = ledger.get(from)?;
             let b = match to {
                 Some(v) => ledger.get(v)?,

@@ -4,10 +4,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::lock;
 use crate::context::Context;
 use crate::ledger::retention::slugs_kept_here;
-use crate::ledger::{Executable, Release};
+use crate::ledger::{Executable, Ledger, LockedLedger, Release};
 use crate::workspace::Workspace;
 
 /// What `gc` deleted (or, with `dry_run`, would delete).
@@ -39,13 +38,22 @@ impl Workspace {
             dry_run,
             ..Collected::default()
         };
-        let Some(ledger) = lock(self, ctx)? else {
+        let Some(ledger) = LockedLedger::acquire(self.root(), self.env(), ctx.lock_wait_hook())?
+        else {
             return Ok(collected);
         };
+        // Slugs are shared: what any environment's retained release needs stays.
         let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
-        for version in ledger.versions().iter() {
-            let release = ledger.read(version)?;
-            needed.extend(executables(&release).map(|e| (e.sha256.clone(), e.name.clone())));
+        for env in self.environments() {
+            let other = (&env != self.env()).then(|| Ledger::open(self.root(), &env));
+            let ledger: &Ledger = match &other {
+                Some(other) => other.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?,
+                None => &ledger,
+            };
+            for version in ledger.versions().iter() {
+                let release = ledger.read(version)?;
+                needed.extend(executables(&release).map(|e| (e.sha256.clone(), e.name.clone())));
+            }
         }
         let remote = self.slug_store()?;
         let mut here: BTreeSet<String> = needed.iter().map(|(sha, _)| sha.clone()).collect();

@@ -6,8 +6,9 @@ use toml_edit::{DocumentMut, Item, Table};
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::ledger::Tier;
 use crate::ledger::retention::{self, Pruned};
-use crate::ledger::{Ledger, LockedLedger, Tier};
+use crate::transaction::Transaction;
 use crate::workspace::Workspace;
 
 /// What `init` set up.
@@ -19,7 +20,7 @@ pub struct Initialized {
     /// Whether `.releases/` was created or completed.
     pub created_ledger: bool,
     /// The manifest table the tier was written to, if the manifest changed.
-    pub wrote_tier: Option<&'static str>,
+    pub wrote_tier: Option<String>,
     /// What the tier's retention removed.
     pub pruned: Pruned,
 }
@@ -59,7 +60,8 @@ fn init(
     } else {
         "package"
     };
-    let settings = settings_table(&mut doc, section)
+    let env = ws.env().clone();
+    let settings = settings_table(&mut doc, section, &env)
         .with_context(|| format!("cannot write the tier into `{}`", manifest_path.display()))?;
     // An invalid setting is overwritten by `--tier`, and refused without it.
     let wanted = match tier {
@@ -67,7 +69,9 @@ fn init(
         None => ws.tier()?,
     };
     if !confirmed {
-        let doomed = retention::would_prune(&Ledger::open(ws.root())?, wanted, ws.slug_store()?)?;
+        let remote = ws.slug_store()?;
+        let doomed =
+            ws.read_ledger(|ledger| Ok(retention::would_prune(ledger, wanted, remote)?))?;
         if !doomed.is_empty() {
             return Err(Error::ConfirmationNeeded {
                 tier: wanted,
@@ -87,21 +91,21 @@ fn init(
                 settings.insert("tier", toml_edit::value(wanted.as_str()));
             }
         }
-        wrote_tier = Some(if section == "workspace" {
-            "[workspace.metadata.release-log]"
-        } else {
-            "[package.metadata.release-log]"
+        wrote_tier = Some(match env.is_default() {
+            true => format!("[{section}.metadata.release-log]"),
+            false => format!("[{section}.metadata.release-log.environments.{env}]"),
         });
     }
 
-    let (mut ledger, created_ledger) = LockedLedger::create(ws.root(), ctx.lock_wait_hook())?;
+    ws.set_tier(wanted);
+    ws.keep_slugs()?;
+    let (mut tx, created_ledger) = Transaction::create(ws, ctx)?;
     if wrote_tier.is_some() {
-        ledger
+        tx.ledger()
             .scratch()
             .write(&manifest_path, doc.to_string().as_bytes())?;
     }
-    ws.set_tier(wanted);
-    let pruned = retention::apply(&mut ledger, wanted, ws.slug_store()?, ws.keep_slugs()?)?;
+    let pruned = tx.retain(wanted)?;
     Ok(Initialized {
         tier: wanted,
         created_ledger,
@@ -110,9 +114,37 @@ fn init(
     })
 }
 
-/// `[<section>.metadata.release-log]`, created as a header of its own
-/// rather than as `[<section>.metadata]` with a dotted key.
-fn settings_table<'a>(doc: &'a mut DocumentMut, section: &str) -> anyhow::Result<&'a mut Table> {
+/// `[<section>.metadata.release-log]` (`….environments.NAME` for a named
+/// environment), created as a header of its own rather than as
+/// `[<section>.metadata]` with a dotted key.
+fn settings_table<'a>(
+    doc: &'a mut DocumentMut,
+    section: &str,
+    env: &crate::ledger::Environment,
+) -> anyhow::Result<&'a mut Table> {
+    let table = release_log_table(doc, section)?;
+    if env.is_default() {
+        return Ok(table);
+    }
+    let environments = table
+        .entry("environments")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .with_context(|| format!("`{section}.metadata.release-log.environments` is not a table"))?;
+    environments
+        .entry(env.name())
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .with_context(|| {
+            format!("`{section}.metadata.release-log.environments.{env}` is not a table")
+        })
+}
+
+fn release_log_table<'a>(doc: &'a mut DocumentMut, section: &str) -> anyhow::Result<&'a mut Table> {
     let section_table = doc
         .get_mut(section)
         .and_then(Item::as_table_mut)

@@ -7,12 +7,13 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use super::build::{BuildOptions, build};
-use super::{Shared, require_current, share};
+use super::{Shared, share};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::slugs::Output;
-use crate::ledger::{Ledger, LockedLedger, Release, Version};
+use crate::ledger::{LockedLedger, Release, Version};
 use crate::process::ProcessBuilder;
+use crate::transaction::require_current;
 use crate::workspace::{Workspace, git};
 
 /// How to rebuild.
@@ -76,7 +77,7 @@ impl Workspace {
         version: Option<Version>,
         opts: &RebuildOptions,
     ) -> crate::Result<Rebuilt> {
-        let release = Ledger::read_consistently(self.root(), |ledger| match version {
+        let release = self.read_ledger(|ledger| match version {
             Some(v) => ledger.get(v),
             None => require_current(ledger, self),
         })?;
@@ -148,7 +149,7 @@ impl Workspace {
             )
             .into());
         }
-        let (ledger, _) = LockedLedger::create(self.root(), ctx.lock_wait_hook())?;
+        let (ledger, _) = LockedLedger::create(self.root(), self.env(), ctx.lock_wait_hook())?;
         let executables = store_matching(&ledger, &release, &built.executables())?;
         let matched = crate::ledger::Slug::from_executables(
             release

@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
-use super::{SlugTransfer, fetch, require_current};
+use super::{SlugTransfer, fetch};
 use crate::ledger::eligibility::Eligibility;
-use crate::ledger::{Ineligible, Ledger, Release, Version};
+use crate::ledger::{Ineligible, Release, Version};
+use crate::transaction::require_current;
 use crate::workspace::Workspace;
 
 /// One release with what the ledger says about it now.
@@ -34,7 +35,7 @@ impl Workspace {
     /// `releases`: the newest `n` releases, newest first, each with whether it
     /// is current and can be rolled back to.
     pub fn releases(&self, n: usize) -> crate::Result<Vec<ReleaseInfo>> {
-        Ledger::read_consistently(self.root(), |ledger| {
+        self.read_ledger(|ledger| {
             let releases = ledger.newest_releases(n)?;
             // The current release is the newest that succeeded: one of the
             // rows read already, unless every row failed.
@@ -57,7 +58,7 @@ impl Workspace {
 
     /// `info [vN]`: the named release, or the current one.
     pub fn info(&self, version: Option<Version>) -> crate::Result<ReleaseInfo> {
-        Ledger::read_consistently(self.root(), |ledger| {
+        self.read_ledger(|ledger| {
             let current = ledger.current()?;
             let release = match version {
                 Some(v) => ledger.get(v)?,

@@ -1,12 +1,13 @@
 //! `rollback [vN]`: a new release with an earlier release's code and config.
 
-use super::{Draft, SlugTransfer, ensure_env_matches, fetch, lock_current, record};
+use super::{SlugTransfer, fetch};
 use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::retention::Pruned;
-use crate::ledger::{AddonDiff, ChangeKind, Ledger, Release, Status, Version};
-use crate::workspace::{EnvFile, Workspace};
+use crate::ledger::{AddonDiff, ChangeKind, Ledger, Release, Version};
+use crate::transaction::{Draft, Transaction};
+use crate::workspace::Workspace;
 
 /// What a rollback did.
 #[derive(Debug)]
@@ -35,14 +36,16 @@ impl Workspace {
     /// Refuses a release that is not eligible ([`Error::NotEligible`]).
     pub fn rollback(&self, ctx: &Context, target: Option<Version>) -> crate::Result<RolledBack> {
         let tier = self.tier()?;
-        let (mut ledger, current) = lock_current(self, ctx)?;
-        let eligibility = Eligibility::new(&ledger, Some(&current), tier, self.slug_store()?)?;
+        let mut tx = Transaction::begin_change(self, ctx)?;
+        let current = tx.require_current()?.clone();
+        let ledger = tx.ledger();
+        let eligibility = Eligibility::new(ledger, Some(&current), tier, self.slug_store()?)?;
         let target = match target {
             None => match eligibility.bare_target()? {
                 Some(t) => t,
                 None => {
                     return Err(Error::NothingToRollBackTo(no_target(
-                        &ledger,
+                        ledger,
                         &eligibility,
                         &current,
                     )?));
@@ -66,26 +69,22 @@ impl Workspace {
             }
         };
         // Eligible, its slug is here or in the shared store: fetch it now.
-        let fetched = fetch(self, &ledger, &target.code.slug)?;
+        let fetched = fetch(self, ledger, &target.code.slug)?;
         // A secret comes back only from this machine's store.
         for (name, var) in target.config.iter().filter(|(_, v)| v.is_secret()) {
             self.reveal(name, var)?;
         }
-        let mut env = EnvFile::load(self.root())?;
-        ensure_env_matches(&ledger, &mut env, &current, self)?;
-        let draft = Draft {
-            kind: ChangeKind::Rollback,
-            change: format!("Rollback to v{}", target.version),
-            message: None,
-            note: None,
-            rollback_to: Some(target.version),
-            status: Status::Succeeded,
-            code: target.code.clone(),
-            latest_code: current.latest_code().clone(),
-            addon_releases: current.addon_releases.clone(),
-            config: target.config.clone(),
-        };
-        let (release, pruned) = record(self, &mut ledger, ctx, &mut env, draft)?;
+        let mut draft = Draft::new(
+            ChangeKind::Rollback,
+            format!("Rollback to v{}", target.version),
+            target.code.clone(),
+            target.config.clone(),
+        );
+        draft.rollback_to = Some(target.version);
+        draft.latest_code = current.latest_code().clone();
+        draft.addon_releases = current.addon_releases.clone();
+        let committed = tx.commit(ctx, draft)?;
+        let (release, pruned) = (committed.release, committed.pruned);
         Ok(RolledBack {
             fetched,
             addons: AddonDiff::between(&current.code.addons, &release.code.addons),

@@ -4,10 +4,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{SlugTransfer, require_current};
+use super::SlugTransfer;
 use crate::error::Error;
-use crate::ledger::{Executable, Ledger};
+use crate::ledger::Executable;
 use crate::text::printable;
+use crate::transaction::require_current;
 use crate::workspace::Workspace;
 
 /// Which executable to start, and how.
@@ -38,9 +39,8 @@ impl Workspace {
     /// `run`: the command that starts the current release's executable with
     /// its config vars (always set, as Heroku does). The caller spawns it.
     pub fn run_command(&self, opts: &RunOptions) -> crate::Result<RunPlan> {
-        let (slugs, current) = Ledger::read_consistently(self.root(), |ledger| {
-            Ok((ledger.slugs(), require_current(ledger, self)?))
-        })?;
+        let (slugs, current) =
+            self.read_ledger(|ledger| Ok((ledger.slugs(), require_current(ledger, self)?)))?;
         let exes = &current.code.slug.executables;
         // As `cargo run` does, the package of the folder it runs in decides;
         // elsewhere, the executable named after the workspace.

@@ -1,10 +1,10 @@
 //! `sync`: regenerate `[env]` and `.releases/current` from the current release.
 
-use super::{SlugTransfer, fetch, lock};
+use super::{SlugTransfer, fetch};
 use crate::context::Context;
 use crate::ledger::ConfigDiff;
-use crate::ledger::config_vars::plain_vars;
-use crate::ledger::retention::{self, Pruned};
+use crate::ledger::retention::Pruned;
+use crate::transaction::Transaction;
 use crate::workspace::{EnvFile, Workspace};
 
 /// What `sync` regenerated.
@@ -40,30 +40,18 @@ impl Workspace {
         // `sync` is how a broken state is repaired, so a bad tier setting
         // does not stop it: it only skips retention.
         let tier = self.tier();
-        let Some(mut ledger) = lock(self, ctx)? else {
+        let Some(mut tx) = Transaction::begin(self, ctx)? else {
             return Ok(Synced::default());
         };
-        ledger.write_support_files()?;
-        let Some(current) = ledger.current()? else {
+        tx.ledger().write_support_files()?;
+        let Some(current) = tx.current().cloned() else {
             return Ok(Synced::default());
         };
-        let mut env = EnvFile::load(self.root())?;
-        let diff = ConfigDiff::between(&env.vars_lossy(), &plain_vars(&current.config));
-        env.set_vars(&current.config)?;
-        let env_changed = env.save(ledger.scratch())?;
-        let fetched = fetch(self, &ledger, &current.code.slug)?;
-        let switched_current = ledger.switch_current(&current)?;
+        let fetched = fetch(self, tx.ledger(), &current.code.slug)?;
+        let (diff, env_changed, switched_current) = tx.regenerate()?;
         // Retention too may not have run before a crash.
         let (pruned, tier_error) = match tier {
-            Ok(tier) => (
-                retention::apply(
-                    &mut ledger,
-                    tier,
-                    self.slug_store_for_reading(),
-                    self.keep_slugs().ok().flatten(),
-                )?,
-                None,
-            ),
+            Ok(tier) => (tx.retain(tier)?, None),
             Err(e) => (Pruned::default(), Some(e.to_string())),
         };
         Ok(Synced {
@@ -71,11 +59,12 @@ impl Workspace {
             fetched,
             env: diff,
             env_changed,
-            env_path: env.relative_path(self.root()),
+            env_path: EnvFile::shown_path(self.root()),
             switched_current,
             pruned,
             tier_error,
-            missing_slug: ledger
+            missing_slug: tx
+                .ledger()
                 .slugs()
                 .missing(&current.code.slug)
                 .iter()

@@ -6,6 +6,7 @@
 pub(crate) mod addons;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
+pub(crate) mod environment;
 mod index;
 pub(crate) mod lock;
 pub(crate) mod release;
@@ -25,10 +26,11 @@ use fs_err as fs;
 pub use addons::{AddonDiff, MovedAddon};
 pub use config_vars::{ChangedVar, ConfigDiff, VarValue};
 pub use eligibility::{AddonConflict, Ineligible};
+pub use environment::Environment;
 use lock::LedgerLock;
 pub use release::{
-    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Release, Slug, Status,
-    Version,
+    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Promoted, Release, Slug,
+    Status, Version,
 };
 pub use retention::{Pruned, Tier};
 use slugs::{KnownDigests, Output, SlugStore};
@@ -66,18 +68,37 @@ const GITATTRIBUTES: &str = "\
 #[error("`{}` was removed while it was being read", .0.display())]
 pub(crate) struct Vanished(PathBuf);
 
-/// The release files of one workspace, by number, for reading.
+/// The release files of one environment of a workspace, by number, for reading.
 #[derive(Debug)]
 pub(crate) struct Ledger {
+    /// `.releases/`: slugs and caches, shared by every environment.
+    base: PathBuf,
+    /// The environment's folder: its release files and `current`.
     dir: PathBuf,
+    env: Environment,
     /// Numbers of the release files present.
     versions: Versions,
 }
 
 impl Ledger {
-    /// Lists the ledger of the workspace at `root`; a missing `.releases/` is an empty ledger.
-    pub(crate) fn open(root: &Path) -> anyhow::Result<Self> {
-        Ok(Self::open_listing(root, true)?.0)
+    /// Lists the ledger of environment `env` of the workspace at `root`; a
+    /// missing folder is an empty ledger.
+    pub(crate) fn open(root: &Path, env: &Environment) -> anyhow::Result<Self> {
+        Ok(Self::open_listing(root, env, true)?.0)
+    }
+
+    fn empty(root: &Path, env: &Environment) -> Self {
+        Self {
+            base: Environment::base(root),
+            dir: env.dir(root),
+            env: env.clone(),
+            versions: Versions::default(),
+        }
+    }
+
+    /// The environment whose releases these are.
+    pub(crate) fn env(&self) -> &Environment {
+        &self.env
     }
 
     /// Lists the folder `dir`: its release numbers, the temporary files
@@ -95,23 +116,26 @@ impl Ledger {
     /// removes them.
     fn open_listing(
         root: &Path,
+        env: &Environment,
         use_index: bool,
     ) -> anyhow::Result<(Self, Vec<PathBuf>, Option<index::Stamp>)> {
-        let dir = root.join(DIR);
-        if !files::real_dir(&dir)? {
-            let versions = Versions::default();
-            return Ok((Self { dir, versions }, Vec::new(), None));
+        let mut ledger = Self::empty(root, env);
+        if !files::real_dir(&ledger.base)? || !files::real_dir(&ledger.dir)? {
+            return Ok((ledger, Vec::new(), None));
         }
+        let dir = &ledger.dir;
         // The index, while the folder is as it was when it was written.
-        if let Some((stamp, versions)) = index::read(&dir).filter(|_| use_index) {
-            return Ok((Self { dir, versions }, Vec::new(), Some(stamp)));
+        if let Some((stamp, versions)) = index::read(dir).filter(|_| use_index) {
+            ledger.versions = versions;
+            return Ok((ledger, Vec::new(), Some(stamp)));
         }
-        let created = index::ensure(&dir);
-        let (versions, leftovers, stamp) = Self::list_now(&dir)?;
+        let created = index::ensure(dir);
+        let (versions, leftovers, stamp) = Self::list_now(dir)?;
         if let (Some(stamp), false, true) = (stamp, created, leftovers.is_empty()) {
-            index::write(&dir, stamp, &versions, false);
+            index::write(dir, stamp, &versions, false);
         }
-        Ok((Self { dir, versions }, leftovers, stamp))
+        ledger.versions = versions;
+        Ok((ledger, leftovers, stamp))
     }
 
     /// Runs `read` on the ledger of `root`, listing it again when a file
@@ -119,13 +143,14 @@ impl Ledger {
     /// lock, and never fail for that.
     pub(crate) fn read_consistently<T>(
         root: &Path,
+        env: &Environment,
         read: impl Fn(&Ledger) -> crate::Result<T>,
     ) -> crate::Result<T> {
         let mut attempts = 0;
         loop {
             // Once a file vanished, the folder itself is listed: an index
             // that missed a change must not fail every attempt alike.
-            let ledger = Ledger::open_listing(root, attempts == 0)?.0;
+            let ledger = Ledger::open_listing(root, env, attempts == 0)?.0;
             match read(&ledger) {
                 Err(crate::Error::Other(e)) if attempts < 5 && e.is::<Vanished>() => {
                     attempts += 1;
@@ -148,7 +173,7 @@ impl Ledger {
     }
 
     pub(crate) fn slugs(&self) -> SlugStore {
-        SlugStore::new(self.dir.join("slugs"))
+        SlugStore::new(self.base.join("slugs"))
     }
 
     /// The bytes of release file `vN.toml`.
@@ -157,7 +182,7 @@ impl Ledger {
         match files::read_bounded(&path, files::MAX_FILE) {
             Ok(Some(bytes)) => Ok(bytes),
             Ok(None) => Err(Vanished(path).into()),
-            Err(e) => Err(e.context(unusable(&path, version))),
+            Err(e) => Err(e.context(unusable(&path, &self.env, version))),
         }
     }
 
@@ -175,7 +200,7 @@ impl Ledger {
                 if e.is::<release::NewerFormat>() {
                     e.context(format!("release file `{}` cannot be read", path.display()))
                 } else {
-                    e.context(unusable(&path, version))
+                    e.context(unusable(&path, &self.env, version))
                 }
             })
     }
@@ -251,7 +276,7 @@ impl Drop for LockedLedger {
     /// command need not list the folder, but only while no one else
     /// changed the folder since it was listed.
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || !files::real_dir(&self.dir).unwrap_or(false) {
             return;
         }
         index::ensure(&self.dir);
@@ -272,20 +297,25 @@ impl Deref for LockedLedger {
 }
 
 impl LockedLedger {
-    /// Takes the writer lock of the ledger at `root`, then lists its files,
-    /// so that the numbering seen is one no other process can change.
-    /// `None` when there is no ledger folder (nothing is created).
-    pub(crate) fn acquire(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<Option<Self>> {
-        let dir = root.join(DIR);
-        if !files::real_dir(&dir)? {
+    /// Takes the writer lock of the ledger at `root` (one lock for every
+    /// environment), then lists the files of environment `env`, so that the
+    /// numbering seen is one no other process can change. `None` when there
+    /// is no ledger folder (nothing is created).
+    pub(crate) fn acquire(
+        root: &Path,
+        env: &Environment,
+        on_wait: &dyn Fn(),
+    ) -> anyhow::Result<Option<Self>> {
+        let base = Environment::base(root);
+        if !files::real_dir(&base)? {
             return Ok(None);
         }
-        let lock = LedgerLock::acquire(&dir.join(".lock"), on_wait)?;
+        let lock = LedgerLock::acquire(&base.join(".lock"), on_wait)?;
         // With the lock held no other process writes: what is in the
         // scratch folder was left by one that was interrupted.
-        let scratch = Scratch::of(&dir)?;
+        let scratch = Scratch::of(&base)?;
         scratch.clean(root)?;
-        let (ledger, leftovers, stamp) = Ledger::open_listing(root, true)?;
+        let (ledger, leftovers, stamp) = Ledger::open_listing(root, env, true)?;
         let mut locked = Self {
             ledger,
             scratch,
@@ -301,7 +331,7 @@ impl LockedLedger {
         let stale = std::fs::symlink_metadata(locked.path(next)).is_ok()
             || newest.is_some_and(|v| std::fs::symlink_metadata(locked.path(v)).is_err());
         let leftovers = if stale {
-            let (versions, leftovers, stamp) = Ledger::list_now(&dir)?;
+            let (versions, leftovers, stamp) = Ledger::list_now(&locked.ledger.dir)?;
             locked.ledger.versions = versions;
             locked.known.set(stamp);
             leftovers
@@ -344,38 +374,65 @@ impl LockedLedger {
 
     /// The digests of the build outputs stored last.
     pub(crate) fn known_digests(&self) -> KnownDigests {
-        KnownDigests::load(&self.ledger.dir)
+        KnownDigests::load(&self.ledger.base)
     }
 
     /// Remembers the digests of the build outputs just stored, in place of
     /// those remembered before.
     pub(crate) fn remember_digests(&self, stored: &[(&Output, &str)]) {
-        KnownDigests::save(&self.ledger.dir, stored);
+        KnownDigests::save(&self.ledger.base, stored);
     }
 
     /// Creates `.releases/` with its `.gitignore` and `.gitattributes` (each
-    /// kept as it is once it exists) and takes the lock; says whether
-    /// anything was written.
-    pub(crate) fn create(root: &Path, on_wait: &dyn Fn()) -> anyhow::Result<(Self, bool)> {
-        let dir = root.join(DIR);
-        let created = !files::real_dir(&dir)?;
-        files::create_real_dir(&dir)?;
-        let ledger = Self::acquire(root, on_wait)?
-            .with_context(|| format!("`{}` vanished as it was created", dir.display()))?;
+    /// kept as it is once it exists), and the folder of environment `env`,
+    /// and takes the lock; says whether anything was written.
+    pub(crate) fn create(
+        root: &Path,
+        env: &Environment,
+        on_wait: &dyn Fn(),
+    ) -> anyhow::Result<(Self, bool)> {
+        let base = Environment::base(root);
+        let created = !files::real_dir(&base)?;
+        files::create_real_dir(&base)?;
+        let mut ledger = Self::acquire(root, env, on_wait)?
+            .with_context(|| format!("`{}` vanished as it was created", base.display()))?;
         let wrote = ledger.write_support_files()?;
-        Ok((ledger, created || wrote))
+        let env_created = ledger.create_env_dir()?;
+        Ok((ledger, created || wrote || env_created))
+    }
+
+    /// Creates the folder of a named environment, with its `.gitignore`,
+    /// unless it exists; says whether it did.
+    fn create_env_dir(&mut self) -> anyhow::Result<bool> {
+        if self.env.is_default() || files::real_dir(&self.ledger.dir)? {
+            return Ok(false);
+        }
+        files::create_real_dir(&self.ledger.base.join(environment::ENVIRONMENTS))?;
+        files::create_real_dir(&self.ledger.dir)?;
+        let gitignore = self.ledger.dir.join(".gitignore");
+        self.scratch
+            .write(&gitignore, environment::GITIGNORE.as_bytes())?;
+        // A new, empty folder: its listing is known.
+        self.ledger.versions = Versions::default();
+        self.known.set(index::Stamp::of(&self.ledger.dir));
+        Ok(true)
     }
 
     /// Writes `.gitignore` and `.gitattributes` where they are missing (a
     /// ledger from an older version lacks the second); says whether it did.
     pub(crate) fn write_support_files(&self) -> anyhow::Result<bool> {
-        self.own_change(|| self.write_support_files_now())
+        let base = &self.ledger.base;
+        if base == &self.ledger.dir {
+            self.own_change(|| self.write_support_files_now(base))
+        } else {
+            self.write_support_files_now(base)
+        }
     }
 
-    fn write_support_files_now(&self) -> anyhow::Result<bool> {
+    fn write_support_files_now(&self, base: &Path) -> anyhow::Result<bool> {
         let mut wrote = false;
         for (name, text) in [(".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)] {
-            let path = self.dir.join(name);
+            let path = base.join(name);
             match files::read_bounded(&path, files::MAX_FILE)? {
                 None => wrote |= self.scratch.write(&path, text.as_bytes())?,
                 // Kept as the team has it, with the ignores a newer version
@@ -418,6 +475,8 @@ impl LockedLedger {
     /// number and links it to the newest file by that file's digest. Files
     /// are never overwritten.
     pub(crate) fn append(&mut self, release: &mut Release) -> anyhow::Result<()> {
+        // A named environment's folder is made with its first release.
+        self.create_env_dir()?;
         release.version = self.next_version()?;
         release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
         let path = self.path(release.version);
@@ -473,7 +532,7 @@ impl LockedLedger {
         );
         for exe in &release.code.slug.executables {
             let path = slugs.path(exe);
-            let rel = path.strip_prefix(&self.dir).unwrap_or(&path);
+            let rel = path.strip_prefix(&self.base).unwrap_or(&path);
             let value = toml_edit::Value::from(rel.display().to_string());
             let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
         }
@@ -490,11 +549,12 @@ pub(crate) fn file_digest(bytes: &[u8]) -> String {
 }
 
 /// What to say of a release file that cannot be used, and the way out.
-fn unusable(path: &Path, version: u64) -> String {
+fn unusable(path: &Path, env: &Environment, version: u64) -> String {
     format!(
-        "release file `{}` cannot be used; restore it (`git checkout -- {DIR}/v{version}.toml`), \
+        "release file `{}` cannot be used; restore it (`git checkout -- {}`), \
          or remove it if it is not a release",
-        path.display()
+        path.display(),
+        env.release_file(version)
     )
 }
 
@@ -571,6 +631,7 @@ mod tests {
             status: Status::Succeeded,
             note: None,
             rollback_to: None,
+            promoted_from: None,
             previous_digest: None,
             code,
             latest_deploy: None,
@@ -585,7 +646,8 @@ mod tests {
     #[test]
     fn a_writer_leaves_an_index_that_matches_the_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        let (mut ledger, _) =
+            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
         for _ in 0..3 {
             ledger.append(&mut release(&[])).unwrap();
         }
@@ -602,7 +664,9 @@ mod tests {
         let leftover = dir.path().join(DIR).join(".tmp-1234");
         fs::write(&leftover, "A=secret").unwrap();
         fs::remove_file(dir.path().join(DIR).join(index::INDEX)).unwrap();
-        let ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+            .unwrap()
+            .unwrap();
         assert!(!leftover.exists());
         assert_eq!(ledger.versions().to_vec(), [2, 3]);
     }
@@ -611,7 +675,8 @@ mod tests {
     fn a_folder_changed_under_a_writer_is_not_indexed_as_its_listing() {
         let dir = tempfile::tempdir().unwrap();
         let releases = dir.path().join(DIR);
-        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        let (mut ledger, _) =
+            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
         for _ in 0..3 {
             ledger.append(&mut release(&[])).unwrap();
         }
@@ -626,12 +691,16 @@ mod tests {
             .unwrap();
 
         // A checkout removes the newest file while a writer holds the lock.
-        let ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+            .unwrap()
+            .unwrap();
         fs::remove_file(releases.join("v3.toml")).unwrap();
         drop(ledger);
         // No index claims v3; the next writer lists the folder and goes on.
         assert!(index::read(&releases).is_none_or(|(_, v)| !v.contains(3)));
-        let mut ledger = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        let mut ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+            .unwrap()
+            .unwrap();
         assert_eq!(ledger.versions().to_vec(), [1, 2]);
         let mut next = release(&[]);
         ledger.append(&mut next).unwrap();
@@ -642,7 +711,8 @@ mod tests {
     #[test]
     fn numbers_and_chain() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        let (mut ledger, _) =
+            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
         for i in 0..3 {
             let mut r = release(&[("A", &i.to_string())]);
             ledger.append(&mut r).unwrap();
@@ -659,7 +729,9 @@ mod tests {
         // Pruning old files never brings their numbers back.
         ledger.remove(&[1, 2]).unwrap();
         drop(ledger);
-        let reopened = LockedLedger::acquire(dir.path(), &|| {}).unwrap().unwrap();
+        let reopened = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+            .unwrap()
+            .unwrap();
         assert_eq!(reopened.versions().to_vec(), [3]);
         assert_eq!(reopened.next_version().unwrap(), 4);
         // A file read back is the release written.
@@ -672,7 +744,8 @@ mod tests {
     #[test]
     fn current_is_the_newest_that_succeeded() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut ledger, _) = LockedLedger::create(dir.path(), &|| {}).unwrap();
+        let (mut ledger, _) =
+            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
         assert!(ledger.current().unwrap().is_none());
         ledger.append(&mut release(&[])).unwrap();
         let mut failed = release(&[]);
@@ -698,7 +771,7 @@ mod properties {
         fn any_current_pointer_reads_as_a_number_or_nothing(bytes in proptest::collection::vec(any::<u8>(), 0..300), n in 0..u64::MAX) {
             let dir = tempfile::tempdir().unwrap();
             fs::create_dir(dir.path().join(DIR)).unwrap();
-            let ledger = Ledger::open(dir.path()).unwrap();
+            let ledger = Ledger::open(dir.path(), &Environment::default()).unwrap();
             fs::write(dir.path().join(DIR).join("current"), &bytes).unwrap();
             let _ = ledger.current_pointer();
             fs::write(dir.path().join(DIR).join("current"), format!("release = {n}\n")).unwrap();

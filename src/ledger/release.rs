@@ -52,6 +52,9 @@ pub struct Release {
     /// For a rollback: the release whose code and config it copies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<u64>,
+    /// For a promotion: the release of another environment whose code it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<Promoted>,
     /// `sha256:<hex>` of the previous release's file: a hash chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_digest: Option<String>,
@@ -86,6 +89,19 @@ pub enum ChangeKind {
     Addon,
     /// `rollback`: an earlier release's code and config.
     Rollback,
+    /// `promote`: another environment's code, with this one's config.
+    Promote,
+}
+
+/// Where a promoted release's code comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Promoted {
+    /// The environment it was promoted from.
+    pub environment: String,
+    /// Its release there.
+    pub version: u64,
 }
 
 /// How a release ended.
@@ -700,6 +716,7 @@ mod properties {
                 status: Status::Succeeded,
                 note: None,
                 rollback_to: None,
+                promoted_from: None,
                 previous_digest: None,
                 code,
                 latest_deploy: None,

@@ -71,14 +71,24 @@ pub struct Pruned {
 /// the one a bare rollback would go to (usually the same), and the newest
 /// file (so numbers and the hash chain continue after a failed deploy);
 /// `advanced` keeps everything. Slugs that no kept release refers to are
-/// deleted.
+/// deleted, unless `others` (the digests other environments' retained
+/// releases name: slugs are shared) has them.
 pub(crate) fn apply(
     ledger: &mut LockedLedger,
     tier: Tier,
     remote: Option<&RemoteStore>,
     keep_slugs: Option<usize>,
+    others: &dyn Fn() -> anyhow::Result<BTreeSet<String>>,
 ) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::default();
+    let mut others_cache: Option<BTreeSet<String>> = None;
+    let mut with_others = |mut keep: BTreeSet<String>| -> anyhow::Result<BTreeSet<String>> {
+        if others_cache.is_none() {
+            others_cache = Some(others()?);
+        }
+        keep.extend(others_cache.iter().flatten().cloned());
+        Ok(keep)
+    };
     if let Some(keep) = kept(ledger, tier, remote)? {
         pruned.releases = ledger
             .versions()
@@ -91,7 +101,7 @@ pub(crate) fn apply(
                 .iter()
                 .map(|&v| ledger.read(v))
                 .collect::<anyhow::Result<_>>()?;
-            let digests = digests(kept.iter());
+            let digests = with_others(digests(kept.iter()))?;
             pruned.slugs = ledger
                 .slugs()
                 .retain(&digests.iter().map(String::as_str).collect())?
@@ -99,7 +109,7 @@ pub(crate) fn apply(
         }
     }
     if let Some(k) = keep_slugs {
-        let keep = slugs_kept_here(ledger, tier, remote, k)?;
+        let keep = with_others(slugs_kept_here(ledger, tier, remote, k)?)?;
         pruned.slugs += ledger
             .slugs()
             .retain(&keep.iter().map(String::as_str).collect())?

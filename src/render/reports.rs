@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use cargo_release_log::text::printable;
 use cargo_release_log::{
     AddonChanged, AddonDiff, AddonsShown, CheckReport, Collected, ConfigChanged, Deployed,
-    Initialized, MovedAddon, Pruned, Rebuilt, RolledBack, Shared, SlugTransfer, Synced,
+    Initialized, MovedAddon, PromotedRelease, Pruned, Rebuilt, RolledBack, Shared, SlugTransfer,
+    Synced,
 };
 use unicode_width::UnicodeWidthStr as _;
 
@@ -14,7 +15,7 @@ use cargo_release_log::text::version_list as list_versions;
 
 pub fn initialized(done: &Initialized, app: &str) -> String {
     let mut out = String::new();
-    if let Some(table) = done.wrote_tier {
+    if let Some(table) = &done.wrote_tier {
         let _ = writeln!(
             out,
             "Set tier = \"{}\" in {table} of Cargo.toml (commit it before the next deploy)",
@@ -270,6 +271,37 @@ pub fn addons_changed(done: &AddonChanged, app: &str) -> String {
         );
     }
     out + &pruned(&done.pruned)
+}
+
+/// `promote`: what was shipped where.
+pub fn promoted(done: &PromotedRelease, app: &str) -> String {
+    let mut out = fetched(&done.fetched);
+    let _ = writeln!(
+        out,
+        "Promoting {app} {} v{} to {}... done, v{}",
+        done.from, done.source, done.to, done.release.version
+    );
+    let _ = writeln!(
+        out,
+        "{} v{} runs the executables of {} v{} (same sha256, not rebuilt) with its own config vars.",
+        done.to, done.release.version, done.from, done.source
+    );
+    if !done.missing_vars.is_empty() {
+        let _ = writeln!(
+            out,
+            "It lacks config {} that {} v{} has: {}.",
+            if done.missing_vars.len() == 1 {
+                "var"
+            } else {
+                "vars"
+            },
+            done.from,
+            done.source,
+            done.missing_vars.join(", ")
+        );
+    }
+    out += &pruned(&done.pruned);
+    out
 }
 
 pub fn rolled_back(done: &RolledBack) -> String {

@@ -14,7 +14,7 @@ use cargo_metadata::{Metadata, MetadataCommand};
 
 use crate::error::Error;
 use crate::ledger::remote::RemoteStore;
-use crate::ledger::{Addon, ConfigVar, ConfigVars, Tier, VarValue};
+use crate::ledger::{Addon, ConfigVar, ConfigVars, Environment, Tier, VarValue};
 use crate::secrets::SecretStore;
 
 pub(crate) use env_config::EnvFile;
@@ -32,6 +32,12 @@ pub struct Workspace {
     manifest_path: PathBuf,
     /// The root package's name, or the root folder's.
     name: String,
+    /// The `[…metadata.release-log]` table of the root manifest, and its name.
+    settings: Option<(toml::Table, &'static str)>,
+    /// The environment commands act on.
+    env: Environment,
+    /// The environment's `promote-from`, or what is wrong with it.
+    promote_from: Result<Option<Environment>, String>,
     /// The tier setting; an invalid one is an error only where the tier matters.
     tier: Result<Tier, String>,
     /// `slug-store` and `keep-slugs`, or what is wrong with them.
@@ -92,22 +98,103 @@ impl Workspace {
             .map(str::to_owned)
             .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "workspace".to_owned());
-        let slugs = read_slug_settings(&manifest)
-            .map_err(|e| format!("invalid {e} in `{}`", manifest_path.display()));
-        let tier = read_tier(&manifest)
-            .map_err(|e| format!("invalid {e} in `{}`", manifest_path.display()));
-        Ok(Self {
+        let settings = ["workspace", "package"].into_iter().find_map(|section| {
+            let table = manifest
+                .get(section)?
+                .get("metadata")?
+                .get("release-log")?
+                .as_table()?;
+            Some((table.clone(), section))
+        });
+        let mut ws = Self {
             root,
             manifest_path,
             name,
-            tier,
-            slugs,
+            settings,
+            env: Environment::default(),
+            promote_from: Ok(None),
+            tier: Ok(Tier::default()),
+            slugs: Ok((None, None)),
             remote: OnceCell::new(),
             metadata: OnceCell::new(),
             pending: Default::default(),
             pending_user: Default::default(),
             secrets_dir: SecretStore::default_dir(),
-        })
+        };
+        ws.read_env_settings();
+        Ok(ws)
+    }
+
+    /// Reads the settings of the selected environment: its own in
+    /// `[…metadata.release-log.environments.NAME]`, else the workspace's.
+    fn read_env_settings(&mut self) {
+        let in_manifest = |e: String| format!("invalid {e} in `{}`", self.manifest_path.display());
+        let settings = Settings {
+            table: self.settings.as_ref(),
+            env: &self.env,
+        };
+        self.slugs = read_slug_settings(&settings).map_err(in_manifest);
+        self.tier = read_tier(&settings).map_err(in_manifest);
+        self.promote_from = read_promote_from(&settings).map_err(in_manifest);
+        self.remote = OnceCell::new();
+    }
+
+    /// Acts on environment `name` (`default` is the default one) rather
+    /// than the default. It must be declared in
+    /// `[workspace.metadata.release-log.environments.NAME]` or have
+    /// releases already, so that a typo never starts a new history
+    /// ([`Error::UnknownEnvironment`]).
+    pub fn with_env(mut self, name: &str) -> crate::Result<Self> {
+        let env = Environment::named(name).map_err(Error::InvalidInput)?;
+        let known = self.environments();
+        if !env.is_default() && !known.contains(&env) {
+            return Err(Error::UnknownEnvironment {
+                name: env.name().to_owned(),
+                known: known.iter().map(|e| e.name().to_owned()).collect(),
+            });
+        }
+        self.env = env;
+        self.read_env_settings();
+        Ok(self)
+    }
+
+    /// This workspace, read again, acting on environment `env`.
+    pub(crate) fn for_env(&self, env: &Environment) -> crate::Result<Self> {
+        let mut ws = Self::load(self.manifest_path.clone())?.with_env(env.name())?;
+        ws.secrets_dir.clone_from(&self.secrets_dir);
+        Ok(ws)
+    }
+
+    /// The environment commands act on.
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// Every environment: the default one, those declared in the manifest
+    /// and those with releases, by name.
+    pub fn environments(&self) -> Vec<Environment> {
+        let mut envs = vec![Environment::default()];
+        if let Some(declared) = self
+            .settings
+            .as_ref()
+            .and_then(|(t, _)| t.get("environments"))
+            .and_then(toml::Value::as_table)
+        {
+            envs.extend(declared.keys().filter_map(|n| Environment::named(n).ok()));
+        }
+        envs.extend(Environment::recorded(&self.root));
+        envs.sort();
+        envs.dedup();
+        envs
+    }
+
+    /// The environment the selected one takes promotions from, when it
+    /// takes nothing else (`promote-from`).
+    pub(crate) fn promote_from(&self) -> crate::Result<Option<&Environment>> {
+        match &self.promote_from {
+            Ok(from) => Ok(from.as_ref()),
+            Err(e) => Err(Error::InvalidSetting(e.clone())),
+        }
     }
 
     /// Keeps secret values in the store at `dir` rather than the default
@@ -182,6 +269,16 @@ impl Workspace {
     /// The app's name, as messages say it: the root package's, else the root folder's.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The app's name with the environment's, when it is not the default:
+    /// `myapp (production)`.
+    pub fn app_name(&self) -> String {
+        if self.env.is_default() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.env)
+        }
     }
 
     /// The releases tier: `[workspace.metadata.release-log] tier`, else
@@ -369,22 +466,40 @@ impl Drop for Workspace {
     }
 }
 
-/// A setting of `[workspace.metadata.release-log]`, else
-/// `[package.metadata.release-log]`, with its full name for messages.
-fn setting<'a>(manifest: &'a toml::Table, key: &str) -> Option<(&'a toml::Value, String)> {
-    ["workspace", "package"].iter().find_map(|section| {
-        let value = manifest
-            .get(*section)?
-            .get("metadata")?
-            .get("release-log")?
-            .get(key)?;
-        Some((value, format!("{section}.metadata.release-log.{key}")))
-    })
+/// The release-log settings of the root manifest, as one environment sees them.
+struct Settings<'a> {
+    /// `[workspace.metadata.release-log]`, else `[package.metadata.release-log]`.
+    table: Option<&'a (toml::Table, &'static str)>,
+    env: &'a Environment,
 }
 
-/// The tier setting of a root manifest; the error names the setting.
-fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
-    let Some((value, setting)) = setting(manifest, "tier") else {
+impl Settings<'_> {
+    /// A setting, with its full name for messages: the environment's own
+    /// (`….environments.NAME.key`), else the workspace's.
+    fn get(&self, key: &str) -> Option<(&toml::Value, String)> {
+        let (table, section) = self.table?;
+        let own = (!self.env.is_default())
+            .then(|| {
+                let value = table.get("environments")?.get(self.env.name())?.get(key)?;
+                Some((
+                    value,
+                    format!(
+                        "{section}.metadata.release-log.environments.{}.{key}",
+                        self.env
+                    ),
+                ))
+            })
+            .flatten();
+        own.or_else(|| {
+            let value = table.get(key)?;
+            Some((value, format!("{section}.metadata.release-log.{key}")))
+        })
+    }
+}
+
+/// The tier setting of an environment; the error names the setting.
+fn read_tier(settings: &Settings<'_>) -> Result<Tier, String> {
+    let Some((value, setting)) = settings.get("tier") else {
         return Ok(Tier::default());
     };
     match value.as_str() {
@@ -395,10 +510,43 @@ fn read_tier(manifest: &toml::Table) -> Result<Tier, String> {
     }
 }
 
+/// `promote-from` of a named environment (the default one takes deploys).
+fn read_promote_from(settings: &Settings<'_>) -> Result<Option<Environment>, String> {
+    if settings.env.is_default() {
+        return Ok(None);
+    }
+    let own = settings.table.and_then(|(table, section)| {
+        let value = table
+            .get("environments")?
+            .get(settings.env.name())?
+            .get("promote-from")?;
+        Some((
+            value,
+            format!(
+                "{section}.metadata.release-log.environments.{}.promote-from",
+                settings.env
+            ),
+        ))
+    });
+    let Some((value, name)) = own else {
+        return Ok(None);
+    };
+    let from = value
+        .as_str()
+        .ok_or_else(|| format!("`{name}`: expected an environment's name, found {value}"))
+        .and_then(|s| Environment::named(s).map_err(|e| format!("`{name}`: {e}")))?;
+    if &from == settings.env {
+        return Err(format!(
+            "`{name}`: an environment cannot promote from itself"
+        ));
+    }
+    Ok(Some(from))
+}
+
 /// The slug settings: `slug-store` (a directory or `s3://bucket/prefix`)
 /// and `keep-slugs` (how many built slugs to keep here).
-fn read_slug_settings(manifest: &toml::Table) -> Result<(Option<String>, Option<usize>), String> {
-    let store = match setting(manifest, "slug-store") {
+fn read_slug_settings(settings: &Settings<'_>) -> Result<(Option<String>, Option<usize>), String> {
+    let store = match settings.get("slug-store") {
         None => None,
         Some((toml::Value::String(spec), _)) => Some(spec.clone()),
         Some((value, name)) => {
@@ -407,7 +555,7 @@ fn read_slug_settings(manifest: &toml::Table) -> Result<(Option<String>, Option<
             ));
         }
     };
-    let keep = match setting(manifest, "keep-slugs") {
+    let keep = match settings.get("keep-slugs") {
         None => None,
         Some((toml::Value::Integer(n), _)) if *n >= 1 => usize::try_from(*n).ok(),
         Some((value, name)) => {

@@ -19,6 +19,7 @@ fn help_texts() {
         &["addons", "--help"],
         &["addons", "add", "--help"],
         &["diff", "--help"],
+        &["promote", "--help"],
     ] {
         let run = p.run(args);
         assert_eq!(run.code, 0);

@@ -7,6 +7,7 @@ mod check;
 mod completions;
 mod config;
 mod deploy;
+mod environments;
 mod errors;
 mod everyday;
 mod help;

@@ -286,7 +286,10 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
             .into_owned();
         // The ledger's index is a cache of the folder's listing (ignored by
         // git, like the lock): whether a command refreshed it says nothing.
-        if rel == ".git" || rel == "target" || rel == ".releases/.index" {
+        if rel == ".git"
+            || rel == "target"
+            || (rel.starts_with(".releases/") && rel.ends_with("/.index"))
+        {
             continue;
         }
         let kind = entry.file_type().unwrap();

@@ -1,0 +1,407 @@
+//! The one way to change a ledger: a transaction on one environment, from lock to commit.
+//!
+//! A writing command begins a [`Transaction`] (it takes the ledger's lock
+//! and reads the current release, the config vars and the state of
+//! `[env]`), drafts a release, and commits it: the transaction numbers it,
+//! links it to the chain, writes it, regenerates the workspace state the
+//! environment has (`[env]` for the default one, `current` for all) and
+//! applies the tier's retention. No command knows where an environment's
+//! files live: the transaction and [`Environment`] do.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context as _;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::ledger::config_vars::plain_vars;
+use crate::ledger::retention::{self, Pruned};
+use crate::ledger::{
+    ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Promoted, Release, Status,
+    release,
+};
+use crate::workspace::{EnvFile, Workspace};
+
+/// A release about to be recorded: what the command decided, before the
+/// transaction assigns its number, time and chain link.
+pub(crate) struct Draft {
+    pub(crate) kind: ChangeKind,
+    pub(crate) change: String,
+    pub(crate) message: Option<String>,
+    pub(crate) note: Option<String>,
+    pub(crate) rollback_to: Option<u64>,
+    pub(crate) promoted_from: Option<Promoted>,
+    pub(crate) status: Status,
+    pub(crate) code: Code,
+    /// The latest code built from the workspace, which `code` is unless it is rolled back.
+    pub(crate) latest_code: Code,
+    pub(crate) addon_releases: BTreeMap<String, u64>,
+    pub(crate) config: ConfigVars,
+}
+
+impl Draft {
+    /// A draft of `kind` running `code` (which is also the latest code),
+    /// succeeded, with no message, note or links; the command fills in the rest.
+    pub(crate) fn new(kind: ChangeKind, change: String, code: Code, config: ConfigVars) -> Self {
+        Self {
+            kind,
+            change,
+            message: None,
+            note: None,
+            rollback_to: None,
+            promoted_from: None,
+            status: Status::Succeeded,
+            latest_code: code.clone(),
+            code,
+            addon_releases: BTreeMap::new(),
+            config,
+        }
+    }
+}
+
+/// What a commit recorded.
+pub(crate) struct Committed {
+    /// The new release, numbered and linked.
+    pub(crate) release: Release,
+    /// What the tier's retention removed afterwards.
+    pub(crate) pruned: Pruned,
+}
+
+/// How the workspace's `[env]` stands against the current release.
+pub(crate) enum EnvState {
+    /// It holds the current release's config (or the environment has no `[env]`).
+    Matches,
+    /// It is behind the ledger, and the current release's config is what it
+    /// should hold: a change was interrupted after writing its release file
+    /// (`[env]` still holds the config of the release `.releases/current`
+    /// points at), or `[env]` was never written here (a fresh clone).
+    Behind,
+    /// It was edited by hand to these vars.
+    HandEdited(ConfigVars),
+}
+
+/// A change to one environment's ledger, under its lock.
+pub(crate) struct Transaction<'ws> {
+    ws: &'ws Workspace,
+    ledger: LockedLedger,
+    /// `[env]` of `.cargo/config.toml`: the default environment's plain vars.
+    env_file: Option<EnvFile>,
+    current: Option<Release>,
+}
+
+impl<'ws> Transaction<'ws> {
+    /// Takes the lock of the selected environment's ledger. `None` when
+    /// there is no ledger, which is left alone, so that a refused command
+    /// writes nothing.
+    pub(crate) fn begin(ws: &'ws Workspace, ctx: &Context) -> crate::Result<Option<Self>> {
+        match LockedLedger::acquire(ws.root(), ws.env(), ctx.lock_wait_hook())? {
+            Some(ledger) => Ok(Some(Self::with(ws, ledger)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Takes the lock, creating the ledger and the environment's folder if needed.
+    pub(crate) fn create(ws: &'ws Workspace, ctx: &Context) -> crate::Result<(Self, bool)> {
+        let (ledger, created) = LockedLedger::create(ws.root(), ws.env(), ctx.lock_wait_hook())?;
+        Ok((Self::with(ws, ledger)?, created))
+    }
+
+    /// Takes the lock of a ledger that has a current release, and makes
+    /// sure the workspace runs it: a hand edit of `[env]` is refused
+    /// ([`Error::EnvEdited`]), a change that was interrupted is finished.
+    /// This is how a config, add-on, rollback or promote change starts.
+    pub(crate) fn begin_change(ws: &'ws Workspace, ctx: &Context) -> crate::Result<Self> {
+        // Each caller records a release: who acts is looked up meanwhile.
+        if ctx.user().is_none() {
+            ws.start_user_lookup();
+        }
+        let Some(mut tx) = Self::begin(ws, ctx)? else {
+            return Err(no_releases(ws, &[]));
+        };
+        tx.ensure_runs_current()?;
+        Ok(tx)
+    }
+
+    /// Makes sure the workspace runs the current release before a change
+    /// is drafted on top of it: a hand edit of `[env]` is refused
+    /// ([`Error::EnvEdited`]), a change that was interrupted is finished.
+    pub(crate) fn ensure_runs_current(&mut self) -> crate::Result<()> {
+        let current = self.require_current()?.clone();
+        match self.env_state(&current)? {
+            EnvState::HandEdited(vars) => Err(Error::EnvEdited {
+                path: self
+                    .env_file
+                    .as_ref()
+                    .map(|env| env.relative_path(self.ws.root()))
+                    .unwrap_or_default(),
+                version: current.version,
+                diff: ConfigDiff::between(&plain_vars(&current.config), &vars),
+            }),
+            EnvState::Behind => self.apply_current(),
+            EnvState::Matches => Ok(()),
+        }
+    }
+
+    fn with(ws: &'ws Workspace, ledger: LockedLedger) -> crate::Result<Self> {
+        let env_file = ws.env_file()?;
+        let current = ledger.current()?;
+        Ok(Self {
+            ws,
+            ledger,
+            env_file,
+            current,
+        })
+    }
+
+    /// The ledger, locked.
+    pub(crate) fn ledger(&self) -> &LockedLedger {
+        &self.ledger
+    }
+
+    /// The current release, read under the lock.
+    pub(crate) fn current(&self) -> Option<&Release> {
+        self.current.as_ref()
+    }
+
+    /// The current release, or [`Error::NoReleases`].
+    pub(crate) fn require_current(&self) -> crate::Result<&Release> {
+        match &self.current {
+            Some(release) => Ok(release),
+            None => Err(no_releases(self.ws, &self.ledger.versions().to_vec())),
+        }
+    }
+
+    /// `[env]`, for the default environment.
+    pub(crate) fn env_file(&self) -> Option<&EnvFile> {
+        self.env_file.as_ref()
+    }
+
+    /// How `[env]` stands against `current`.
+    pub(crate) fn env_state(&self, current: &Release) -> crate::Result<EnvState> {
+        env_state(&self.ledger, self.env_file.as_ref(), current, self.ws)
+    }
+
+    /// Makes the workspace run the current release again: its config in
+    /// `[env]`, then `current` switched to it (finishing an interrupted change).
+    pub(crate) fn apply_current(&mut self) -> crate::Result<()> {
+        let current = self.require_current()?.clone();
+        let mut switch = || -> anyhow::Result<()> {
+            if let Some(env) = &mut self.env_file {
+                env.set_vars(&current.config)?;
+                env.save(self.ledger.scratch())?;
+            }
+            self.ledger.switch_current(&current)?;
+            Ok(())
+        };
+        switch().with_context(|| {
+            format!(
+                "v{} was recorded, but the workspace could not be switched to it, so nothing \
+                 new is recorded on top of it; fix what failed, then run `cargo release-log sync`",
+                current.version
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Regenerates the workspace state from the current release (`sync`):
+    /// returns how `[env]` changed, whether its file was rewritten, and
+    /// whether `current` was switched.
+    pub(crate) fn regenerate(&mut self) -> crate::Result<(ConfigDiff, bool, bool)> {
+        let current = self.require_current()?.clone();
+        let (diff, env_changed) = match &mut self.env_file {
+            Some(env) => {
+                let diff = ConfigDiff::between(&env.vars_lossy(), &plain_vars(&current.config));
+                env.set_vars(&current.config)?;
+                (diff, env.save(self.ledger.scratch())?)
+            }
+            None => (ConfigDiff::default(), false),
+        };
+        let switched = self.ledger.switch_current(&current)?;
+        Ok((diff, env_changed, switched))
+    }
+
+    /// Applies the tier's retention on its own (`sync`, `init`).
+    pub(crate) fn retain(&mut self, tier: crate::ledger::Tier) -> crate::Result<Pruned> {
+        let remote = self.ws.slug_store_for_reading();
+        let keep_slugs = self.ws.keep_slugs().ok().flatten();
+        let others = || other_environments_slugs(self.ws);
+        Ok(retention::apply(
+            &mut self.ledger,
+            tier,
+            remote,
+            keep_slugs,
+            &others,
+        )?)
+    }
+
+    /// Records `draft` as the next release, then (if it succeeded)
+    /// regenerates the workspace state from it — `[env]` first, `current`
+    /// last, so that an interrupted run is recognised and finished — and
+    /// applies the tier's retention.
+    pub(crate) fn commit(&mut self, ctx: &Context, draft: Draft) -> crate::Result<Committed> {
+        let ws = self.ws;
+        let mut release = Release {
+            format: release::FORMAT,
+            // The ledger numbers and links the release when it appends it.
+            version: 0,
+            kind: draft.kind,
+            change: draft.change,
+            message: draft.message,
+            by: match ctx.user() {
+                Some(user) => user.to_owned(),
+                None => ws.acting_user(),
+            },
+            when: ctx
+                .recording_time()
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            status: draft.status,
+            note: draft.note,
+            rollback_to: draft.rollback_to,
+            promoted_from: draft.promoted_from,
+            previous_digest: None,
+            latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
+            code: draft.code,
+            addon_releases: draft.addon_releases,
+            config: draft.config,
+        };
+        // Everything that can be refused is decided before the release file
+        // is written; after it, only writes of files already prepared remain.
+        let tier = ws.tier()?;
+        let remote = ws.slug_store()?;
+        let keep_slugs = ws.keep_slugs()?;
+        // Never write a file that would be refused when read back.
+        release.validate()?;
+        if release.succeeded()
+            && let Some(env) = &mut self.env_file
+        {
+            env.set_vars(&release.config)?;
+        }
+        self.ledger.append(&mut release)?;
+        if release.succeeded() {
+            let mut switch = || -> anyhow::Result<()> {
+                if let Some(env) = &mut self.env_file {
+                    env.save(self.ledger.scratch())?;
+                }
+                self.ledger.switch_current(&release)?;
+                Ok(())
+            };
+            switch().with_context(|| {
+                format!(
+                    "v{} was recorded, but the workspace was not switched to it; \
+                     run `cargo release-log sync` to finish",
+                    release.version
+                )
+            })?;
+            self.current = Some(release.clone());
+        }
+        let others = || other_environments_slugs(ws);
+        let pruned = retention::apply(&mut self.ledger, tier, remote, keep_slugs, &others)
+            .with_context(|| {
+                format!(
+                    "v{} was recorded, but older releases could not be pruned",
+                    release.version
+                )
+            })?;
+        Ok(Committed { release, pruned })
+    }
+}
+
+impl Workspace {
+    /// The `[env]` file, for the default environment: the only one whose
+    /// plain config vars live there (the others' live in their releases).
+    pub(crate) fn env_file(&self) -> crate::Result<Option<EnvFile>> {
+        if self.env().is_default() {
+            Ok(Some(EnvFile::load(self.root())?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads the selected environment's ledger with `read`, listing it
+    /// again when a concurrent writer pruned a file under it.
+    pub(crate) fn read_ledger<T>(
+        &self,
+        read: impl Fn(&Ledger) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        Ledger::read_consistently(self.root(), self.env(), read)
+    }
+}
+
+/// The digests of the executables every retained release of the other
+/// environments names: slugs are shared, so retention in one environment
+/// never deletes what another still needs.
+fn other_environments_slugs(ws: &Workspace) -> anyhow::Result<BTreeSet<String>> {
+    let mut digests = BTreeSet::new();
+    for env in ws.environments() {
+        if &env == ws.env() {
+            continue;
+        }
+        let ledger = Ledger::open(ws.root(), &env)?;
+        for version in ledger.versions().iter() {
+            let release = ledger.read(version)?;
+            digests.extend(
+                release
+                    .codes()
+                    .flat_map(|c| &c.slug.executables)
+                    .map(|e| e.sha256.clone()),
+            );
+        }
+    }
+    Ok(digests)
+}
+
+/// How `env` (`[env]`, for the default environment) stands against `current`.
+pub(crate) fn env_state(
+    ledger: &Ledger,
+    env: Option<&EnvFile>,
+    current: &Release,
+    ws: &Workspace,
+) -> crate::Result<EnvState> {
+    let Some(env) = env else {
+        return Ok(EnvState::Matches);
+    };
+    let vars = env
+        .vars()
+        .map_err(|e| unreadable_env(&env.relative_path(ws.root()), &e))?;
+    // `[env]` holds the plain vars; secrets live in the secret store.
+    if vars == plain_vars(&current.config) {
+        return Ok(EnvState::Matches);
+    }
+    // A fresh clone (no `.releases/current` yet) has not written `[env]`;
+    // anywhere else, a missing table is a hand edit like any other.
+    if !env.has_env_table() && ledger.current_pointer().is_none() {
+        return Ok(EnvState::Behind);
+    }
+    if let Some(pointer) = ledger.current_pointer().filter(|&p| p < current.version)
+        && ledger
+            .read(pointer)
+            .is_ok_and(|r| plain_vars(&r.config) == vars)
+    {
+        return Ok(EnvState::Behind);
+    }
+    Ok(EnvState::HandEdited(vars))
+}
+
+/// `[env]` holds something cargo or an environment cannot take.
+pub(crate) fn unreadable_env(env_path: &str, err: &anyhow::Error) -> Error {
+    Error::EnvUnreadable {
+        path: env_path.to_owned(),
+        message: format!("{err:#}"),
+    }
+}
+
+/// The current release of `ledger`, or an error saying there is none yet.
+pub(crate) fn require_current(ledger: &Ledger, ws: &Workspace) -> crate::Result<Release> {
+    match ledger.current()? {
+        Some(release) => Ok(release),
+        None => Err(no_releases(ws, &ledger.versions().to_vec())),
+    }
+}
+
+fn no_releases(ws: &Workspace, failed: &[u64]) -> Error {
+    Error::NoReleases {
+        app: ws.app_name(),
+        failed: failed.to_vec(),
+    }
+}

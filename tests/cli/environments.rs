@@ -1,0 +1,267 @@
+//! Environments and `promote`: staging and production, each with its own history and config.
+
+use crate::support::*;
+
+/// `myapp` with a pipeline: staging takes deploys, production promotions from staging.
+fn pipeline() -> Project {
+    let p = Project::new();
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[package.metadata.release-log.environments.staging]\n\n\
+             [package.metadata.release-log.environments.production]\n\
+             promote-from = \"staging\"\n"
+        ),
+    );
+    p.commit("a pipeline");
+    p
+}
+
+/// What a read command printed as JSON, unredacted (digests included).
+fn json(p: &Project, args: &[&str]) -> serde_json::Value {
+    let output = p.command(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn sha256s(info: &serde_json::Value) -> Vec<String> {
+    info["code"]["slug"]["executables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sha256"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn staging_to_production() {
+    let p = pipeline();
+    let env_before = p.exists(".cargo/config.toml");
+    let deploy = ok(&p, &["--env", "staging", "deploy"]);
+    assert!(deploy.stdout.contains("done, v1"), "{deploy}");
+    change_code(&p, "v2");
+    ok(&p, &["--env", "staging", "deploy"]);
+    ok(
+        &p,
+        &["--env", "staging", "config", "set", "MYVAR=staging-value"],
+    );
+    p.run(&[
+        "--env",
+        "production",
+        "config",
+        "set",
+        "MYVAR=production-value",
+    ])
+    .assert_refused_nothing();
+
+    // Production has no release to set config on yet: the first promotion
+    // needs the vars staging's release has, or `--allow-missing`.
+    let missing = refused(&p, &["promote", "staging", "production"]);
+    assert_eq!(
+        missing.stderr,
+        "error: `production` lacks config var that staging v3 has: MYVAR\n\
+         help: set them first (`cargo release-log --env production config set MYVAR=…`), or pass \
+         `--allow-missing` to promote without them\n"
+    );
+    let promoted = ok(&p, &["promote", "staging", "production", "--allow-missing"]);
+    insta::assert_snapshot!(promoted, @r"
+    $ cargo release-log promote staging production --allow-missing
+    exit: 0
+    --- stdout
+    Promoting myapp staging v3 to production... done, v1
+    production v1 runs the executables of staging v3 (same sha256, not rebuilt) with its own config vars.
+    It lacks config var that staging v3 has: MYVAR.
+    --- files
+    + .releases/environments/production/.gitignore
+    + .releases/environments/production/current
+    + .releases/environments/production/v1.toml
+    ");
+    ok(
+        &p,
+        &[
+            "--env",
+            "production",
+            "config",
+            "set",
+            "MYVAR=production-value",
+        ],
+    );
+
+    // The same executables, byte for byte, in both environments.
+    let staging = json(&p, &["--env", "staging", "info", "--json"]);
+    let production = json(&p, &["--env", "production", "info", "--json"]);
+    assert_eq!(sha256s(&staging), sha256s(&production));
+    assert_eq!(staging["code"]["commit"], production["code"]["commit"]);
+    assert_eq!(production["kind"], "config");
+    let promotion = json(&p, &["--env", "production", "info", "v1", "--json"]);
+    assert_eq!(promotion["kind"], "promote");
+    assert_eq!(
+        promotion["change"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .take(3)
+            .collect::<Vec<_>>(),
+        ["Promote", "staging", "v3"]
+    );
+    assert_eq!(promotion["promoted-from"]["environment"], "staging");
+    assert_eq!(promotion["promoted-from"]["version"], 3);
+
+    // Each runs with its own config vars; the default environment's `[env]`
+    // never holds another environment's.
+    assert_eq!(
+        p.ok(&["--env", "production", "run"]),
+        "hello from v2 (MYVAR=Some(\"production-value\"), args=[])\n"
+    );
+    assert_eq!(
+        p.ok(&["--env", "staging", "run"]),
+        "hello from v2 (MYVAR=Some(\"staging-value\"), args=[])\n"
+    );
+    assert_eq!(p.exists(".cargo/config.toml"), env_before);
+    assert_eq!(
+        p.ok(&["--env", "production", "config", "get", "MYVAR"]),
+        "production-value\n"
+    );
+    let shell = p.ok(&["--env", "production", "config", "--shell"]);
+    assert_eq!(shell, "MYVAR=production-value\n");
+
+    // Production rolls back on its own; staging stays.
+    let rollback = ok(&p, &["--env", "production", "rollback"]);
+    assert!(rollback.stdout.contains("Rolled back to v1"), "{rollback}");
+    assert_eq!(
+        json(&p, &["--env", "staging", "info", "--json"])["version"],
+        3
+    );
+    assert_eq!(
+        p.ok(&["--env", "production", "run"]),
+        "hello from v2 (MYVAR=None, args=[])\n"
+    );
+
+    // Production takes promotions only.
+    let deploy = refused(&p, &["--env", "production", "deploy"]);
+    assert_eq!(
+        deploy.stderr,
+        "error: `production` takes its releases by promotion from `staging` only\n\
+         help: ship to it with `cargo release-log promote staging production`\n"
+    );
+    refused(&p, &["--env", "production", "addons", "add", "itoa"]);
+    // … and from staging only.
+    let wrong = refused(&p, &["promote", "default", "production"]);
+    assert!(
+        wrong
+            .stderr
+            .starts_with("error: `production` takes promotions from `staging` only"),
+        "{wrong}"
+    );
+
+    // Each environment numbers its own releases, and `check` verifies them all.
+    let history = p.ok(&["--env", "production", "releases"]);
+    assert!(history.contains("v3  "), "{history}");
+    let check = ok(&p, &["check", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(report["environments"]["production"], 3);
+    assert_eq!(report["environments"]["staging"], 3);
+    assert!(
+        !p.exists(".releases/v1.toml"),
+        "the default environment has no release"
+    );
+}
+
+#[test]
+fn a_failed_release_is_not_promoted() {
+    let p = pipeline();
+    ok(&p, &["--env", "staging", "deploy"]);
+    break_the_build(&p, "broken");
+    let failed = p.run(&["--env", "staging", "deploy"]);
+    assert_ne!(failed.code, 0);
+    let run = refused(&p, &["promote", "staging", "production", "v2"]);
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        "error: cannot promote staging v2: its build failed"
+    );
+    // A release that does not exist names those that do.
+    let run = refused(&p, &["promote", "staging", "production", "v9"]);
+    assert!(
+        run.stderr.starts_with("error: release v9 does not exist"),
+        "{run}"
+    );
+    // The current one, v1, goes.
+    let run = ok(&p, &["promote", "staging", "production"]);
+    assert!(
+        run.stdout.contains("staging v1 to production... done, v1"),
+        "{run}"
+    );
+}
+
+#[test]
+fn unknown_environments_are_refused() {
+    let p = pipeline();
+    let run = refused(&p, &["--env", "prodution", "deploy"]);
+    assert_eq!(
+        run.stderr,
+        "error: unknown environment `prodution`; the environments are default, production, staging\n\
+         help: declare it in Cargo.toml, as `[workspace.metadata.release-log.environments.NAME]`\n"
+    );
+    let run = refused(&p, &["--env", "Prod/../x", "releases"]);
+    assert!(
+        run.stderr.starts_with("error: invalid environment name"),
+        "{run}"
+    );
+    // The variable selects one as `--env` does.
+    p.set_env(vec![("CARGO_RELEASE_LOG_ENV".into(), "nope".into())]);
+    refused(&p, &["releases"]);
+}
+
+#[test]
+fn environments_share_slugs_that_retention_keeps() {
+    let p = pipeline();
+    // Staging keeps one step; production keeps what it runs.
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "[package.metadata.release-log.environments.staging]\n",
+            "[package.metadata.release-log.environments.staging]\ntier = \"basic\"\n",
+        ),
+    );
+    p.commit("basic staging");
+    ok(&p, &["--env", "staging", "deploy"]);
+    ok(&p, &["promote", "staging", "production"]);
+    let first = sha256s(&json(&p, &["--env", "production", "info", "--json"]));
+    for what in ["v2", "v3", "v4"] {
+        change_code(&p, what);
+        ok(&p, &["--env", "staging", "deploy"]);
+    }
+    // Staging pruned v1 and its slug's other users, but production still runs it.
+    assert!(!p.exists(".releases/environments/staging/v1.toml"));
+    for sha in &first {
+        assert!(
+            p.exists(&format!(".releases/slugs/{sha}")),
+            "slug {sha} was pruned"
+        );
+    }
+    assert_eq!(
+        p.ok(&["--env", "production", "run"]),
+        "hello from v1 (MYVAR=None, args=[])\n"
+    );
+    ok(&p, &["check"]);
+}
+
+trait NothingWritten {
+    fn assert_refused_nothing(&self);
+}
+
+impl NothingWritten for Run {
+    /// A change to an environment with no release yet is refused, writing nothing.
+    fn assert_refused_nothing(&self) {
+        let run = self;
+        assert_ne!(run.code, 0, "{run}");
+        assert!(run.changes.is_empty(), "{run}");
+        assert!(
+            run.stderr
+                .starts_with("error: myapp (production) has no releases yet"),
+            "{run}"
+        );
+    }
+}
