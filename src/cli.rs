@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use cargo_release_log::text::printable;
 use cargo_release_log::{
     AddonChange, Build, Context, DeployOptions, Error, PromoteOptions, RebuildOptions, ReleaseInfo,
-    RunOptions, Secrecy, Section, Tier, VarValue, Version, Workspace,
+    ReleaseRef, RunOptions, Secrecy, Section, Tier, VarValue, Version, Workspace,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -209,6 +209,10 @@ pub struct ReleasesArgs {
     /// Print JSON (an array of releases, newest first)
     #[arg(long)]
     pub json: bool,
+    /// Show every environment's current release side by side, and the
+    /// commits each has yet to be promoted
+    #[arg(long)]
+    pub all_envs: bool,
     #[command(subcommand)]
     pub action: Option<ReleasesAction>,
 }
@@ -348,12 +352,12 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The release to compare from, `vN` or `N`
-    #[arg(value_name = "FROM", value_parser = release)]
-    pub from: Version,
-    /// The release to compare to (default: the current one)
-    #[arg(value_name = "TO", value_parser = release)]
-    pub to: Option<Version>,
+    /// The release to compare from: `vN`, `ENV:vN`, or `ENV` (its current release)
+    #[arg(value_name = "FROM", value_parser = release_ref)]
+    pub from: ReleaseRef,
+    /// The release to compare to, the same way (default: the current one)
+    #[arg(value_name = "TO", value_parser = release_ref)]
+    pub to: Option<ReleaseRef>,
     /// Print JSON
     #[arg(long)]
     pub json: bool,
@@ -592,6 +596,11 @@ fn at_least_one(arg: &str) -> Result<u64, String> {
     }
 }
 
+/// A release in any environment, for `diff`.
+fn release_ref(arg: &str) -> Result<ReleaseRef, String> {
+    arg.parse().map_err(|e: Error| e.to_string())
+}
+
 /// A release reference: clap names the argument, so say only what is expected.
 fn release(arg: &str) -> Result<Version, &'static str> {
     arg.parse()
@@ -765,6 +774,14 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             let done = ws.promote(&ctx, &args.from, &args.to, &opts)?;
             shell.status(&reports::promoted(&done, ws.name()));
         }
+        Command::Releases(args) if args.all_envs => {
+            let pipeline = ws.pipeline()?;
+            if args.json {
+                shell.out(&json(&pipeline)?);
+            } else {
+                shell.print(&render::pipeline(&pipeline, ctx.now()));
+            }
+        }
         Command::Releases(args) => {
             let list: Vec<ReleaseInfo> =
                 ws.releases(usize::try_from(args.num).unwrap_or(usize::MAX))?;
@@ -904,7 +921,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             }
         }
         Command::Diff(args) => {
-            let diff = ws.diff(args.from, args.to)?;
+            let diff = ws.diff_releases(&args.from, args.to.as_ref())?;
             if args.json {
                 shell.out(&json(&diff)?);
             } else {

@@ -8,6 +8,7 @@ pub(crate) mod deploy;
 pub(crate) mod diff;
 pub(crate) mod gc;
 pub(crate) mod init;
+pub(crate) mod pipeline;
 pub(crate) mod promote;
 pub(crate) mod rebuild;
 pub(crate) mod releases;

@@ -8,7 +8,7 @@ pub mod time;
 use std::fmt::Write as _;
 
 use cargo_release_log::text::{printable, shell_quote};
-use cargo_release_log::{Addon, ConfigVars, Release, ReleaseDiff, ReleaseInfo};
+use cargo_release_log::{Addon, ConfigVars, EnvironmentStatus, Release, ReleaseDiff, ReleaseInfo};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -96,9 +96,65 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
 }
 
 /// `diff`: what changed between two releases, labelled as `info` is.
+/// `releases --all-envs`: each environment's current release, then what
+/// waits for promotion.
+pub fn pipeline(statuses: &[EnvironmentStatus], now: &jiff::ZonedDateTime) -> String {
+    let rows: Vec<[String; 5]> = statuses
+        .iter()
+        .map(|s| match &s.current {
+            Some(r) => [
+                s.environment.clone(),
+                format!("v{}", r.version),
+                printable(&r.change).into_owned(),
+                printable(&r.by).into_owned(),
+                time::when(&r.when, now),
+            ],
+            None => [
+                s.environment.clone(),
+                "-".to_owned(),
+                "(no releases)".to_owned(),
+                String::new(),
+                String::new(),
+            ],
+        })
+        .collect();
+    let mut out = aligned::table(&["Env", "Rel", "Change", "By", "When"], &rows);
+    for s in statuses {
+        let (Some(from), Some(commits)) = (&s.promote_from, &s.not_promoted) else {
+            continue;
+        };
+        if commits.is_empty() {
+            let _ = writeln!(out, "\n{} runs everything {from} runs.", s.environment);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n{from} has {} that {} does not run yet:",
+            if commits.len() == 1 {
+                "1 commit".to_owned()
+            } else {
+                format!("{} commits", commits.len())
+            },
+            s.environment
+        );
+        for c in commits {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                c.sha.get(..7).unwrap_or(&c.sha),
+                printable(&c.subject)
+            );
+        }
+    }
+    out
+}
+
 pub fn diff(diff: &ReleaseDiff) -> String {
     const SHOWN_COMMITS: usize = 30;
-    let mut out = format!("=== v{} => v{}\n", diff.from, diff.to);
+    let mut out = match &diff.environments {
+        Some([a, b]) => format!("=== {a} v{} => {b} v{}\n", diff.from, diff.to),
+        None => format!("=== v{} => v{}\n", diff.from, diff.to),
+    };
     let mut line = |label: &str, lines: &[String]| {
         let _ = writeln!(
             out,

@@ -265,3 +265,45 @@ impl NothingWritten for Run {
         );
     }
 }
+
+#[test]
+fn the_pipeline_side_by_side_and_diffs_across_environments() {
+    let p = pipeline();
+    ok(&p, &["--env", "staging", "deploy"]);
+    ok(&p, &["promote", "staging", "production"]);
+    change_code(&p, "v2");
+    ok(&p, &["--env", "staging", "deploy"]);
+    p.advance(60);
+    let side_by_side = ok(&p, &["releases", "--all-envs"]);
+    insta::assert_snapshot!(side_by_side.stdout, @r"
+    Env         Rel  Change                        By               When
+    ----------  ---  ----------------------------  ---------------  ------------
+    default     -    (no releases)
+    production  v1   Promote staging v1 (4625f89)  jim@example.com  1 minute ago
+    staging     v2   Deploy 02e06e4                jim@example.com  1 minute ago
+
+    staging has 1 commit that production does not run yet:
+      02e06e4 say v2
+    ");
+    let all: serde_json::Value = json(&p, &["releases", "--all-envs", "--json"]);
+    assert_eq!(all[1]["environment"], "production");
+    assert_eq!(all[1]["promote-from"], "staging");
+    assert_eq!(all[1]["not-promoted"][0]["subject"], "say v2");
+
+    let diff = ok(&p, &["diff", "production", "staging"]);
+    assert!(
+        diff.stdout.starts_with("=== production v1 => staging v2\nCode:   4625f89 => 02e06e4\n        + 02e06e4 say v2\n"),
+        "{diff}"
+    );
+    assert!(diff.stdout.ends_with("Slug:   ~ myapp\n"), "{diff}");
+    let same = ok(&p, &["diff", "staging:v1", "production:v1"]);
+    insta::assert_snapshot!(same.stdout, @r"
+    === staging v1 => production v1
+    Code:   4625f89, unchanged
+    Config: unchanged
+    Addons: unchanged
+    Slug:   unchanged
+    ");
+    let run = p.run(&["diff", "staging:vx"]);
+    assert_eq!(run.code, 2, "{run}");
+}

@@ -1,6 +1,6 @@
 //! The library as an xtask would use it: the clock and the user are inputs, nothing is printed.
 
-use cargo_release_log::{Context, DeployOptions, Error, Version, Workspace};
+use cargo_release_log::{Context, DeployOptions, Error, PromoteOptions, Version, Workspace};
 
 use crate::support::*;
 
@@ -133,4 +133,76 @@ fn an_interrupted_addon_change_changes_nothing() {
     assert!(err.is_refusal());
     assert_eq!(err.to_string(), "interrupted; nothing was changed");
     assert_eq!(p.snapshot_files(), before);
+}
+
+#[test]
+fn an_xtask_promotes_and_matches_each_refusal() {
+    let p = Project::new();
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[package.metadata.release-log.environments.staging]\n\n\
+             [package.metadata.release-log.environments.production]\n\
+             promote-from = \"staging\"\n"
+        ),
+    );
+    p.commit("a pipeline");
+    p.ok(&["--env", "staging", "deploy"]);
+    p.ok(&["--env", "staging", "config", "set", "MYVAR=1"]);
+    let now = jiff::Timestamp::from_second(START)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let ctx = Context::new(now).with_user("ci@example.com");
+    let ws = Workspace::open(&p.path("Cargo.toml")).unwrap();
+    let before = p.snapshot_files();
+
+    let opts = PromoteOptions::default();
+    let err = ws.promote(&ctx, "staging", "prod", &opts).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownEnvironment { name, known } if name == "prod" && known.len() == 3),
+        "{err:?}"
+    );
+    let err = ws
+        .promote(&ctx, "default", "production", &opts)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::PromotionSource { expected, .. } if expected == "staging"),
+        "{err:?}"
+    );
+    let err = ws
+        .promote(&ctx, "staging", "production", &opts)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingConfigVars { names, version: 2, .. } if names == &["MYVAR"]),
+        "{err:?}"
+    );
+    let mut old = PromoteOptions::default();
+    old.version = Some(Version(7));
+    let err = ws.promote(&ctx, "staging", "production", &old).unwrap_err();
+    assert!(matches!(err, Error::NoSuchRelease { .. }), "{err:?}");
+    let production = Workspace::open(&p.path("Cargo.toml"))
+        .unwrap()
+        .with_env("production")
+        .unwrap();
+    let mut deploy = DeployOptions::default();
+    deploy.no_build = true;
+    let err = production.deploy(&ctx, &deploy).unwrap_err();
+    assert!(
+        matches!(&err, Error::PromotionOnly { from, .. } if from == "staging"),
+        "{err:?}"
+    );
+    assert!(err.is_refusal());
+    assert_eq!(p.snapshot_files(), before, "a refusal wrote something");
+
+    let mut allow = PromoteOptions::default();
+    allow.allow_missing = true;
+    let done = ws.promote(&ctx, "staging", "production", &allow).unwrap();
+    assert_eq!((done.release.version, done.source), (1, 2));
+    assert_eq!(done.missing_vars, ["MYVAR"]);
+    assert_eq!(
+        done.release.change,
+        format!("Promote staging v2 ({})", &done.release.code.commit[..7])
+    );
+    assert_eq!(production.releases(5).unwrap().len(), 1);
 }
