@@ -307,3 +307,67 @@ fn the_pipeline_side_by_side_and_diffs_across_environments() {
     let run = p.run(&["diff", "staging:vx"]);
     assert_eq!(run.code, 2, "{run}");
 }
+
+/// A ledger recorded before environments existed (`tests/fixtures/legacy-ledger`:
+/// a deploy and two config changes of [`Project::new`]'s commit) is the
+/// default environment as it is: no migration, no change to its files.
+#[test]
+fn a_ledger_from_before_environments_keeps_working_unchanged() {
+    let p = Project::new();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-ledger");
+    for name in [
+        "v1.toml",
+        "v2.toml",
+        "v3.toml",
+        ".gitignore",
+        ".gitattributes",
+    ] {
+        p.write(
+            &format!(".releases/{name}"),
+            &fs_err::read_to_string(fixture.join(name)).unwrap(),
+        );
+    }
+    p.write(
+        ".cargo/config.toml",
+        &fs_err::read_to_string(fixture.join("config.toml")).unwrap(),
+    );
+    assert_eq!(
+        p.git(&["rev-parse", "--short", "HEAD"]),
+        "7d38e88",
+        "the fixture's commit"
+    );
+    p.git(&["add", "-f", ".releases", ".cargo"]);
+    p.commit("the ledger, as a team commits it");
+    let before = p.snapshot_files();
+
+    let history = ok(&p, &["releases"]);
+    insta::assert_snapshot!(history.stdout, @r"
+    Rel   Change            By               When
+    ----  ----------------  ---------------  -------------
+    v3    Config add A      jim@example.com  0 seconds ago
+    v2    Config add MYVAR  jim@example.com  0 seconds ago
+    v1    Deploy 7d38e88    jim@example.com  0 seconds ago
+    ");
+    assert_eq!(p.ok(&["config", "get", "MYVAR"]), "42\n");
+    ok(&p, &["check"]);
+
+    // It goes on growing and rolling back as the default environment.
+    ok(&p, &["deploy", "--force"]);
+    ok(&p, &["config", "set", "B=2"]);
+    let back = ok(&p, &["rollback"]);
+    assert!(back.stdout.starts_with("Rolled back to v4\n"), "{back}");
+    assert_eq!(
+        p.ok(&["run"]),
+        "hello from v1 (MYVAR=Some(\"42\"), args=[])\n"
+    );
+    let check = ok(&p, &["check", "--json"]);
+    assert!(check.stdout.contains("\"current\": 6"), "{check}");
+    assert!(!p.exists(".releases/environments"));
+    let after = p.snapshot_files();
+    for (path, bytes) in &before {
+        if path.starts_with(".releases/v") || path.starts_with(".releases/.git") {
+            assert_eq!(after.get(path), Some(bytes), "{path} changed");
+        }
+    }
+}
