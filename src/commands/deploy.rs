@@ -101,16 +101,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let moved = previous.map_or_else(AddonDiff::default, |c| {
         AddonDiff::between(&c.addons, &code.addons)
     });
-    let unchanged = |c: &&Release| {
-        !opts.force
-            && status == Status::Succeeded
-            && c.code.commit == code.commit
-            && c.code.slug == code.slug
-            && c.code.build == code.build
-            && c.code.dirty == code.dirty
-            && c.config == config
-            && !c.runs_rolled_back_code()
-    };
+    let unchanged = |c: &&Release| !opts.force && runs_already(c, &code, &config, status);
     let was_built = built.is_some();
     let deployed = |release: Release, unchanged: bool| Deployed {
         release,
@@ -157,6 +148,18 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         pruned: committed.pruned,
         ..deployed(committed.release, false)
     })
+}
+
+/// Whether `current` already runs what a deploy would record: the same
+/// commit, slug, build and config, and not as rolled-back code.
+fn runs_already(current: &Release, code: &Code, config: &ConfigVars, status: Status) -> bool {
+    status == Status::Succeeded
+        && current.code.commit == code.commit
+        && current.code.slug == code.slug
+        && current.code.build == code.build
+        && current.code.dirty == code.dirty
+        && current.config == *config
+        && !current.runs_rolled_back_code()
 }
 
 /// What a deploy decided before building: the tree it builds, checked.

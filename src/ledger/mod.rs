@@ -120,7 +120,12 @@ impl Ledger {
         use_index: bool,
     ) -> anyhow::Result<(Self, Vec<PathBuf>, Option<index::Stamp>)> {
         let mut ledger = Self::empty(root, env);
-        if !files::real_dir(&ledger.base)? || !files::real_dir(&ledger.dir)? {
+        // Every folder on the way is looked at, so that no link is followed.
+        let environments = ledger.base.join(environment::ENVIRONMENTS);
+        if !files::real_dir(&ledger.base)?
+            || (!env.is_default() && !files::real_dir(&environments)?)
+            || !files::real_dir(&ledger.dir)?
+        {
             return Ok((ledger, Vec::new(), None));
         }
         let dir = &ledger.dir;

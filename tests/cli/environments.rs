@@ -371,3 +371,28 @@ fn a_ledger_from_before_environments_keeps_working_unchanged() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_linked_environments_folder_is_refused() {
+    let p = pipeline();
+    ok(&p, &["--env", "staging", "deploy"]);
+    let outside = p.scratch().join("elsewhere");
+    fs_err::create_dir_all(outside.join("production")).unwrap();
+    std::os::unix::fs::symlink(&outside, p.path(".releases/environments-link")).unwrap();
+    fs_err::rename(p.path(".releases/environments"), p.scratch().join("moved")).unwrap();
+    fs_err::rename(
+        p.path(".releases/environments-link"),
+        p.path(".releases/environments"),
+    )
+    .unwrap();
+    let run = refused(&p, &["--env", "production", "releases"]);
+    assert!(run.stderr.contains("link"), "{run}");
+    refused(&p, &["promote", "staging", "production"]);
+    assert!(
+        fs_err::read_dir(outside.join("production"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

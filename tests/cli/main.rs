@@ -15,6 +15,7 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod readme;
 mod rollback;
 mod run;
 mod s3;
