@@ -152,8 +152,7 @@ impl Workspace {
         report
             .environments
             .insert(env.name().to_owned(), current.map(|c| c.version));
-        let folder = env.release_file(0);
-        let folder = folder.trim_end_matches("v0.toml");
+        let folder = env.folder();
         for finding in report.problems[problems..]
             .iter_mut()
             .chain(&mut report.warnings[warnings..])

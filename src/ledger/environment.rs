@@ -83,12 +83,18 @@ impl Environment {
         }
     }
 
+    /// The folder of this environment's release files, from the workspace
+    /// root, as a user types it: `.releases/` or `.releases/environments/NAME/`.
+    pub(crate) fn folder(&self) -> String {
+        match &self.name {
+            None => format!("{DIR}/"),
+            Some(name) => format!("{DIR}/{ENVIRONMENTS}/{name}/"),
+        }
+    }
+
     /// The release file `vN.toml`, from the workspace root, as a user types it.
     pub(crate) fn release_file(&self, version: u64) -> String {
-        match &self.name {
-            None => format!("{DIR}/v{version}.toml"),
-            Some(name) => format!("{DIR}/{ENVIRONMENTS}/{name}/v{version}.toml"),
-        }
+        format!("{}v{version}.toml", self.folder())
     }
 
     /// The environments other than the default that have a folder, by

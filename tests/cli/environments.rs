@@ -396,3 +396,27 @@ fn a_linked_environments_folder_is_refused() {
             .is_none()
     );
 }
+
+#[test]
+fn check_names_a_broken_environment_by_its_files() {
+    let p = pipeline();
+    ok(&p, &["--env", "staging", "deploy"]);
+    ok(&p, &["promote", "staging", "production"]);
+    ok(&p, &["--env", "production", "config", "set", "A=1"]);
+    ok(&p, &["check"]);
+    // A hand edit of an older production release breaks its chain.
+    let v1 = p.read(".releases/environments/production/v1.toml");
+    p.write(
+        ".releases/environments/production/v1.toml",
+        &v1.replace("by = \"jim@example.com\"", "by = \"mallory@example.com\""),
+    );
+    let run = p.run(&["check"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(
+        run.stdout,
+        ".releases/environments/production/v1.toml: it changed after v2 was recorded \
+         (v2's link to it, its previous-digest, is broken)\n"
+    );
+    // Staging's own check does not look at production.
+    ok(&p, &["--env", "staging", "check"]);
+}
