@@ -1004,11 +1004,25 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::PromotionSource { to, expected, .. } => {
             format!("promote through `{expected}`: `cargo release-log promote {expected} {to}`")
         }
-        Error::MissingConfigVars { to, names, .. } => format!(
+        Error::MissingConfigVars {
+            to,
+            names,
+            first: false,
+            ..
+        } => format!(
             "set them first (`cargo release-log --env {to} config set {}=…`), or pass \
              `--allow-missing` to promote without them",
             names.first().map(String::as_str).unwrap_or("NAME")
         ),
+        Error::MissingConfigVars {
+            to, first: true, ..
+        } => format!(
+            "`{to}` has no release yet to set them on: promote with `--allow-missing`, then \
+             set them (`cargo release-log --env {to} config set NAME=…`)"
+        ),
+        Error::NothingPromotedYet { env, from } => {
+            format!("`cargo release-log promote {from} {env}` ships {from}'s current release")
+        }
         Error::NotPromotable { from, .. } => format!(
             "`cargo release-log --env {from} releases` lists its releases; promote one that \
              succeeded (`rebuild vN` there stores a missing build)"

@@ -230,6 +230,15 @@ pub enum Error {
         from: String,
     },
 
+    /// An environment that takes promotions only has none yet.
+    #[error("`{env}` has no releases yet; it takes them by promotion from `{from}`")]
+    NothingPromotedYet {
+        /// The environment acted on.
+        env: String,
+        /// The environment it promotes from.
+        from: String,
+    },
+
     /// A promotion from an environment the target does not take releases from.
     #[error("`{to}` takes promotions from `{expected}` only, not from `{from}`")]
     PromotionSource {
@@ -267,6 +276,8 @@ pub enum Error {
         to: String,
         /// The vars it lacks.
         names: Vec<String>,
+        /// Whether it has no release yet to set them on.
+        first: bool,
     },
 
     /// Interrupted (Ctrl-C) before anything was recorded; what the command

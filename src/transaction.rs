@@ -400,6 +400,14 @@ pub(crate) fn require_current(ledger: &Ledger, ws: &Workspace) -> crate::Result<
 }
 
 fn no_releases(ws: &Workspace, failed: &[u64]) -> Error {
+    if let Ok(Some(from)) = ws.promote_from()
+        && failed.is_empty()
+    {
+        return Error::NothingPromotedYet {
+            env: ws.env().name().to_owned(),
+            from: from.name().to_owned(),
+        };
+    }
     Error::NoReleases {
         app: ws.app_name(),
         failed: failed.to_vec(),

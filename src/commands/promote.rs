@@ -144,6 +144,7 @@ fn promote(
             version: source.version,
             to: to_env.name().to_owned(),
             names: missing_vars,
+            first: current.is_none(),
         });
     }
     // A secret the target's config holds must be available to run it.

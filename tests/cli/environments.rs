@@ -61,8 +61,8 @@ fn staging_to_production() {
     assert_eq!(
         missing.stderr,
         "error: `production` lacks config var that staging v3 has: MYVAR\n\
-         help: set them first (`cargo release-log --env production config set MYVAR=…`), or pass \
-         `--allow-missing` to promote without them\n"
+         help: `production` has no release yet to set them on: promote with `--allow-missing`, \
+         then set them (`cargo release-log --env production config set NAME=…`)\n"
     );
     let promoted = ok(&p, &["promote", "staging", "production", "--allow-missing"]);
     insta::assert_snapshot!(promoted, @r"
@@ -131,7 +131,8 @@ fn staging_to_production() {
     assert!(rollback.stdout.contains("Rolled back to v1"), "{rollback}");
     assert_eq!(
         json(&p, &["--env", "staging", "info", "--json"])["version"],
-        3
+        3,
+        "staging stays"
     );
     assert_eq!(
         p.ok(&["--env", "production", "run"]),
@@ -155,13 +156,24 @@ fn staging_to_production() {
         "{wrong}"
     );
 
+    // Once production has releases, the vars it lacks (the rollback left
+    // MYVAR out) are set there first.
+    ok(&p, &["--env", "staging", "config", "set", "NEWVAR=1"]);
+    let run = refused(&p, &["promote", "staging", "production"]);
+    assert_eq!(
+        run.stderr,
+        "error: `production` lacks config vars that staging v4 has: MYVAR, NEWVAR\n\
+         help: set them first (`cargo release-log --env production config set MYVAR=…`), or \
+         pass `--allow-missing` to promote without them\n"
+    );
+
     // Each environment numbers its own releases, and `check` verifies them all.
     let history = p.ok(&["--env", "production", "releases"]);
     assert!(history.contains("v3  "), "{history}");
     let check = ok(&p, &["check", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
     assert_eq!(report["environments"]["production"], 3);
-    assert_eq!(report["environments"]["staging"], 3);
+    assert_eq!(report["environments"]["staging"], 4);
     assert!(
         !p.exists(".releases/v1.toml"),
         "the default environment has no release"
@@ -258,10 +270,10 @@ impl NothingWritten for Run {
         let run = self;
         assert_ne!(run.code, 0, "{run}");
         assert!(run.changes.is_empty(), "{run}");
-        assert!(
-            run.stderr
-                .starts_with("error: myapp (production) has no releases yet"),
-            "{run}"
+        assert_eq!(
+            run.stderr,
+            "error: `production` has no releases yet; it takes them by promotion from `staging`\n\
+             help: `cargo release-log promote staging production` ships staging's current release\n"
         );
     }
 }
