@@ -424,6 +424,10 @@ pub fn check(report: &CheckReport, app: &str) -> String {
             (None, _) if report.releases == 0 => {
                 format!("{app} has no releases; nothing to check.")
             }
+            (None, _) if !report.environments.is_empty() => format!(
+                "{app}: {} checked, none in the default environment; the ledger is intact.",
+                count(report.releases, "release", "releases")
+            ),
             (None, _) => format!(
                 "{app}: {} checked, none succeeded yet; the ledger is intact.",
                 count(report.releases, "release", "releases")
@@ -437,6 +441,16 @@ pub fn check(report: &CheckReport, app: &str) -> String {
         };
         out.push_str(&summary);
         out.push('\n');
+        for (env, current) in &report.environments {
+            let _ = writeln!(
+                out,
+                "  {env}: {}",
+                current.map_or_else(
+                    || "no current release".to_owned(),
+                    |v| format!("v{v} current")
+                )
+            );
+        }
     }
     out
 }

@@ -415,7 +415,11 @@ fn check_names_a_broken_environment_by_its_files() {
     ok(&p, &["--env", "staging", "deploy"]);
     ok(&p, &["promote", "staging", "production"]);
     ok(&p, &["--env", "production", "config", "set", "A=1"]);
-    ok(&p, &["check"]);
+    assert_eq!(
+        p.ok(&["check"]),
+        "myapp: 3 releases checked, none in the default environment; the ledger is intact.\n  \
+         production: v2 current\n  staging: v1 current\n"
+    );
     // A hand edit of an older production release breaks its chain.
     let v1 = p.read(".releases/environments/production/v1.toml");
     p.write(
