@@ -122,45 +122,42 @@ fn settings_table<'a>(
     section: &str,
     env: &crate::ledger::Environment,
 ) -> anyhow::Result<&'a mut Table> {
-    let table = release_log_table(doc, section)?;
-    if env.is_default() {
-        return Ok(table);
-    }
-    let environments = table
-        .entry("environments")
-        .or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        })
-        .as_table_mut()
-        .with_context(|| format!("`{section}.metadata.release-log.environments` is not a table"))?;
-    environments
-        .entry(env.name())
-        .or_insert_with(|| Item::Table(Table::new()))
-        .as_table_mut()
-        .with_context(|| {
-            format!("`{section}.metadata.release-log.environments.{env}` is not a table")
-        })
-}
-
-fn release_log_table<'a>(doc: &'a mut DocumentMut, section: &str) -> anyhow::Result<&'a mut Table> {
     let section_table = doc
         .get_mut(section)
         .and_then(Item::as_table_mut)
         .with_context(|| format!("the manifest has no `[{section}]` table"))?;
-    let metadata = section_table
-        .entry("metadata")
+    let metadata = table_in(section_table, "metadata", true, section)?;
+    let name = format!("{section}.metadata");
+    let release_log = table_in(metadata, "release-log", false, &name)?;
+    if env.is_default() {
+        return Ok(release_log);
+    }
+    let name = format!("{name}.release-log");
+    let environments = table_in(release_log, "environments", true, &name)?;
+    table_in(
+        environments,
+        env.name(),
+        false,
+        &format!("{name}.environments"),
+    )
+}
+
+/// The table `key` of `parent` (named `name` in messages), created if
+/// missing: `implicit` when it only holds other tables, so that it gets no
+/// header of its own.
+fn table_in<'a>(
+    parent: &'a mut Table,
+    key: &str,
+    implicit: bool,
+    name: &str,
+) -> anyhow::Result<&'a mut Table> {
+    parent
+        .entry(key)
         .or_insert_with(|| {
             let mut t = Table::new();
-            t.set_implicit(true);
+            t.set_implicit(implicit);
             Item::Table(t)
         })
         .as_table_mut()
-        .with_context(|| format!("`{section}.metadata` is not a table"))?;
-    metadata
-        .entry("release-log")
-        .or_insert_with(|| Item::Table(Table::new()))
-        .as_table_mut()
-        .with_context(|| format!("`{section}.metadata.release-log` is not a table"))
+        .with_context(|| format!("`{name}.{key}` is not a table"))
 }

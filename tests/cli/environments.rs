@@ -2,22 +2,6 @@
 
 use crate::support::*;
 
-/// `myapp` with a pipeline: staging takes deploys, production promotions from staging.
-fn pipeline() -> Project {
-    let p = Project::new();
-    let manifest = p.read("Cargo.toml");
-    p.write(
-        "Cargo.toml",
-        &format!(
-            "{manifest}\n[package.metadata.release-log.environments.staging]\n\n\
-             [package.metadata.release-log.environments.production]\n\
-             promote-from = \"staging\"\n"
-        ),
-    );
-    p.commit("a pipeline");
-    p
-}
-
 /// What a read command printed as JSON, unredacted (digests included).
 fn json(p: &Project, args: &[&str]) -> serde_json::Value {
     let output = p.command(args).output().unwrap();
@@ -36,7 +20,7 @@ fn sha256s(info: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn staging_to_production() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     let env_before = p.exists(".cargo/config.toml");
     let deploy = ok(&p, &["--env", "staging", "deploy"]);
     assert!(deploy.stdout.contains("done, v1"), "{deploy}");
@@ -182,7 +166,7 @@ fn staging_to_production() {
 
 #[test]
 fn a_failed_release_is_not_promoted() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     ok(&p, &["--env", "staging", "deploy"]);
     break_the_build(&p, "broken");
     let failed = p.run(&["--env", "staging", "deploy"]);
@@ -208,7 +192,7 @@ fn a_failed_release_is_not_promoted() {
 
 #[test]
 fn unknown_environments_are_refused() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     let run = refused(&p, &["--env", "prodution", "deploy"]);
     assert_eq!(
         run.stderr,
@@ -227,7 +211,7 @@ fn unknown_environments_are_refused() {
 
 #[test]
 fn environments_share_slugs_that_retention_keeps() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     // Staging keeps one step; production keeps what it runs.
     let manifest = p.read("Cargo.toml");
     p.write(
@@ -280,7 +264,7 @@ impl NothingWritten for Run {
 
 #[test]
 fn the_pipeline_side_by_side_and_diffs_across_environments() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     ok(&p, &["--env", "staging", "deploy"]);
     ok(&p, &["promote", "staging", "production"]);
     change_code(&p, "v2");
@@ -387,7 +371,7 @@ fn a_ledger_from_before_environments_keeps_working_unchanged() {
 #[cfg(unix)]
 #[test]
 fn a_linked_environments_folder_is_refused() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     ok(&p, &["--env", "staging", "deploy"]);
     let outside = p.scratch().join("elsewhere");
     fs_err::create_dir_all(outside.join("production")).unwrap();
@@ -411,7 +395,7 @@ fn a_linked_environments_folder_is_refused() {
 
 #[test]
 fn check_names_a_broken_environment_by_its_files() {
-    let p = pipeline();
+    let p = Project::with_pipeline();
     ok(&p, &["--env", "staging", "deploy"]);
     ok(&p, &["promote", "staging", "production"]);
     ok(&p, &["--env", "production", "config", "set", "A=1"]);
@@ -435,4 +419,24 @@ fn check_names_a_broken_environment_by_its_files() {
     );
     // Staging's own check does not look at production.
     ok(&p, &["--env", "staging", "check"]);
+}
+
+#[test]
+fn init_writes_an_environments_tier_into_its_own_table() {
+    let p = Project::with_pipeline();
+    let run = ok(&p, &["--env", "staging", "init", "--tier", "basic"]);
+    assert!(
+        run.stdout
+            .contains("[package.metadata.release-log.environments.staging]"),
+        "{run}"
+    );
+    assert!(
+        p.read("Cargo.toml").ends_with(
+            "[package.metadata.release-log.environments.staging]\ntier = \"basic\"\n\n\
+             [package.metadata.release-log.environments.production]\npromote-from = \"staging\"\n"
+        ),
+        "{}",
+        p.read("Cargo.toml")
+    );
+    assert!(!p.read("Cargo.toml").contains("[package.metadata.release-log]\n"));
 }

@@ -137,17 +137,7 @@ fn an_interrupted_addon_change_changes_nothing() {
 
 #[test]
 fn an_xtask_promotes_and_matches_each_refusal() {
-    let p = Project::new();
-    let manifest = p.read("Cargo.toml");
-    p.write(
-        "Cargo.toml",
-        &format!(
-            "{manifest}\n[package.metadata.release-log.environments.staging]\n\n\
-             [package.metadata.release-log.environments.production]\n\
-             promote-from = \"staging\"\n"
-        ),
-    );
-    p.commit("a pipeline");
+    let p = Project::with_pipeline();
     p.ok(&["--env", "staging", "deploy"]);
     p.ok(&["--env", "staging", "config", "set", "MYVAR=1"]);
     let now = jiff::Timestamp::from_second(START)

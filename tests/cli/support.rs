@@ -95,6 +95,23 @@ impl Project {
         project
     }
 
+    /// [`Project::new`] with a pipeline: staging takes deploys, production
+    /// promotions from staging.
+    pub fn with_pipeline() -> Self {
+        let p = Self::new();
+        let manifest = p.read("Cargo.toml");
+        p.write(
+            "Cargo.toml",
+            &format!(
+                "{manifest}\n[package.metadata.release-log.environments.staging]\n\n\
+                 [package.metadata.release-log.environments.production]\n\
+                 promote-from = \"staging\"\n"
+            ),
+        );
+        p.commit("a pipeline");
+        p
+    }
+
     /// A cargo home of the test's own: no user configuration, and no lock on
     /// a package cache shared with other tests (whose "Blocking" notes would
     /// end up in snapshots).
