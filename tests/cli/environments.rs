@@ -438,5 +438,8 @@ fn init_writes_an_environments_tier_into_its_own_table() {
         "{}",
         p.read("Cargo.toml")
     );
-    assert!(!p.read("Cargo.toml").contains("[package.metadata.release-log]\n"));
+    assert!(
+        !p.read("Cargo.toml")
+            .contains("[package.metadata.release-log]\n")
+    );
 }
