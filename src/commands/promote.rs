@@ -151,7 +151,19 @@ fn promote(
     for (name, var) in config.iter().filter(|(_, v)| v.is_secret()) {
         to.reveal(name, var)?;
     }
-    let fetched = fetch(to, tx.ledger(), &source.code.slug)?;
+    // From the store the source shares its slugs through, else the target's.
+    let mut fetched = Vec::new();
+    for ws in [from, to] {
+        let missing = tx.ledger().slugs().missing(&source.code.slug);
+        if let Some(store) = ws.slug_store()?
+            && !missing.is_empty()
+            && missing
+                .iter()
+                .all(|exe| store.contains(exe).unwrap_or(false))
+        {
+            fetched.extend(fetch(ws, tx.ledger(), &source.code.slug)?);
+        }
+    }
     let mut code = source.code.clone();
     // In the target, the promotion is what brought this build.
     code.deploy = tx.ledger().next_version()?;

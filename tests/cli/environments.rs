@@ -443,3 +443,28 @@ fn init_writes_an_environments_tier_into_its_own_table() {
             .contains("[package.metadata.release-log]\n")
     );
 }
+
+#[test]
+fn promote_fetches_from_the_slug_store_the_source_shares_through() {
+    let p = Project::with_pipeline();
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "[package.metadata.release-log.environments.staging]\n",
+            "[package.metadata.release-log.environments.staging]\nslug-store = \"../store\"\n",
+        ),
+    );
+    p.commit("staging shares its slugs");
+    fs_err::create_dir(p.scratch().join("store")).unwrap();
+    let deploy = ok(&p, &["--env", "staging", "deploy"]);
+    assert!(deploy.stdout.contains("Uploaded myapp"), "{deploy}");
+    // Another machine: the slug is not here, only in staging's store.
+    fs_err::remove_dir_all(p.path(".releases/slugs")).unwrap();
+    let run = ok(&p, &["promote", "staging", "production"]);
+    assert!(run.stdout.starts_with("Fetched myapp"), "{run}");
+    assert_eq!(
+        p.ok(&["--env", "production", "run"]),
+        "hello from v1 (MYVAR=None, args=[])\n"
+    );
+}
