@@ -2,9 +2,9 @@
 
 use std::process::ExitStatus;
 
-use crate::ledger::ConfigDiff;
-use crate::ledger::{Ineligible, Version};
+// Only the public domain types a refusal carries: never the ledger's internals.
 use crate::text::version_list as list_versions;
+use crate::{ConfigDiff, Ineligible, ParseError, Tier, Version};
 
 /// What [`Error`] results are.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,7 +55,7 @@ pub enum Error {
     )]
     ConfirmationNeeded {
         /// The tier asked for.
-        tier: crate::ledger::Tier,
+        tier: Tier,
         /// The releases it would delete.
         releases: Vec<u64>,
     },
@@ -140,7 +140,7 @@ pub enum Error {
     #[error(
         "HEAD ({}) has changes that v{latest}, the latest deploy, does not run{}; \
          deploy them first (`cargo release-log deploy`), then change add-ons",
-        crate::ledger::release::short_sha(head),
+        head.get(..7).unwrap_or(head),
         if changed.is_empty() {
             " (its commit is not in this repository)".to_owned()
         } else {
@@ -305,6 +305,13 @@ impl From<anyhow::Error> for Error {
             Ok(err) => err,
             Err(err) => Error::Other(err),
         }
+    }
+}
+
+/// Text that names no release or tier is a malformed argument.
+impl From<ParseError> for Error {
+    fn from(err: ParseError) -> Self {
+        Error::InvalidInput(err.to_string())
     }
 }
 

@@ -63,7 +63,7 @@ pub use error::{CargoSaid, Error, Result};
 pub use ledger::environment::DEFAULT_ENV;
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
-    ConfigVars, Environment, Executable, Ineligible, MovedAddon, Promoted, Pruned, Release, Slug,
-    Status, Tier, VarValue, Version,
+    ConfigVars, Environment, Executable, Ineligible, MovedAddon, ParseError, Promoted, Pruned,
+    Release, Slug, Status, Tier, VarValue, Version,
 };
 pub use workspace::Workspace;

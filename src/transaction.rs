@@ -18,7 +18,7 @@ use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
     ChangeKind, Code, ConfigDiff, ConfigVars, Ledger, LockedLedger, Promoted, Release, Status,
-    release,
+    Vanished, Version, release,
 };
 use crate::workspace::{EnvFile, Workspace};
 
@@ -319,12 +319,38 @@ impl Workspace {
     }
 
     /// Reads the selected environment's ledger with `read`, listing it
-    /// again when a concurrent writer pruned a file under it.
+    /// again when a file vanished under it (a concurrent writer pruned it):
+    /// readers take no lock, and never fail for that.
     pub(crate) fn read_ledger<T>(
         &self,
         read: impl Fn(&Ledger) -> crate::Result<T>,
     ) -> crate::Result<T> {
-        Ledger::read_consistently(self.root(), self.env(), read)
+        let mut attempts = 0;
+        loop {
+            // Once a file vanished, the folder itself is listed: an index
+            // that missed a change must not fail every attempt alike.
+            let ledger = Ledger::open_fresh(self.root(), self.env(), attempts == 0)?;
+            match read(&ledger) {
+                Err(Error::Other(e)) if attempts < 5 && e.is::<Vanished>() => {
+                    attempts += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// What the library says of a ledger's releases to a user.
+impl Ledger {
+    /// Reads the release a user named, saying which exist when it does not.
+    pub(crate) fn get(&self, version: Version) -> crate::Result<Release> {
+        if self.versions().contains(version.0) {
+            return Ok(self.read(version.0)?);
+        }
+        Err(Error::NoSuchRelease {
+            version,
+            kept: self.versions().to_vec(),
+        })
     }
 }
 

@@ -29,14 +29,13 @@ pub use eligibility::{AddonConflict, Ineligible};
 pub use environment::Environment;
 use lock::LedgerLock;
 pub use release::{
-    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, Promoted, Release, Slug,
-    Status, Version,
+    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, ParseError, Promoted,
+    Release, Slug, Status, Version,
 };
 pub use retention::{Pruned, Tier};
 use slugs::{KnownDigests, Output, SlugStore};
 use versions::Versions;
 
-use crate::error::Error;
 use crate::files::{self, Scratch};
 
 /// The folder, relative to the workspace root.
@@ -101,6 +100,16 @@ impl Ledger {
         &self.env
     }
 
+    /// [`Ledger::open`], listing the folder itself rather than trusting
+    /// its index when `use_index` is false.
+    pub(crate) fn open_fresh(
+        root: &Path,
+        env: &Environment,
+        use_index: bool,
+    ) -> anyhow::Result<Self> {
+        Ok(Self::open_listing(root, env, use_index)?.0)
+    }
+
     /// Lists the folder `dir`: its release numbers, the temporary files
     /// older versions left in it, and its stamp from before the listing.
     fn list_now(dir: &Path) -> anyhow::Result<(Versions, Vec<PathBuf>, Option<index::Stamp>)> {
@@ -141,28 +150,6 @@ impl Ledger {
         }
         ledger.versions = versions;
         Ok((ledger, leftovers, stamp))
-    }
-
-    /// Runs `read` on the ledger of `root`, listing it again when a file
-    /// vanished under it (a concurrent writer pruned it): readers take no
-    /// lock, and never fail for that.
-    pub(crate) fn read_consistently<T>(
-        root: &Path,
-        env: &Environment,
-        read: impl Fn(&Ledger) -> crate::Result<T>,
-    ) -> crate::Result<T> {
-        let mut attempts = 0;
-        loop {
-            // Once a file vanished, the folder itself is listed: an index
-            // that missed a change must not fail every attempt alike.
-            let ledger = Ledger::open_listing(root, env, attempts == 0)?.0;
-            match read(&ledger) {
-                Err(crate::Error::Other(e)) if attempts < 5 && e.is::<Vanished>() => {
-                    attempts += 1;
-                }
-                result => return result,
-            }
-        }
     }
 
     pub(crate) fn versions(&self) -> &Versions {
@@ -208,17 +195,6 @@ impl Ledger {
                     e.context(unusable(&path, &self.env, version))
                 }
             })
-    }
-
-    /// Reads the release a user named, saying which exist when it does not.
-    pub(crate) fn get(&self, version: Version) -> crate::Result<Release> {
-        if self.versions.contains(version.0) {
-            return Ok(self.read(version.0)?);
-        }
-        Err(Error::NoSuchRelease {
-            version,
-            kept: self.versions.to_vec(),
-        })
     }
 
     /// The newest `n` releases, newest first.

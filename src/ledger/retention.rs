@@ -6,11 +6,10 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::Error;
 use crate::text::printable;
 
 use super::eligibility::Eligibility;
-use super::release::Release;
+use super::release::{ParseError, Release};
 use super::remote::RemoteStore;
 use super::{Ledger, LockedLedger};
 
@@ -41,15 +40,15 @@ impl fmt::Display for Tier {
     }
 }
 
-/// Reads `basic` or `advanced`; anything else is [`Error::InvalidInput`].
+/// Reads `basic` or `advanced`; anything else is a [`ParseError`].
 impl FromStr for Tier {
-    type Err = Error;
+    type Err = ParseError;
 
-    fn from_str(s: &str) -> Result<Self, Error> {
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
             "basic" => Ok(Tier::Basic),
             "advanced" => Ok(Tier::Advanced),
-            _ => Err(Error::InvalidInput(format!(
+            _ => Err(ParseError(format!(
                 "unknown tier `{}` (expected `basic` or `advanced`)",
                 printable(s)
             ))),
