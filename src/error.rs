@@ -36,8 +36,7 @@ pub enum Error {
 
     /// A secret var's value is not in this machine's secret store.
     #[error(
-        "the value of secret config var `{name}` is not in this machine's secret store{}; \
-         set it here with `cargo release-log config set --secret {name}=…`",
+        "the value of secret config var `{name}` is not in this machine's secret store{}",
         store.as_ref().map(|d| format!(" (`{}`)", d.display())).unwrap_or_default()
     )]
     SecretMissing {
@@ -49,8 +48,7 @@ pub enum Error {
 
     /// A tier change would delete release files, and was not confirmed.
     #[error(
-        "the {tier} tier deletes {} now (release files, and the slugs only they need); \
-         pass `--yes` to go on",
+        "the {tier} tier deletes {} now (release files, and the slugs only they need)",
         crate::text::version_list(releases)
     )]
     ConfirmationNeeded {
@@ -93,9 +91,7 @@ pub enum Error {
 
     /// The executables a release runs are not stored here.
     #[error(
-        "the slug of v{version} is not stored in this workspace (missing: {}); \
-         `cargo release-log rebuild v{version}` builds it here from its commit \
-         (a `slug-store` setting shares slugs between clones)",
+        "the slug of v{version} is not stored in this workspace (missing: {})",
         executables.join(", ")
     )]
     SlugMissing {
@@ -107,14 +103,8 @@ pub enum Error {
 
     /// Cargo.lock is missing or not committed: a deploy builds exactly the committed one.
     #[error(
-        "{}; a deploy builds exactly the committed lock file, as `cargo publish` does: {}, \
-         then deploy again",
-        if *missing { format!("{app} has no Cargo.lock") } else { "Cargo.lock is not committed".to_owned() },
-        if *missing {
-            "run `cargo generate-lockfile` and commit Cargo.lock"
-        } else {
-            "commit it (`git add Cargo.lock && git commit`)"
-        }
+        "{}; a deploy builds exactly the committed lock file, as `cargo publish` does",
+        if *missing { format!("{app} has no Cargo.lock") } else { "Cargo.lock is not committed".to_owned() }
     )]
     LockFileNotCommitted {
         /// The workspace's name.
@@ -125,8 +115,7 @@ pub enum Error {
 
     /// The working tree has uncommitted changes and `--allow-dirty` was not given.
     #[error(
-        "{} in the working directory {} changes that were not yet committed into git:\n\n{}\n\n\
-         to proceed despite this, pass the `--allow-dirty` flag",
+        "{} in the working directory {} changes that were not yet committed into git:\n\n{}",
         plural(paths.len(), "file", "files"),
         if paths.len() == 1 { "contains" } else { "contain" },
         paths.join("\n")
@@ -138,8 +127,7 @@ pub enum Error {
 
     /// An add-on release would ship code that was not deployed.
     #[error(
-        "HEAD ({}) has changes that v{latest}, the latest deploy, does not run{}; \
-         deploy them first (`cargo release-log deploy`), then change add-ons",
+        "HEAD ({}) has changes that v{latest}, the latest deploy, does not run{}",
         head.get(..7).unwrap_or(head),
         if changed.is_empty() {
             " (its commit is not in this repository)".to_owned()
@@ -169,11 +157,7 @@ pub enum Error {
     },
 
     /// `[env]` was edited by hand and no longer matches the current release.
-    #[error(
-        "`[env]` in {path} was edited by hand and no longer matches v{version}:\n{diff}\
-         To discard the edit, run `cargo release-log sync`; \
-         to record it as a new release, run `cargo release-log deploy`."
-    )]
+    #[error("`[env]` in {path} was edited by hand and no longer matches v{version}:\n{diff}")]
     EnvEdited {
         /// The config file, relative to the workspace root.
         path: String,
@@ -184,10 +168,7 @@ pub enum Error {
     },
 
     /// `[env]` holds something that is not a config var cargo can use.
-    #[error(
-        "`[env]` in {path} was edited by hand and cannot be read: {message}\n\
-         Fix it, or run `cargo release-log sync` to regenerate it from the current release."
-    )]
+    #[error("`[env]` in {path} was edited by hand and cannot be read: {message}")]
     EnvUnreadable {
         /// The config file, relative to the workspace root.
         path: String,
@@ -354,10 +335,10 @@ fn known_list(known: &[String]) -> String {
 
 fn no_releases(app: &str, failed: &[u64]) -> String {
     if failed.is_empty() {
-        format!("{app} has no releases yet; run `cargo release-log deploy` first")
+        format!("{app} has no releases yet")
     } else {
         format!(
-            "{app} has no successful release yet ({} failed); run `cargo release-log deploy` first",
+            "{app} has no successful release yet ({} failed)",
             list_versions(failed)
         )
     }

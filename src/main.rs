@@ -1,6 +1,7 @@
 //! `cargo release-log`: parse the command line, call the library, report, exit.
 
 mod cli;
+mod hint;
 mod render;
 mod shell;
 
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             shell.error(&err);
-            if let Some(hint) = cli::hint(&err) {
+            if let Some(hint) = hint::hint(&err) {
                 shell.help(&hint);
             }
             cli::failure_code(&err)

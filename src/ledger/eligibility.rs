@@ -49,8 +49,7 @@ impl fmt::Display for Ineligible {
             }
             Ineligible::SlugMissing { executables } => write!(
                 f,
-                "its built executables are missing here: {}; slugs are not committed \
-                 (`cargo release-log rebuild` builds them here, and a `slug-store` shares them)",
+                "its built executables are missing here: {}; slugs are not committed",
                 executables.join(", ")
             ),
             Ineligible::UndoesAddonRelease { target, addons } => {
@@ -63,20 +62,11 @@ impl fmt::Display for Ineligible {
                         )
                     })
                     .collect();
-                let ways: Vec<String> = addons.iter().map(AddonConflict::way_forward).collect();
-                write!(
-                    f,
-                    "it would undo an add-on release: {}; roll back to a release after v{}, \
-                     or change the add-on first ({})",
-                    changes.join(", "),
-                    addons.iter().map(|a| a.set_by).max().unwrap_or(*target),
-                    ways.join(", ")
-                )
+                write!(f, "it would undo an add-on release: {}", changes.join(", "))
             }
             Ineligible::BasicTier { .. } => f.write_str(
                 "the basic tier keeps only the current and the previous release, so a rollback \
-                 can only undo one step; set `tier = \"advanced\"` \
-                 (`cargo release-log init --tier advanced`) to keep every release",
+                 can only undo one step",
             ),
         }
     }
@@ -95,25 +85,6 @@ pub struct AddonConflict {
     pub set_by: u64,
     /// Its versions in the target, or `absent`.
     pub then: String,
-}
-
-impl AddonConflict {
-    /// The add-on command that would put it in the target's state first.
-    fn way_forward(&self) -> String {
-        let parse = |v: &str| cargo_metadata::semver::Version::parse(v).ok();
-        let command = match (parse(&self.now), parse(&self.then)) {
-            _ if self.then == "absent" => format!("addons remove {}", self.name),
-            (Some(now), Some(then)) if then < now => {
-                format!("addons downgrade {}@{}", self.name, self.then)
-            }
-            (Some(now), Some(then)) if then > now => {
-                format!("addons upgrade {}@{}", self.name, self.then)
-            }
-            // Absent now, in several versions, or from git: set the requirement.
-            _ => format!("addons add {}@{}", self.name, self.then),
-        };
-        format!("`cargo release-log {command}`")
-    }
 }
 
 /// Which releases can be rolled back to while the current one runs.

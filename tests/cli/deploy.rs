@@ -343,7 +343,7 @@ fn only_failed_releases_is_not_no_releases() {
     let run = p.run(&["run"]);
     assert_eq!(
         run.stderr,
-        "error: myapp has no successful release yet (v1 failed); run `cargo release-log deploy` first\n"
+        "error: myapp has no successful release yet (v1 failed)\nhelp: run `cargo release-log deploy` first\n"
     );
 }
 

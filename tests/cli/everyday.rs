@@ -55,7 +55,7 @@ fn a_tier_that_deletes_release_files_asks_first() {
     let refusal = refused(&p, &["init", "--tier", "basic"]);
     assert_eq!(
         refusal.stderr,
-        "error: the basic tier deletes v1, v2 now (release files, and the slugs only they need); pass `--yes` to go on\n"
+        "error: the basic tier deletes v1, v2 now (release files, and the slugs only they need)\nhelp: pass `--yes` to go on\n"
     );
     // On a terminal: asked; no keeps everything.
     let on_terminal = |answer: &str| {

@@ -38,7 +38,7 @@ fn before_any_release() {
     run.assert_refused();
     assert_eq!(
         run.stderr,
-        "error: myapp has no releases yet; run `cargo release-log deploy` first\n"
+        "error: myapp has no releases yet\nhelp: run `cargo release-log deploy` first\n"
     );
 }
 

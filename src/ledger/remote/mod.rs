@@ -6,34 +6,23 @@
 //! that never leaves this module. (As with `reqwest::blocking`, a store must
 //! not be used from inside another async runtime.)
 
+mod transfer;
+
 use std::fmt;
-use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use fs_err as fs;
 use futures_util::StreamExt as _;
-use object_store::WriteMultipart;
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
-use sha2::{Digest as _, Sha256};
+use object_store::{ObjectStore, ObjectStoreExt as _};
+use transfer::PART_SIZE;
 
 use super::release::{Executable, is_sha256};
-use super::slugs::sha256_file;
 
 /// The setting that names the store, for messages.
 const SETTING: &str = "slug-store";
-
-/// Files larger than this are uploaded in parts of this size, so that a big
-/// executable is never held in memory whole; smaller ones go in one request,
-/// which is the only kind `object_store` can make create-if-absent.
-/// (S3 wants parts of at least 5 MiB.)
-const PART_SIZE: usize = 8 * 1024 * 1024;
-
-/// Parts uploading at once: with the part being filled, at most three parts
-/// (24 MiB) of a big executable are in memory.
-const PARTS_IN_FLIGHT: usize = 2;
 
 /// A slug store shared by everyone who deploys a workspace: a directory (a
 /// shared mount) or an S3-compatible bucket.
@@ -230,248 +219,6 @@ impl RemoteStore {
         }
     }
 
-    /// Uploads the executable stored at `local_path`, unless the store has it.
-    ///
-    /// The file is checked against `exe` as it is read, so bytes that are
-    /// not what the release records never reach the store.
-    pub(crate) fn upload(&self, exe: &Executable, local_path: &Path) -> anyhow::Result<Uploaded> {
-        let key = self.key(exe)?;
-        let repair = match self.head(&key)? {
-            Some(meta) if meta.size == exe.size => return Ok(Uploaded::Skipped),
-            Some(_) => true,
-            None => false,
-        };
-        let file = open_regular(local_path)?;
-        let sent = if exe.size <= self.part_size as u64 {
-            self.put_whole(&key, exe, file, local_path, repair)?
-        } else {
-            self.put_parts(&key, exe, file, local_path)?;
-            true
-        };
-        Ok(match (sent, repair) {
-            (false, _) => Uploaded::Skipped,
-            (true, false) => Uploaded::Sent { bytes: exe.size },
-            (true, true) => Uploaded::Repaired { bytes: exe.size },
-        })
-    }
-
-    /// Sends a small file in one request, create-if-absent unless it
-    /// replaces a broken object, so that of two uploaders racing one
-    /// writes and the other skips. Says whether it wrote.
-    fn put_whole(
-        &self,
-        key: &Key,
-        exe: &Executable,
-        file: fs::File,
-        local_path: &Path,
-        overwrite: bool,
-    ) -> anyhow::Result<bool> {
-        // The one copy in memory: `object_store` sends a payload it holds
-        // whole, and this one is at most `part_size`.
-        let mut bytes = Vec::with_capacity(usize::try_from(exe.size).unwrap_or(0));
-        let mut source = RecordedSource::new(file, local_path, exe);
-        let mut buf = vec![0; 64 * 1024];
-        while let Some(chunk) = source.next_chunk(&mut buf)? {
-            bytes.extend_from_slice(chunk);
-        }
-        source.finish()?;
-        let mode = if overwrite {
-            PutMode::Overwrite
-        } else {
-            PutMode::Create
-        };
-        self.put_new(key, PutPayload::from(bytes), mode)
-    }
-
-    /// Writes `payload` at `key`; with [`PutMode::Create`], an object that is
-    /// already there is left alone and `false` returned.
-    fn put_new(&self, key: &Key, payload: PutPayload, mode: PutMode) -> anyhow::Result<bool> {
-        let opts = PutOptions {
-            mode,
-            ..PutOptions::default()
-        };
-        match self
-            .runtime
-            .block_on(self.store.put_opts(key, payload, opts))
-        {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("failed to upload `{key}` to {self}")),
-        }
-    }
-
-    /// Streams a big file in parts. A multipart upload cannot be made
-    /// create-if-absent with `object_store`; two racing uploaders both
-    /// write, and as the key names the content, the object is whole and
-    /// right whichever completes last.
-    fn put_parts(
-        &self,
-        key: &Key,
-        exe: &Executable,
-        file: fs::File,
-        local_path: &Path,
-    ) -> anyhow::Result<()> {
-        self.runtime.block_on(async {
-            let upload = self
-                .store
-                .put_multipart(key)
-                .await
-                .with_context(|| format!("failed to start uploading `{key}` to {self}"))?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
-            let mut source = RecordedSource::new(file, local_path, exe);
-            let sent: anyhow::Result<()> = async {
-                let mut buf = vec![0; 64 * 1024];
-                while let Some(chunk) = source.next_chunk(&mut buf)? {
-                    writer
-                        .wait_for_capacity(PARTS_IN_FLIGHT)
-                        .await
-                        .with_context(|| format!("failed to upload `{key}` to {self}"))?;
-                    writer.write(chunk);
-                }
-                // On a mismatch, the parts sent are never completed into an object.
-                source.finish()
-            }
-            .await;
-            match sent {
-                Ok(()) => writer
-                    .finish()
-                    .await
-                    .map(drop)
-                    .with_context(|| format!("failed to upload `{key}` to {self}")),
-                Err(e) => {
-                    // Unfinished parts cost storage on S3 until aborted. The
-                    // error worth reporting is the first one.
-                    let _ = writer.abort().await;
-                    Err(e)
-                }
-            }
-        })
-    }
-
-    /// Downloads the executable to `dest`, verifying its size and sha256
-    /// before anything is renamed into place. A `dest` that already holds
-    /// the right bytes is kept as it is; a corrupt or missing object is an
-    /// error and leaves `dest` (and its folder) as they were.
-    pub(crate) fn fetch(&self, exe: &Executable, dest: &Path) -> anyhow::Result<Fetched> {
-        let key = self.key(exe)?;
-        let replace = match fs::symlink_metadata(dest) {
-            Ok(meta) if meta.is_file() => {
-                let (sha256, size) = sha256_file(dest)?;
-                if sha256 == exe.sha256 && size == exe.size {
-                    return Ok(Fetched::AlreadyHere);
-                }
-                // A damaged local copy is no good copy: the verified download replaces it.
-                true
-            }
-            Ok(_) => bail!(
-                "refusing to fetch into `{}`: it is not a regular file",
-                dest.display()
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e.into()),
-        };
-        let dir = match dest.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        fs::create_dir_all(dir)?;
-        // The slug folder is written into; a symlink there could lead out of `.releases/`.
-        if fs::symlink_metadata(dir)?.is_symlink() {
-            bail!(
-                "refusing to fetch into `{}`: it is a symbolic link",
-                dir.display()
-            );
-        }
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".tmp-fetch-");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            // It is an executable: `run` starts it.
-            builder.permissions(std::fs::Permissions::from_mode(0o755));
-        }
-        let mut tmp = builder
-            .tempfile_in(dir)
-            .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-        let tmp_path = tmp.path().to_owned();
-        // On any error below, `tmp` is dropped and so deleted.
-        self.runtime.block_on(async {
-            let got = match self.store.get(&key).await {
-                Ok(got) => got,
-                Err(object_store::Error::NotFound { .. }) => {
-                    bail!(
-                        "`{key}` is not in {self}, so `{}` cannot be fetched",
-                        exe.name
-                    )
-                }
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("failed to download `{key}` from {self}"));
-                }
-            };
-            if got.meta.size != exe.size {
-                bail!(
-                    "`{key}` in {self} is corrupt: it has {} bytes, but `{}` (sha256 {}) \
-                     has {}; nothing was fetched",
-                    got.meta.size,
-                    exe.name,
-                    exe.sha256,
-                    exe.size
-                );
-            }
-            let corrupt = |what: String| {
-                anyhow::anyhow!("`{key}` in {self} is corrupt: {what}; nothing was fetched")
-            };
-            let mut tally = Tally::new(exe);
-            let mut stream = got.into_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk =
-                    chunk.with_context(|| format!("failed to download `{key}` from {self}"))?;
-                if !tally.update(&chunk) {
-                    return Err(corrupt(format!(
-                        "it has more than the {} bytes of `{}`",
-                        exe.size, exe.name
-                    )));
-                }
-                tmp.write_all(&chunk)
-                    .with_context(|| format!("failed to write `{}`", tmp_path.display()))?;
-            }
-            let size = tally.size;
-            match tally.mismatch() {
-                None => Ok(()),
-                Some(sha256) if size != exe.size => Err(corrupt(format!(
-                    "it has {size} bytes with sha256 {sha256}, but `{}` has {} bytes \
-                     with sha256 {}",
-                    exe.name, exe.size, exe.sha256
-                ))),
-                Some(sha256) => Err(corrupt(format!(
-                    "its sha256 is {sha256}, but `{}` has sha256 {}",
-                    exe.name, exe.sha256
-                ))),
-            }
-        })?;
-        tmp.as_file()
-            .sync_all()
-            .with_context(|| format!("failed to write `{}`", tmp_path.display()))?;
-        if replace {
-            tmp.persist(dest)
-                .map_err(|e| e.error)
-                .with_context(|| format!("failed to replace `{}`", dest.display()))?;
-        } else {
-            match tmp.persist_noclobber(dest) {
-                Ok(_) => {}
-                // Another process fetched or stored it meanwhile: theirs stays.
-                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(e.error)
-                        .with_context(|| format!("failed to create `{}`", dest.display()));
-                }
-            }
-        }
-        crate::files::sync_dir(dir)?;
-        Ok(Fetched::Downloaded { bytes: exe.size })
-    }
-
     /// Every executable in the store, by digest and name; `size` is the
     /// object's size, unverified. Other objects under the prefix are ignored.
     pub(crate) fn list(&self) -> anyhow::Result<Vec<Executable>> {
@@ -548,109 +295,6 @@ impl fmt::Debug for RemoteStore {
     }
 }
 
-/// Bytes streamed through sha256 and counted, to compare with what a release records.
-struct Tally<'a> {
-    exe: &'a Executable,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl<'a> Tally<'a> {
-    fn new(exe: &'a Executable) -> Self {
-        Self {
-            exe,
-            hasher: Sha256::new(),
-            size: 0,
-        }
-    }
-
-    /// `false` once more bytes came than recorded, so a wrong stream stops early.
-    fn update(&mut self, bytes: &[u8]) -> bool {
-        self.size += bytes.len() as u64;
-        self.hasher.update(bytes);
-        self.size <= self.exe.size
-    }
-
-    /// The sha256 of the bytes, when they are not exactly the recorded ones.
-    fn mismatch(self) -> Option<String> {
-        let sha256 = hex(&self.hasher.finalize());
-        (self.size != self.exe.size || sha256 != self.exe.sha256).then_some(sha256)
-    }
-}
-
-/// A local file read for upload, checked as it is read against the
-/// executable a release records: more bytes than recorded stop it at once,
-/// other bytes are refused at the end, before anything is completed.
-struct RecordedSource<'a> {
-    file: fs::File,
-    path: &'a Path,
-    tally: Tally<'a>,
-}
-
-impl<'a> RecordedSource<'a> {
-    fn new(file: fs::File, path: &'a Path, exe: &'a Executable) -> Self {
-        Self {
-            file,
-            path,
-            tally: Tally::new(exe),
-        }
-    }
-
-    /// The next bytes read into `buf`, or `None` at the end of the file.
-    fn next_chunk<'b>(&mut self, buf: &'b mut [u8]) -> anyhow::Result<Option<&'b [u8]>> {
-        let n = self
-            .file
-            .read(buf)
-            .with_context(|| format!("failed to read `{}`", self.path.display()))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        if !self.tally.update(&buf[..n]) {
-            let (exe, size) = (self.tally.exe, self.tally.size);
-            return Err(not_recorded(self.path, exe, size, None));
-        }
-        Ok(Some(&buf[..n]))
-    }
-
-    /// Refuses the whole file when it is not exactly the recorded bytes.
-    fn finish(self) -> anyhow::Result<()> {
-        let (exe, size) = (self.tally.exe, self.tally.size);
-        match self.tally.mismatch() {
-            Some(sha256) => Err(not_recorded(self.path, exe, size, Some(&sha256))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The error for a local file that is not the executable a release records.
-fn not_recorded(path: &Path, exe: &Executable, size: u64, sha256: Option<&str>) -> anyhow::Error {
-    let what = match sha256 {
-        Some(sha256) => format!("{size} bytes with sha256 {sha256}"),
-        None => format!("more than {} bytes", exe.size),
-    };
-    anyhow::anyhow!(
-        "`{}` is not the `{}` recorded: it has {what}, not {} bytes with sha256 {}; \
-         nothing was uploaded",
-        path.display(),
-        exe.name,
-        exe.size,
-        exe.sha256
-    )
-}
-
-/// Opens a file to upload, refusing anything but a regular file (a
-/// symlink could lead out of `.releases/`).
-fn open_regular(path: &Path) -> anyhow::Result<fs::File> {
-    let meta = fs::symlink_metadata(path)?;
-    if !meta.is_file() {
-        bail!(
-            "refusing to upload `{}`: it is not a regular file",
-            path.display()
-        );
-    }
-    Ok(fs::File::open(path)?)
-}
-
 /// `s3` of `s3://…`; `None` for a path (`C:\…` included).
 fn url_scheme(spec: &str) -> Option<&str> {
     let (scheme, _) = spec.split_once("://")?;
@@ -668,86 +312,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The `s3://` stores, when built with the `s3` feature.
 #[cfg(feature = "s3")]
-mod s3 {
-    use std::ffi::OsString;
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use anyhow::Context as _;
-    use object_store::RetryConfig;
-    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-
-    use super::{Key, RemoteStore, SETTING};
-
-    /// Opens `s3://bucket/prefix` with the `AWS_*` variables of `env`.
-    pub(super) fn open(
-        spec: &str,
-        env: impl IntoIterator<Item = (OsString, OsString)>,
-    ) -> anyhow::Result<RemoteStore> {
-        let (bucket, prefix) = super::split_s3(spec)?;
-        // As `AmazonS3Builder::from_env`, reading `env` rather than the
-        // process's environment.
-        let mut builder = AmazonS3Builder::new();
-        let mut endpoint = None;
-        for (key, value) in env {
-            let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
-                continue;
-            };
-            if !key.starts_with("AWS_") {
-                continue;
-            }
-            let lower = key.to_ascii_lowercase();
-            if let Ok(config) = lower.parse::<AmazonS3ConfigKey>() {
-                // S3 signs requests; a `user:password@` in an endpoint URL
-                // only ends up in the request URLs that errors show.
-                let value = if lower.contains("endpoint") {
-                    without_userinfo(value)
-                } else {
-                    value.to_owned()
-                };
-                if config == AmazonS3ConfigKey::Endpoint {
-                    endpoint = Some(value.clone());
-                }
-                builder = builder.with_config(config, value);
-            }
-        }
-        // A server that does not answer fails in seconds, not after the
-        // default ten retries over three minutes.
-        let retry = RetryConfig {
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(60),
-            ..RetryConfig::default()
-        };
-        // TLS goes through rustls with ring (see Cargo.toml), which reqwest
-        // uses once it is the process's default; an embedding program's own
-        // choice, made first, is kept. `build` makes the client.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = builder
-            .with_bucket_name(bucket)
-            .with_retry(retry)
-            .build()
-            // object_store names the missing or malformed setting, never a secret's value.
-            .with_context(|| format!("failed to open the `{SETTING}` bucket `{bucket}`"))?;
-        let prefix = Key::parse(prefix)
-            .with_context(|| format!("the prefix of `{SETTING} = \"{spec}\"` is not valid"))?;
-        RemoteStore::new(Arc::new(store), prefix, spec.to_owned(), endpoint)
-    }
-
-    /// `http://host:port` of `http://user:pass@host:port`.
-    fn without_userinfo(url: &str) -> String {
-        match url::Url::parse(url) {
-            Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
-                let _ = parsed.set_username("");
-                let _ = parsed.set_password(None);
-                parsed.to_string()
-            }
-            Ok(_) => url.to_owned(),
-            Err(_) => "an endpoint that is not a URL".to_owned(),
-        }
-    }
-}
+mod s3;
 
 /// Without the `s3` feature, an S3 store is refused for what it is.
 #[cfg(not(feature = "s3"))]
@@ -781,13 +347,15 @@ fn split_s3(spec: &str) -> anyhow::Result<(&str, &str)> {
 }
 
 #[cfg(all(test, feature = "s3"))]
-#[path = "../../tests/cli/s3.rs"]
+#[path = "../../../tests/cli/s3.rs"]
 mod s3_server;
 
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
     use std::path::PathBuf;
+
+    use sha2::{Digest as _, Sha256};
 
     use super::*;
 
@@ -1153,6 +721,8 @@ mod tests {
 
     #[cfg(feature = "s3")]
     mod s3 {
+        use object_store::{PutMode, PutPayload};
+
         use super::super::s3_server::{BUCKET, S3Server, SECRET_KEY};
         use super::*;
 

@@ -1,0 +1,107 @@
+//! What to do about a refusal, in the tool's words: the library's errors
+//! carry the facts, and the command line says which command helps.
+
+use cargo_release_log::{AddonConflict, Error, Ineligible};
+
+/// The `help:` line for `err`, when a command helps.
+pub fn hint(err: &Error) -> Option<String> {
+    Some(match err {
+        Error::SecretMissing { name, .. } => {
+            format!("set it here with `cargo release-log config set --secret {name}=…`")
+        }
+        Error::ConfirmationNeeded { .. } => "pass `--yes` to go on".to_owned(),
+        Error::NoReleases { .. } => "run `cargo release-log deploy` first".to_owned(),
+        Error::SlugMissing { version, .. } => rebuild(*version),
+        Error::LockFileNotCommitted { missing: true, .. } => {
+            "run `cargo generate-lockfile` and commit Cargo.lock, then deploy again".to_owned()
+        }
+        Error::LockFileNotCommitted { missing: false, .. } => {
+            "commit it (`git add Cargo.lock && git commit`), then deploy again".to_owned()
+        }
+        Error::Dirty { .. } => "to proceed despite this, pass the `--allow-dirty` flag".to_owned(),
+        Error::NotDeployed { .. } => {
+            "deploy them first (`cargo release-log deploy`), then change add-ons".to_owned()
+        }
+        Error::EnvEdited { .. } => "to discard the edit, run `cargo release-log sync`; to record \
+                                    it as a new release, run `cargo release-log deploy`"
+            .to_owned(),
+        Error::EnvUnreadable { .. } => {
+            "fix it, or run `cargo release-log sync` to regenerate it from the current release"
+                .to_owned()
+        }
+        Error::NotEligible { version, reason } => return ineligible(version.0, reason),
+        Error::UnknownEnvironment { .. } => "declare it in Cargo.toml, as \
+             `[workspace.metadata.release-log.environments.NAME]`"
+            .to_owned(),
+        Error::PromotionOnly { env, from } => {
+            format!("ship to it with `cargo release-log promote {from} {env}`")
+        }
+        Error::NothingPromotedYet { env, from } => {
+            format!("`cargo release-log promote {from} {env}` ships {from}'s current release")
+        }
+        Error::PromotionSource { to, expected, .. } => {
+            format!("promote through `{expected}`: `cargo release-log promote {expected} {to}`")
+        }
+        Error::MissingConfigVars {
+            to,
+            names,
+            first: false,
+            ..
+        } => format!(
+            "set them first (`cargo release-log --env {to} config set {}=…`), or pass \
+             `--allow-missing` to promote without them",
+            names.first().map(String::as_str).unwrap_or("NAME")
+        ),
+        Error::MissingConfigVars {
+            to, first: true, ..
+        } => format!(
+            "`{to}` has no release yet to set them on: promote with `--allow-missing`, then \
+             set them (`cargo release-log --env {to} config set NAME=…`)"
+        ),
+        Error::NotPromotable { from, .. } => format!(
+            "`cargo release-log --env {from} releases` lists its releases; promote one that \
+             succeeded (`rebuild vN` there stores a missing build)"
+        ),
+        _ => return None,
+    })
+}
+
+/// Why a rollback target is refused, and what to do instead.
+pub fn ineligible(version: u64, reason: &Ineligible) -> Option<String> {
+    Some(match reason {
+        Ineligible::SlugMissing { .. } => rebuild(version),
+        Ineligible::UndoesAddonRelease { target, addons } => {
+            let after = addons.iter().map(|a| a.set_by).max().unwrap_or(*target);
+            let ways: Vec<String> = addons.iter().map(way_forward).collect();
+            format!(
+                "roll back to a release after v{after}, or change the add-on first ({})",
+                ways.join(", ")
+            )
+        }
+        Ineligible::BasicTier { .. } => "set `tier = \"advanced\"` (`cargo release-log init \
+                                         --tier advanced`) to keep every release"
+            .to_owned(),
+        _ => return None,
+    })
+}
+
+fn rebuild(version: u64) -> String {
+    format!(
+        "`cargo release-log rebuild v{version}` builds it here from its commit (a `slug-store` \
+         setting shares slugs between clones)"
+    )
+}
+
+/// The add-on command that puts `conflict`'s add-on in the target's state first.
+fn way_forward(conflict: &AddonConflict) -> String {
+    use cargo_metadata::semver::Version;
+    let (name, then) = (&conflict.name, &conflict.then);
+    let command = match (Version::parse(&conflict.now), Version::parse(then)) {
+        _ if then == "absent" => format!("addons remove {name}"),
+        (Ok(now), Ok(to)) if to < now => format!("addons downgrade {name}@{then}"),
+        (Ok(now), Ok(to)) if to > now => format!("addons upgrade {name}@{then}"),
+        // Absent now, in several versions, or from git: set the requirement.
+        _ => format!("addons add {name}@{then}"),
+    };
+    format!("`cargo release-log {command}`")
+}
