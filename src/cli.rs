@@ -390,7 +390,10 @@ fn trap_interrupts() -> Result<Arc<AtomicBool>, Error> {
 /// exits, 130 for an interrupt, as a shell reports Ctrl-C, 1 for anything else.
 pub fn failure_code(err: &Error) -> ExitCode {
     match err {
-        Error::InvalidInput(_) => ExitCode::from(2),
+        Error::InvalidInput(_)
+        | Error::NotAnAddon { .. }
+        | Error::SeveralVersions { .. }
+        | Error::WrongDirection { .. } => ExitCode::from(2),
         Error::Interrupted(_) => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     }

@@ -144,6 +144,35 @@ pub enum Error {
         changed: Vec<String>,
     },
 
+    /// The add-on named is not a dependency of the workspace's latest build.
+    #[error("`{name}` is not an add-on of this workspace")]
+    NotAnAddon {
+        /// The name given.
+        name: String,
+    },
+
+    /// The add-on is resolved to several versions: which one to move is unclear.
+    #[error("`{name}` is resolved to several versions ({})", versions.join(", "))]
+    SeveralVersions {
+        /// The add-on.
+        name: String,
+        /// Its versions in Cargo.lock.
+        versions: Vec<String>,
+    },
+
+    /// An upgrade to an older version, or a downgrade to a newer one.
+    #[error("`{name}` is at {now}, so going to {wanted} is not an {asked}")]
+    WrongDirection {
+        /// The add-on.
+        name: String,
+        /// Its version now.
+        now: String,
+        /// The version asked for.
+        wanted: String,
+        /// `upgrade` or `downgrade`.
+        asked: String,
+    },
+
     /// cargo refused an add-on change; Cargo.toml and Cargo.lock were restored.
     #[error(
         "`{command}` failed; Cargo.toml and Cargo.lock are as they were, and nothing was recorded"

@@ -30,6 +30,24 @@ pub fn hint(err: &Error) -> Option<String> {
                 .to_owned()
         }
         Error::NotEligible { version, reason } => return ineligible(version.0, reason),
+        Error::NotAnAddon { .. } => "`cargo release-log addons` lists them".to_owned(),
+        Error::SeveralVersions { name, .. } => format!(
+            "change the requirement with `cargo release-log addons add {name}@VERSION -p \
+             PACKAGE` instead"
+        ),
+        Error::WrongDirection {
+            name,
+            wanted,
+            asked,
+            ..
+        } => {
+            let other = if asked == "upgrade" {
+                "downgrade"
+            } else {
+                "upgrade"
+            };
+            format!("use `cargo release-log addons {other} {name}@{wanted}`")
+        }
         Error::UnknownEnvironment { .. } => "declare it in Cargo.toml, as \
              `[workspace.metadata.release-log.environments.NAME]`"
             .to_owned(),

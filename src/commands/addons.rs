@@ -415,14 +415,7 @@ fn cargo_command(
         AddonChange::Upgrade { name, version } => {
             let now = resolved_version(addons, name)?;
             if let Some(version) = version {
-                compare(
-                    name,
-                    &now,
-                    version,
-                    std::cmp::Ordering::Greater,
-                    "upgrade",
-                    "downgrade",
-                )?;
+                compare(name, &now, version, std::cmp::Ordering::Greater, "upgrade")?;
             }
             let cargo = cargo.arg("update").arg(format!("{name}@{now}"));
             match version {
@@ -432,14 +425,7 @@ fn cargo_command(
         }
         AddonChange::Downgrade { name, version } => {
             let now = resolved_version(addons, name)?;
-            compare(
-                name,
-                &now,
-                version,
-                std::cmp::Ordering::Less,
-                "downgrade",
-                "upgrade",
-            )?;
+            compare(name, &now, version, std::cmp::Ordering::Less, "downgrade")?;
             cargo
                 .arg("update")
                 .arg(format!("{name}@{now}"))
@@ -456,15 +442,14 @@ fn resolved_version(addons: &[Addon], name: &str) -> crate::Result<String> {
         .filter_map(|a| a.version.as_deref())
         .collect();
     match versions.as_slice() {
-        [] => Err(Error::InvalidInput(format!(
-            "`{name}` is not an add-on of this workspace; `cargo release-log addons` lists them"
-        ))),
+        [] => Err(Error::NotAnAddon {
+            name: name.to_owned(),
+        }),
         [version] => Ok((*version).to_owned()),
-        several => Err(Error::InvalidInput(format!(
-            "`{name}` is resolved to several versions ({}); change the requirement with \
-             `cargo release-log addons add {name}@VERSION -p PACKAGE` instead",
-            several.join(", ")
-        ))),
+        several => Err(Error::SeveralVersions {
+            name: name.to_owned(),
+            versions: several.iter().map(|v| (*v).to_owned()).collect(),
+        }),
     }
 }
 
@@ -475,7 +460,6 @@ fn compare(
     wanted: &str,
     expected: std::cmp::Ordering,
     verb: &str,
-    other: &str,
 ) -> crate::Result<()> {
     let parse = |v: &str| {
         semver::Version::parse(v).map_err(|_| {
@@ -486,14 +470,15 @@ fn compare(
     if order == expected {
         return Ok(());
     }
-    Err(Error::InvalidInput(if order == std::cmp::Ordering::Equal {
-        format!("`{name}` is already at {now}")
-    } else {
-        format!(
-            "`{name}` is at {now}, so going to {wanted} is not an {verb}; \
-             use `cargo release-log addons {other} {name}@{wanted}`"
-        )
-    }))
+    if order == std::cmp::Ordering::Equal {
+        return Err(Error::InvalidInput(format!("`{name}` is already at {now}")));
+    }
+    Err(Error::WrongDirection {
+        name: name.to_owned(),
+        now: now.to_owned(),
+        wanted: wanted.to_owned(),
+        asked: verb.to_owned(),
+    })
 }
 
 /// Crate names are letters, digits, `-` and `_`: anything else (an option,
