@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use cargo_release_log::text::printable;
 use cargo_release_log::{
     Context, DeployOptions, Error, PromoteOptions, RebuildOptions, ReleaseInfo, RunOptions,
-    Secrecy, Tier, VarValue, Workspace,
+    Secrecy, Tier, VarValue, Version, Workspace,
 };
 
 pub use args::*;
@@ -101,9 +101,17 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         AnyCommand::InWorkspace(command) => command,
     };
     let notes = shell.clone();
-    let ctx = context()?.on_lock_wait(move || {
-        notes.note("    Blocking waiting for file lock on the release ledger");
-    });
+    let output = shell.clone();
+    let warnings = shell.clone();
+    let ctx = context()?
+        .on_lock_wait(move || {
+            notes.note("    Blocking waiting for file lock on the release ledger");
+        })
+        // What the release phase, the health check and hooks print is
+        // theirs: shown as it comes, on stderr, as cargo's build output is.
+        .on_release_output(move |bytes| output.raw_err(bytes))
+        .on_warning(move |text| warnings.warn(text))
+        .skip_release_phase(cli.skip_release_phase);
     let mut ws = workspace(cli.manifest_path.as_deref())?;
     let env = cli
         .env
@@ -113,6 +121,13 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         ws = ws.with_env(&env)?;
     }
     let ws = &mut ws;
+    // A command that runs a release phase or health check stops it on
+    // Ctrl-C and records the release as failed, rather than dying with it.
+    let ctx = if ws.runs_release_commands() && command.writes() {
+        ctx.interrupted_by(trap_interrupts()?)
+    } else {
+        ctx
+    };
     match command {
         Command::Init(args) => {
             let tier = args.tier.map(Tier::from);
@@ -155,7 +170,8 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             if args.json {
                 shell.out(&json(&info)?);
             } else if args.shell {
-                shell.out(&render::shell_lines(&ws.environment(&info.release.config)?));
+                let version = Some(Version(info.release.version));
+                shell.out(&render::shell_lines(&ws.release_environment(version)?));
             } else {
                 for line in reports::fetched(&info.fetched).lines() {
                     shell.note(line);
@@ -168,6 +184,10 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             ..
         })
         | Command::Rollback(args) => {
+            if args.dry_run {
+                shell.print(&reports::rollback_plan(&ws.rollback_plan(args.release)?));
+                return Ok(ExitCode::SUCCESS);
+            }
             let done = ws.rollback(&ctx, args.release)?;
             shell.status(&reports::rolled_back(&done));
         }
@@ -179,6 +199,17 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             let done = ws.promote(&ctx, &args.from, &args.to, &opts)?;
             shell.status(&reports::promoted(&done, ws.name()));
         }
+        Command::Releases(ReleasesArgs {
+            action: Some(ReleasesAction::Output(args)),
+            ..
+        }) => {
+            let output = ws.release_output(args.release)?;
+            shell.raw_out(&output.output);
+        }
+        Command::Releases(ReleasesArgs {
+            action: Some(ReleasesAction::Retry),
+            ..
+        }) => shell.status(&reports::retried(&ws.retry(&ctx)?)),
         Command::Releases(args) if args.all_envs => {
             let pipeline = ws.pipeline()?;
             if args.json {
@@ -194,6 +225,8 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 shell.out(&json(&list)?);
             } else if list.is_empty() {
                 shell.print(&format!("{} has no releases.\n", &ws.app_name()));
+            } else if args.eligible {
+                shell.print(&render::eligible(&list));
             } else {
                 shell.print(&render::table::releases(&list, ctx.now(), shell.width()));
             }
@@ -220,7 +253,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                     }
                     shell.out(&json(&values)?);
                 } else if args.shell {
-                    shell.out(&render::shell_lines(&ws.environment(&shown.vars)?));
+                    shell.out(&render::shell_lines(&ws.release_environment(None)?));
                 } else {
                     let mut lines = Vec::new();
                     for (name, var) in &shown.vars {
@@ -294,7 +327,10 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             }
             Some(action) => {
                 let change = action.change()?;
-                let ctx = ctx.interrupted_by(trap_interrupts()?);
+                let ctx = match ctx.interrupt() {
+                    Some(_) => ctx,
+                    None => ctx.interrupted_by(trap_interrupts()?),
+                };
                 let done = ws.change_addons(&ctx, &change)?;
                 shell.status(&reports::addons_changed(&done, &ws.app_name()));
             }
@@ -395,6 +431,7 @@ pub fn failure_code(err: &Error) -> ExitCode {
         | Error::SeveralVersions { .. }
         | Error::WrongDirection { .. } => ExitCode::from(2),
         Error::Interrupted(_) => ExitCode::from(130),
+        Error::ReleasePhaseFailed { reason, .. } if reason == "interrupted" => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     }
 }

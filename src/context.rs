@@ -33,6 +33,9 @@ pub fn system_time_zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::system()
 }
 
+/// Where what the commands a release runs print goes.
+type OutputHook = dyn Fn(&[u8]) + Send + Sync;
+
 /// What a command takes from its surroundings, so that its output can be reproduced.
 ///
 /// ```
@@ -50,7 +53,10 @@ pub struct Context {
     live: bool,
     user: Option<String>,
     on_lock_wait: Box<dyn Fn() + Send + Sync>,
+    on_output: Box<OutputHook>,
+    on_warning: Box<dyn Fn(&str) + Send + Sync>,
     interrupt: Option<Arc<AtomicBool>>,
+    skip_release_phase: bool,
 }
 
 impl Context {
@@ -63,7 +69,10 @@ impl Context {
             live: false,
             user: None,
             on_lock_wait: Box::new(|| {}),
+            on_output: Box::new(|_| {}),
+            on_warning: Box::new(|_| {}),
             interrupt: None,
+            skip_release_phase: false,
         }
     }
 
@@ -90,6 +99,40 @@ impl Context {
         self
     }
 
+    /// Calls `hook` with what the release phase, the health check and the
+    /// post-release hook print, as they print it (their stdout and stderr
+    /// interleaved), so that the caller can show it: the library never prints.
+    pub fn on_release_output(mut self, hook: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.on_output = Box::new(hook);
+        self
+    }
+
+    /// Calls `hook` with a warning that does not stop the command, e.g. a
+    /// post-release hook that failed.
+    pub fn on_warning(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_warning = Box::new(hook);
+        self
+    }
+
+    /// Records releases without running the release phase
+    /// (`--skip-release-phase`, for emergencies): each release says so.
+    pub fn skip_release_phase(mut self, skip: bool) -> Self {
+        self.skip_release_phase = skip;
+        self
+    }
+
+    pub(crate) fn skips_release_phase(&self) -> bool {
+        self.skip_release_phase
+    }
+
+    pub(crate) fn release_output(&self, bytes: &[u8]) {
+        (self.on_output)(bytes);
+    }
+
+    pub(crate) fn warn(&self, text: &str) {
+        (self.on_warning)(text);
+    }
+
     /// Stops a change at its next safe point once `flag` is set (by the
     /// caller's signal handler, on Ctrl-C), undoing what it did: an add-on
     /// change puts Cargo.toml and Cargo.lock back and records nothing
@@ -100,7 +143,7 @@ impl Context {
     }
 
     /// The flag given to [`Context::interrupted_by`].
-    pub(crate) fn interrupt(&self) -> Option<Arc<AtomicBool>> {
+    pub fn interrupt(&self) -> Option<Arc<AtomicBool>> {
         self.interrupt.clone()
     }
 

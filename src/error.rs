@@ -290,6 +290,41 @@ pub enum Error {
         first: bool,
     },
 
+    /// The release phase failed; the release was recorded as `failed`.
+    #[error(
+        "the release phase of v{version} failed ({reason}); recorded v{version} as failed, {}",
+        match current {
+            Some(c) => format!("v{c} is still the current release"),
+            None => "there is no current release yet".to_owned(),
+        }
+    )]
+    ReleasePhaseFailed {
+        /// The failed release.
+        version: u64,
+        /// The release that stays current.
+        current: Option<u64>,
+        /// Why: `exit status: 1`, `timed out after 10m`, `interrupted`, …
+        reason: String,
+    },
+
+    /// The health check of a release never passed; unless it was a
+    /// rollback, the release that was current before is back.
+    #[error(
+        "the health check of v{version} failed ({reason}){}",
+        match rolled_back {
+            Some((target, new)) => format!("; rolled back to v{target} as v{new}"),
+            None => "; nothing was rolled back".to_owned(),
+        }
+    )]
+    HealthCheckFailed {
+        /// The release checked.
+        version: u64,
+        /// Why the last try failed.
+        reason: String,
+        /// The release rolled back to, and the rollback release made.
+        rolled_back: Option<(u64, u64)>,
+    },
+
     /// Interrupted (Ctrl-C) before anything was recorded; what the command
     /// had changed was put back.
     #[error("interrupted; {0}")]
@@ -303,7 +338,13 @@ pub enum Error {
 impl Error {
     /// Whether the command refused before changing anything.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, Error::BuildFailed { .. } | Error::Other(_))
+        !matches!(
+            self,
+            Error::BuildFailed { .. }
+                | Error::ReleasePhaseFailed { .. }
+                | Error::HealthCheckFailed { .. }
+                | Error::Other(_)
+        )
     }
 }
 

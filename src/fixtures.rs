@@ -78,6 +78,7 @@ pub fn write_ledger(
             note: None,
             rollback_to: None,
             promoted_from: None,
+            release_phase: None,
             previous_digest: previous.take(),
             code: code.clone(),
             latest_deploy: None,

@@ -36,6 +36,7 @@ mod error;
 mod files;
 #[doc(hidden)]
 pub mod fixtures;
+mod hooks;
 mod ledger;
 mod process;
 mod secrets;
@@ -53,8 +54,9 @@ pub use commands::init::Initialized;
 pub use commands::pipeline::EnvironmentStatus;
 pub use commands::promote::{PromoteOptions, PromotedRelease};
 pub use commands::rebuild::{RebuildOptions, Rebuilt, RebuiltExecutable};
-pub use commands::releases::ReleaseInfo;
-pub use commands::rollback::RolledBack;
+pub use commands::releases::{ReleaseInfo, ReleaseOutput};
+pub use commands::retry::Retried;
+pub use commands::rollback::{RollbackPlan, RolledBack};
 pub use commands::run::{RunOptions, RunPlan};
 pub use commands::sync::Synced;
 pub use commands::{Shared, SlugTransfer};
@@ -63,7 +65,7 @@ pub use error::{CargoSaid, Error, Result};
 pub use ledger::environment::DEFAULT_ENV;
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
-    ConfigVars, Environment, Executable, Ineligible, MovedAddon, ParseError, Promoted, Pruned,
-    Release, Slug, Status, Tier, VarValue, Version,
+    ConfigVars, Environment, Executable, Ineligible, MovedAddon, ParseError, PhaseStatus, Promoted,
+    Pruned, Release, ReleasePhase, Slug, Status, Tier, VarValue, Version,
 };
 pub use workspace::Workspace;

@@ -94,6 +94,22 @@ impl Shell {
         let _ = stdout.flush();
     }
 
+    /// Bytes a program printed, given back as they are: what `releases
+    /// output` kept.
+    pub fn raw_out(&self, bytes: &[u8]) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
+    }
+
+    /// Bytes a program the release runs printed, as it prints them, on
+    /// stderr (as cargo's build output goes); `--quiet` does not hide them.
+    pub fn raw_err(&self, bytes: &[u8]) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(bytes);
+        let _ = stderr.flush();
+    }
+
     /// A command's result for people: the styles in `text` show when stdout
     /// takes color, and are stripped when it does not.
     pub fn print(&self, text: &str) {

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::hooks;
 use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
@@ -111,6 +112,8 @@ impl<'ws> Transaction<'ws> {
     /// ([`Error::EnvEdited`]), a change that was interrupted is finished.
     /// This is how a config, add-on, rollback or promote change starts.
     pub(crate) fn begin_change(ws: &'ws Workspace, ctx: &Context) -> crate::Result<Self> {
+        // Settings that would refuse the release refuse it before anything runs.
+        ws.hooks()?;
         // Each caller records a release: who acts is looked up meanwhile.
         if ctx.user().is_none() {
             ws.start_user_lookup();
@@ -238,8 +241,15 @@ impl<'ws> Transaction<'ws> {
     /// regenerates the workspace state from it — `[env]` first, `current`
     /// last, so that an interrupted run is recognised and finished — and
     /// applies the tier's retention.
+    ///
+    /// With a `release-command`, it runs first, and a failure records the
+    /// release as `failed` ([`Error::ReleasePhaseFailed`]); a
+    /// `post-release` hook runs after every recorded release; a
+    /// `health-check` that never passes rolls back to the release that was
+    /// current before ([`Error::HealthCheckFailed`]).
     pub(crate) fn commit(&mut self, ctx: &Context, draft: Draft) -> crate::Result<Committed> {
         let ws = self.ws;
+        let skip_release_phase = ctx.skips_release_phase();
         let mut release = Release {
             format: release::FORMAT,
             // The ledger numbers and links the release when it appends it.
@@ -259,6 +269,7 @@ impl<'ws> Transaction<'ws> {
             note: draft.note,
             rollback_to: draft.rollback_to,
             promoted_from: draft.promoted_from,
+            release_phase: None,
             previous_digest: None,
             latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
             code: draft.code,
@@ -270,8 +281,36 @@ impl<'ws> Transaction<'ws> {
         let tier = ws.tier()?;
         let remote = ws.slug_store()?;
         let keep_slugs = ws.keep_slugs()?;
+        let hooks = ws.hooks()?.clone();
         // Never write a file that would be refused when read back.
         release.validate()?;
+        let previous = self.current.clone();
+        let mut phase_failure = None;
+        if release.succeeded()
+            && let Some(argv) = &hooks.release_command
+        {
+            // The number the ledger gives it, which the command is told.
+            release.version = self.ledger.next_version()?;
+            let (phase, failure) = if skip_release_phase {
+                (hooks::skipped(), None)
+            } else {
+                let ran = self.run_hook(ctx, &release, argv, hooks.release_timeout, &[])?;
+                let kept = hooks::keep_output(
+                    &self.ledger,
+                    ws,
+                    release.version,
+                    "release-phase",
+                    &ran.output,
+                )?;
+                let failure = ran.failure.clone();
+                (hooks::phase_record(&ran, kept), failure)
+            };
+            release.release_phase = Some(phase);
+            if let Some(reason) = failure {
+                release.status = Status::Failed;
+                phase_failure = Some(reason);
+            }
+        }
         if release.succeeded()
             && let Some(env) = &mut self.env_file
         {
@@ -303,7 +342,144 @@ impl<'ws> Transaction<'ws> {
                     release.version
                 )
             })?;
+        if let Some(argv) = &hooks.post_release {
+            self.post_release(ctx, &release, argv, hooks.release_timeout)?;
+        }
+        if let Some(reason) = phase_failure {
+            return Err(Error::ReleasePhaseFailed {
+                version: release.version,
+                current: previous.map(|c| c.version),
+                reason,
+            });
+        }
+        if release.succeeded()
+            && let Some(argv) = &hooks.health_check
+            && let Some(reason) = self.health_check(ctx, &release, argv, &hooks)?
+        {
+            // A failing check after a rollback stops there: no loops.
+            let target = previous.filter(|_| release.kind != ChangeKind::Rollback);
+            let rolled_back = match target {
+                None => None,
+                Some(target) => {
+                    let mut back = Draft::new(
+                        ChangeKind::Rollback,
+                        format!(
+                            "Rollback to v{} (health check of v{} failed)",
+                            target.version, release.version
+                        ),
+                        target.code.clone(),
+                        target.config.clone(),
+                    );
+                    back.rollback_to = Some(target.version);
+                    back.latest_code = release.latest_code().clone();
+                    back.addon_releases = release.addon_releases.clone();
+                    match self.commit(ctx, back) {
+                        Ok(done) => Some((target.version, done.release.version)),
+                        Err(Error::HealthCheckFailed { version, .. }) => {
+                            Some((target.version, version))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            return Err(Error::HealthCheckFailed {
+                version: release.version,
+                reason,
+                rolled_back,
+            });
+        }
         Ok(Committed { release, pruned })
+    }
+
+    /// Runs `argv` for `release` with its config vars, its metadata and `extra`.
+    fn run_hook(
+        &self,
+        ctx: &Context,
+        release: &Release,
+        argv: &[String],
+        timeout: std::time::Duration,
+        extra: &[(String, String)],
+    ) -> crate::Result<hooks::Ran> {
+        let mut env = self.ws.environment(&release.config)?;
+        env.extend(hooks::metadata(self.ws, &self.ledger, release));
+        env.extend(extra.iter().cloned());
+        Ok(hooks::run(
+            ctx,
+            self.ws,
+            &self.ledger,
+            release,
+            argv,
+            &env,
+            timeout,
+        )?)
+    }
+
+    /// Runs the post-release hook; its failure is a warning, kept beside the
+    /// ledger for `info`, and never undoes the release.
+    fn post_release(
+        &self,
+        ctx: &Context,
+        release: &Release,
+        argv: &[String],
+        timeout: std::time::Duration,
+    ) -> crate::Result<()> {
+        let status = if release.succeeded() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let extra = [("RELEASE_LOG_STATUS".to_owned(), status.to_owned())];
+        let ran = match self.run_hook(ctx, release, argv, timeout, &extra) {
+            Ok(ran) => ran,
+            Err(e) => {
+                let why = format!("{e:#}");
+                hooks::keep_failure(&self.ledger, self.ws, release.version, &why)?;
+                ctx.warn(&format!(
+                    "the post-release hook of v{} could not run: {why}",
+                    release.version
+                ));
+                return Ok(());
+            }
+        };
+        hooks::keep_output(
+            &self.ledger,
+            self.ws,
+            release.version,
+            "post-release",
+            &ran.output,
+        )?;
+        if let Some(why) = &ran.failure {
+            hooks::keep_failure(&self.ledger, self.ws, release.version, why)?;
+            ctx.warn(&format!(
+                "the post-release hook of v{} failed ({why}); v{} stays recorded as it is",
+                release.version, release.version
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the health check until it passes, a second apart, as many times
+    /// as `health-retries` allows; returns why the last try failed, if none passed.
+    fn health_check(
+        &self,
+        ctx: &Context,
+        release: &Release,
+        argv: &[String],
+        hooks: &crate::workspace::Hooks,
+    ) -> crate::Result<Option<String>> {
+        let mut last = None;
+        for attempt in 0..=hooks.health_retries {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            let ran = self.run_hook(ctx, release, argv, hooks.health_timeout, &[])?;
+            match ran.failure {
+                None => return Ok(None),
+                Some(why) if ran.interrupted => return Ok(Some(why)),
+                Some(why) => last = Some(why),
+            }
+        }
+        Ok(last)
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Cli {
         help_heading = "Global Options"
     )]
     pub color: Option<ColorChoice>,
+    /// Record releases without running the release phase (for emergencies; each
+    /// release says so)
+    #[arg(long, global = true, help_heading = "Global Options")]
+    pub skip_release_phase: bool,
     /// Print only results and errors, no progress reports
     #[arg(short, long, global = true, help_heading = "Global Options")]
     pub quiet: bool,
@@ -202,8 +206,11 @@ pub struct ReleasesArgs {
     pub json: bool,
     /// Show every environment's current release side by side, and the
     /// commits each has yet to be promoted
-    #[arg(long)]
+    #[arg(long, conflicts_with = "eligible")]
     pub all_envs: bool,
+    /// Show which releases a rollback can go to, and why not for the others
+    #[arg(long)]
+    pub eligible: bool,
     #[command(subcommand)]
     pub action: Option<ReleasesAction>,
 }
@@ -215,6 +222,48 @@ pub enum ReleasesAction {
     Info(InfoArgs),
     /// Roll back (same as `rollback`)
     Rollback(RollbackArgs),
+    /// Print what a release's release phase printed (default: the newest release)
+    Output(OutputArgs),
+    /// Record the newest release, which failed, again: its code and config,
+    /// running the release phase again
+    Retry,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The release, `vN` or `N` (default: the newest one)
+    #[arg(value_name = "RELEASE", value_parser = release)]
+    pub release: Option<Version>,
+}
+
+impl Command {
+    /// Whether the command records releases (and so may run release commands).
+    pub fn writes(&self) -> bool {
+        match self {
+            Command::Deploy(_)
+            | Command::Rollback(_)
+            | Command::Promote(_)
+            | Command::Addons(AddonsArgs {
+                action: Some(_), ..
+            }) => true,
+            Command::Config(args) => matches!(
+                args.action,
+                Some(
+                    ConfigAction::Set { .. }
+                        | ConfigAction::Protect { .. }
+                        | ConfigAction::Unset { .. }
+                )
+            ),
+            Command::Releases(args) => matches!(
+                args.action,
+                Some(
+                    ReleasesAction::Retry
+                        | ReleasesAction::Rollback(RollbackArgs { dry_run: false, .. })
+                )
+            ),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +284,10 @@ pub struct RollbackArgs {
     /// The release to go back to, `vN` or `N` (default: the previous eligible one)
     #[arg(value_name = "RELEASE", value_parser = release)]
     pub release: Option<Version>,
+    /// Say what the rollback would change (code, add-ons, config vars, the
+    /// release phase it would run), and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -101,6 +101,14 @@ impl Workspace {
             });
             Tier::default()
         });
+        // The commands a release runs are settings like the tier.
+        if let Err(e) = self.hooks() {
+            report.problems.push(Finding {
+                subject: "Cargo.toml".to_owned(),
+                kind: FindingKind::Setting,
+                message: e.to_string(),
+            });
+        }
         let ledger = self.read_ledger(|ledger| Ok(Ledger::open(self.root(), ledger.env())?))?;
         if self.env().is_default() {
             for env in self.environments().iter().filter(|e| !e.is_default()) {

@@ -214,11 +214,16 @@ impl Workspace {
             .map(|(name, var)| (name.clone(), var.clone()))
             .collect();
         let mut env = toml_edit::Table::new();
+        let metadata: Vec<(String, String)> = self
+            .release_environment(None)?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("RELEASE_LOG_"))
+            .collect();
         // Resolved here: cargo would read a `relative` value from where the file is.
-        for (name, value) in self.environment(&secrets)? {
+        for (name, value) in self.environment(&secrets)?.into_iter().chain(metadata) {
             let mut entry = toml_edit::InlineTable::new();
             entry.insert("value", value.into());
-            if secrets[&name].force {
+            if secrets.get(&name).is_some_and(|var| var.force) {
                 entry.insert("force", true.into());
             }
             env.insert(&name, toml_edit::value(entry));

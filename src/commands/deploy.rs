@@ -179,6 +179,7 @@ fn plan(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Pl
     ws.tier()?;
     ws.slug_store()?;
     ws.keep_slugs()?;
+    ws.hooks()?;
     super::addons::refuse_promotion_only(ws)?;
     // `cargo metadata` takes longest: it runs while git answers.
     ws.start_reading_members();

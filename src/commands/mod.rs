@@ -13,6 +13,7 @@ pub(crate) mod promote;
 pub(crate) mod rebuild;
 pub(crate) mod releases;
 mod restore;
+pub(crate) mod retry;
 pub(crate) mod rollback;
 pub(crate) mod run;
 pub(crate) mod sync;

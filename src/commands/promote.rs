@@ -110,6 +110,9 @@ fn promote(
         version: source.version,
         reason,
     };
+    if source.release_phase_failed() {
+        return Err(refuse("its release phase failed".to_owned()));
+    }
     if !source.succeeded() {
         return Err(refuse("its build failed".to_owned()));
     }

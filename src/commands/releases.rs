@@ -3,8 +3,10 @@
 use serde::Serialize;
 
 use super::{SlugTransfer, fetch};
+use crate::error::Error;
+use crate::hooks;
 use crate::ledger::eligibility::Eligibility;
-use crate::ledger::{Ineligible, Release, Version};
+use crate::ledger::{Ineligible, Release, ReleasePhase, Version};
 use crate::transaction::require_current;
 use crate::workspace::Workspace;
 
@@ -29,6 +31,21 @@ pub struct ReleaseInfo {
     /// The executables `info` fetched from the shared slug store.
     #[serde(skip)]
     pub fetched: Vec<SlugTransfer>,
+    /// Why its post-release hook failed on this machine, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_release_failed: Option<String>,
+}
+
+/// What the release phase of a release printed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ReleaseOutput {
+    /// The release.
+    pub version: u64,
+    /// What its file records of the release phase.
+    pub phase: ReleasePhase,
+    /// The output, stdout and stderr as they came.
+    pub output: Vec<u8>,
 }
 
 impl Workspace {
@@ -78,7 +95,47 @@ impl Workspace {
             )?;
             let mut info = describe(release, current.as_ref(), &eligibility);
             info.fetched = fetched;
+            info.post_release_failed = hooks::post_release_failure(self, info.release.version);
             Ok(info)
+        })
+    }
+
+    /// `releases output [vN]`: what the release phase of `version` (default:
+    /// the newest release) printed, as kept on this machine and checked
+    /// against the sha256 its release file records.
+    pub fn release_output(&self, version: Option<Version>) -> crate::Result<ReleaseOutput> {
+        let release = self.read_ledger(|ledger| match version {
+            Some(v) => ledger.get(v),
+            None => match ledger.newest() {
+                Some(v) => Ok(ledger.read(v)?),
+                None => Err(Error::NoReleases {
+                    app: self.app_name(),
+                    failed: Vec::new(),
+                }),
+            },
+        })?;
+        let v = release.version;
+        let Some(phase) = release.release_phase.clone() else {
+            return Err(Error::InvalidInput(format!("v{v} ran no release phase")));
+        };
+        let Some(expected) = phase.output_sha256.clone() else {
+            return Err(Error::InvalidInput(format!(
+                "v{v} ran no release phase (it was skipped)"
+            )));
+        };
+        let path = hooks::output_path(self, v, "release-phase");
+        let output = crate::files::read_bounded(&path, 64 * 1024 * 1024)?
+            .filter(|bytes| crate::ledger::file_digest(bytes) == expected)
+            .ok_or_else(|| {
+                Error::Other(anyhow::anyhow!(
+                    "the output of v{v}'s release phase is not kept on this machine (it is \
+                     kept where the release was made)"
+                ))
+            })?;
+        Ok(ReleaseOutput {
+            version: v,
+            phase,
+            output,
         })
     }
 }
@@ -96,5 +153,6 @@ fn describe(
         ineligible: why,
         release,
         fetched: Vec::new(),
+        post_release_failed: None,
     }
 }

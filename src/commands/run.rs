@@ -6,7 +6,7 @@ use std::process::Command;
 
 use super::SlugTransfer;
 use crate::error::Error;
-use crate::ledger::Executable;
+use crate::ledger::{Executable, Version};
 use crate::text::printable;
 use crate::transaction::require_current;
 use crate::workspace::Workspace;
@@ -36,11 +36,35 @@ pub struct RunPlan {
 }
 
 impl Workspace {
+    /// The environment a program started from release `version` (default:
+    /// the current one) gets, as `--shell` prints it: its config vars (a
+    /// secret's value from this machine), then `RELEASE_LOG_VERSION`,
+    /// `_COMMIT`, `_CREATED_AT`, `_CHANGE`, `_ENV` and `_EXECUTABLE`.
+    pub fn release_environment(
+        &self,
+        version: Option<Version>,
+    ) -> crate::Result<Vec<(String, String)>> {
+        let (release, metadata) = self.read_ledger(|ledger| {
+            let release = match version {
+                Some(v) => ledger.get(v)?,
+                None => require_current(ledger, self)?,
+            };
+            let metadata = crate::hooks::metadata(self, ledger, &release);
+            Ok((release, metadata))
+        })?;
+        let mut vars = self.environment(&release.config)?;
+        vars.extend(metadata);
+        Ok(vars)
+    }
+
     /// `run`: the command that starts the current release's executable with
     /// its config vars (always set, as Heroku does). The caller spawns it.
     pub fn run_command(&self, opts: &RunOptions) -> crate::Result<RunPlan> {
-        let (slugs, current) =
-            self.read_ledger(|ledger| Ok((ledger.slugs(), require_current(ledger, self)?)))?;
+        let (slugs, current, metadata) = self.read_ledger(|ledger| {
+            let current = require_current(ledger, self)?;
+            let metadata = crate::hooks::metadata(self, ledger, &current);
+            Ok((ledger.slugs(), current, metadata))
+        })?;
         let exes = &current.code.slug.executables;
         // As `cargo run` does, the package of the folder it runs in decides;
         // elsewhere, the executable named after the workspace.
@@ -89,6 +113,8 @@ impl Workspace {
             // Always set, as Heroku does: the release's config wins over the
             // environment `run` is started from, `force` or not.
             .envs(self.environment(&current.config)?)
+            // Which release this is, as Heroku's dyno metadata says.
+            .envs(metadata)
             // As `cargo run`, in the folder it was started from.
             .current_dir(opts.from.as_deref().unwrap_or(self.root()));
         Ok(RunPlan {

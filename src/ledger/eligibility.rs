@@ -18,6 +18,8 @@ pub enum Ineligible {
     Current,
     /// Its build failed.
     Failed,
+    /// Its release phase failed: it never became current.
+    ReleasePhaseFailed,
     /// It was recorded with `deploy --no-build` before anything was built.
     NeverBuilt,
     /// Its built executables are not stored here.
@@ -44,6 +46,7 @@ impl fmt::Display for Ineligible {
         match self {
             Ineligible::Current => f.write_str("it is the current release"),
             Ineligible::Failed => f.write_str("its build failed"),
+            Ineligible::ReleasePhaseFailed => f.write_str("its release phase failed"),
             Ineligible::NeverBuilt => {
                 f.write_str("it was deployed with --no-build before anything was built")
             }
@@ -158,7 +161,11 @@ fn rules(
         return Err(Ineligible::Current);
     }
     if !release.succeeded() {
-        return Err(Ineligible::Failed);
+        return Err(if release.release_phase_failed() {
+            Ineligible::ReleasePhaseFailed
+        } else {
+            Ineligible::Failed
+        });
     }
     if release.code.deploy == 0 && current.is_some_and(|c| c.latest_code().deploy != 0) {
         return Err(Ineligible::NeverBuilt);

@@ -356,6 +356,7 @@ mod tests {
             note: None,
             rollback_to: None,
             promoted_from: None,
+            release_phase: None,
             previous_digest: None,
             code,
             latest_deploy: None,

@@ -27,8 +27,8 @@ pub use eligibility::{AddonConflict, Ineligible};
 pub use environment::Environment;
 pub(crate) use locked::LockedLedger;
 pub use release::{
-    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, ParseError, Promoted,
-    Release, Slug, Status, Version,
+    Addon, Build, ChangeKind, Code, ConfigVar, ConfigVars, Executable, ParseError, PhaseStatus,
+    Promoted, Release, ReleasePhase, Slug, Status, Version,
 };
 pub use retention::{Pruned, Tier};
 use slugs::SlugStore;

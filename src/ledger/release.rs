@@ -54,6 +54,9 @@ pub struct Release {
     /// For a promotion: the release of another environment whose code it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted_from: Option<Promoted>,
+    /// What the release phase (`release-command`) did, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_phase: Option<ReleasePhase>,
     /// `sha256:<hex>` of the previous release's file: a hash chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_digest: Option<String>,
@@ -90,6 +93,44 @@ pub enum ChangeKind {
     Rollback,
     /// `promote`: another environment's code, with this one's config.
     Promote,
+}
+
+/// What the release phase did for a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct ReleasePhase {
+    /// How it ended.
+    pub status: PhaseStatus,
+    /// Why it failed: `exit status: 1`, `killed by signal 9`, `timed out after 10m`,
+    /// `interrupted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The command's exit code, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// How long it ran, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Its output (stdout and stderr as they came), kept beside the ledger:
+    /// `sha256:<hex>` of the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_sha256: Option<String>,
+    /// The size of its output, in bytes.
+    #[serde(default)]
+    pub output_size: u64,
+}
+
+/// How a release phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhaseStatus {
+    /// It exited 0: the release became current.
+    Passed,
+    /// It failed, was killed, timed out or was interrupted: the release failed.
+    Failed,
+    /// `--skip-release-phase`: it did not run.
+    Skipped,
 }
 
 /// Where a promoted release's code comes from.
@@ -400,6 +441,13 @@ impl Slug {
 }
 
 impl Release {
+    /// Whether it failed because its release phase did.
+    pub fn release_phase_failed(&self) -> bool {
+        self.release_phase
+            .as_ref()
+            .is_some_and(|p| p.status == PhaseStatus::Failed)
+    }
+
     /// Whether its build succeeded.
     pub fn succeeded(&self) -> bool {
         self.status == Status::Succeeded
@@ -723,6 +771,7 @@ mod properties {
                 note: None,
                 rollback_to: None,
                 promoted_from: None,
+                release_phase: None,
                 previous_digest: None,
                 code,
                 latest_deploy: None,

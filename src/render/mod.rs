@@ -8,7 +8,9 @@ pub mod time;
 use std::fmt::Write as _;
 
 use cargo_release_log::text::{printable, shell_quote};
-use cargo_release_log::{Addon, ConfigVars, EnvironmentStatus, Release, ReleaseDiff, ReleaseInfo};
+use cargo_release_log::{
+    Addon, ConfigVars, EnvironmentStatus, PhaseStatus, Release, ReleaseDiff, ReleaseInfo,
+};
 
 /// `8.3MB`, the way Heroku shows slug sizes.
 pub fn size(bytes: u64) -> String {
@@ -61,7 +63,7 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
         ""
     };
     let built = match (&r.code.built_from, r.code.deploy) {
-        _ if !r.succeeded() => "build failed".to_owned(),
+        _ if !r.succeeded() && r.code.slug.executables.is_empty() => "build failed".to_owned(),
         (_, 0) => "not built (deploy --no-build before any build)".to_owned(),
         (Some(_), _) => format!(
             "not built: runs the build of {}",
@@ -83,6 +85,22 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
             format!("{} ({})", size(slug.total_size), exes.join(", "))
         },
     );
+    if let Some(phase) = &r.release_phase {
+        let text = match (phase.status, &phase.reason) {
+            (PhaseStatus::Skipped, _) => "skipped (--skip-release-phase)".to_owned(),
+            (PhaseStatus::Passed, _) => format!("passed in {}", duration(phase.duration_ms)),
+            (_, reason) => format!(
+                "failed ({}) after {}; `cargo release-log releases output v{}` shows its output",
+                reason.as_deref().unwrap_or("unknown"),
+                duration(phase.duration_ms),
+                r.version
+            ),
+        };
+        line("Phase", &text);
+    }
+    if let Some(why) = &info.post_release_failed {
+        line("Hook", &format!("post-release failed ({})", printable(why)));
+    }
     if info.current {
         out.push_str("Current: Yes\n");
     }
@@ -95,7 +113,36 @@ pub fn info(info: &ReleaseInfo, now: &jiff::ZonedDateTime) -> String {
     out
 }
 
-/// `diff`: what changed between two releases, labelled as `info` is.
+/// `releases --eligible`: where a rollback can go, and why not elsewhere.
+pub fn eligible(list: &[ReleaseInfo]) -> String {
+    let rows: Vec<[String; 3]> = list
+        .iter()
+        .map(|info| {
+            let r = &info.release;
+            let answer = match (&info.ineligible_because, info.current) {
+                (_, true) => "current".to_owned(),
+                (None, false) => "yes".to_owned(),
+                (Some(why), false) => format!("no: {why}"),
+            };
+            [
+                format!("v{}", r.version),
+                printable(&r.change).into_owned(),
+                answer,
+            ]
+        })
+        .collect();
+    aligned::table(&["Rel", "Change", "Rollback?"], &rows)
+}
+
+/// `1.2s`, `250ms`, `3m 2s`: how long a command ran.
+fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => format!("{}m {}s", ms / 60_000, ms % 60_000 / 1000),
+    }
+}
+
 /// `releases --all-envs`: each environment's current release, then what
 /// waits for promotion.
 pub fn pipeline(statuses: &[EnvironmentStatus], now: &jiff::ZonedDateTime) -> String {
@@ -149,6 +196,7 @@ pub fn pipeline(statuses: &[EnvironmentStatus], now: &jiff::ZonedDateTime) -> St
     out
 }
 
+/// `diff`: what changed between two releases, labelled as `info` is.
 pub fn diff(diff: &ReleaseDiff) -> String {
     const SHOWN_COMMITS: usize = 30;
     let mut out = match &diff.environments {

@@ -40,6 +40,8 @@ pub struct Workspace {
     promote_from: Result<Option<Environment>, String>,
     /// The tier setting; an invalid one is an error only where the tier matters.
     tier: Result<Tier, String>,
+    /// The commands a release runs, or what is wrong with their settings.
+    hooks: Result<Hooks, String>,
     /// `slug-store` and `keep-slugs`, or what is wrong with them.
     slugs: Result<(Option<String>, Option<usize>), String>,
     /// The slug store, opened on first use.
@@ -114,6 +116,7 @@ impl Workspace {
             env: Environment::default(),
             promote_from: Ok(None),
             tier: Ok(Tier::default()),
+            hooks: Ok(Hooks::default()),
             slugs: Ok((None, None)),
             remote: OnceCell::new(),
             metadata: OnceCell::new(),
@@ -136,6 +139,7 @@ impl Workspace {
         self.slugs = read_slug_settings(&settings).map_err(in_manifest);
         self.tier = read_tier(&settings).map_err(in_manifest);
         self.promote_from = read_promote_from(&settings).map_err(in_manifest);
+        self.hooks = read_hooks(&settings).map_err(in_manifest);
         self.remote = OnceCell::new();
     }
 
@@ -186,6 +190,21 @@ impl Workspace {
         envs.sort();
         envs.dedup();
         envs
+    }
+
+    /// Whether a release here runs a release phase or a health check
+    /// (`release-command`, `health-check`).
+    pub fn runs_release_commands(&self) -> bool {
+        self.hooks
+            .as_ref()
+            .is_ok_and(|h| h.release_command.is_some() || h.health_check.is_some())
+    }
+
+    /// The commands a release of the selected environment runs.
+    pub(crate) fn hooks(&self) -> crate::Result<&Hooks> {
+        self.hooks
+            .as_ref()
+            .map_err(|e| Error::InvalidSetting(e.clone()))
     }
 
     /// The environment the selected one takes promotions from, when it
@@ -508,6 +527,87 @@ fn read_tier(settings: &Settings<'_>) -> Result<Tier, String> {
             "`{setting}`: expected \"basic\" or \"advanced\", found {value}"
         )),
     }
+}
+
+/// The commands a release runs: argv arrays, never a shell string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    /// `release-command`: runs before a release becomes current.
+    pub(crate) release_command: Option<Vec<String>>,
+    /// `release-timeout`: how long it may run.
+    pub(crate) release_timeout: std::time::Duration,
+    /// `health-check`: runs once a release became current.
+    pub(crate) health_check: Option<Vec<String>>,
+    /// `health-timeout`: how long one try may run.
+    pub(crate) health_timeout: std::time::Duration,
+    /// `health-retries`: how many more tries after the first, a second apart.
+    pub(crate) health_retries: u32,
+    /// `post-release`: runs after every recorded release.
+    pub(crate) post_release: Option<Vec<String>>,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            release_command: None,
+            release_timeout: std::time::Duration::from_secs(600),
+            health_check: None,
+            health_timeout: std::time::Duration::from_secs(30),
+            health_retries: 2,
+            post_release: None,
+        }
+    }
+}
+
+/// The hook settings of an environment.
+fn read_hooks(settings: &Settings<'_>) -> Result<Hooks, String> {
+    let argv = |key: &str| -> Result<Option<Vec<String>>, String> {
+        let Some((value, name)) = settings.get(key) else {
+            return Ok(None);
+        };
+        let words: Option<Vec<String>> = value
+            .as_array()
+            .and_then(|a| a.iter().map(|w| w.as_str().map(str::to_owned)).collect());
+        match words {
+            Some(words) if !words.is_empty() && !words[0].is_empty() => Ok(Some(words)),
+            _ => Err(format!(
+                "`{name}`: expected a command as an array of strings, like [\"myapp\", \
+                 \"migrate\"] (never a shell string), found {value}"
+            )),
+        }
+    };
+    let duration = |key: &str, default: std::time::Duration| match settings.get(key) {
+        None => Ok(default),
+        Some((toml::Value::String(text), name)) => text
+            .parse::<jiff::SignedDuration>()
+            .ok()
+            .and_then(|d| std::time::Duration::try_from(d).ok())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                format!("`{name}`: expected a duration like \"10m\" or \"30s\", found \"{text}\"")
+            }),
+        Some((value, name)) => Err(format!(
+            "`{name}`: expected a duration like \"10m\" or \"30s\", found {value}"
+        )),
+    };
+    let defaults = Hooks::default();
+    let health_retries = match settings.get("health-retries") {
+        None => defaults.health_retries,
+        Some((toml::Value::Integer(n), _)) if (0..=100).contains(n) => *n as u32,
+        Some((value, name)) => {
+            return Err(format!(
+                "`{name}`: expected a number from 0 to 100, found {value}"
+            ));
+        }
+    };
+    Ok(Hooks {
+        release_command: argv("release-command")?,
+        release_timeout: duration("release-timeout", defaults.release_timeout)?,
+        health_check: argv("health-check")?,
+        health_timeout: duration("health-timeout", defaults.health_timeout)?,
+        health_retries,
+        post_release: argv("post-release")?,
+    })
 }
 
 /// `promote-from` of a named environment (the default one takes deploys).

@@ -451,7 +451,7 @@ fn an_interrupted_change_is_finished_not_refused() {
     );
     assert!(p.read(".releases/current").contains("release = 4\n"));
     assert_eq!(
-        p.ok(&["info", "--shell"]),
+        vars(p.ok(&["info", "--shell"])),
         "A=1\nB=2\nC=3\n",
         "the interrupted change B=2 is kept"
     );
@@ -512,7 +512,7 @@ fn a_deploy_after_an_interrupted_change_keeps_that_change() {
     p.ok(&["config", "set", "A=1"]);
     interrupt(&p, &current_v1, &config_v1);
     p.ok(&["deploy"]);
-    assert_eq!(p.ok(&["info", "--shell"]), "A=1\n");
+    assert_eq!(vars(p.ok(&["info", "--shell"])), "A=1\n");
     assert_eq!(p.read(".cargo/config.toml"), "[env]\nA = \"1\"\n");
 }
 
@@ -557,7 +557,7 @@ fn a_clone_without_env_keeps_the_releases_config() {
     std::fs::remove_file(p.path(".releases/current")).unwrap();
     let deploy = ok(&p, &["deploy"]);
     assert!(!deploy.stdout.contains("Recording config vars"), "{deploy}");
-    assert_eq!(p.ok(&["config", "--shell"]), "A=1\nB=2\nC=3\n");
+    assert_eq!(vars(p.ok(&["config", "--shell"])), "A=1\nB=2\nC=3\n");
     // Where [env] was written before, removing it is a hand edit like any other.
     std::fs::remove_file(p.path(".cargo/config.toml")).unwrap();
     let set = refused(&p, &["config", "set", "D=4"]);

@@ -408,7 +408,7 @@ fn concurrent_changes_get_distinct_numbers_and_one_chain() {
         );
     }
     // Every change landed: the current release holds all eight vars.
-    assert_eq!(p.ok(&["info", "--shell"]).lines().count(), 8);
+    assert_eq!(vars(p.ok(&["info", "--shell"])).lines().count(), 8);
 }
 
 #[test]
@@ -440,7 +440,7 @@ fn a_deploy_records_the_config_it_finds_once_it_holds_the_lock() {
         stdout.ends_with("-----> Launching... done, v2\n"),
         "{stdout}"
     );
-    assert_eq!(p.ok(&["info", "--shell"]), "A=1\n");
+    assert_eq!(vars(p.ok(&["info", "--shell"])), "A=1\n");
 }
 
 #[test]

@@ -107,7 +107,7 @@ fn staging_to_production() {
         p.ok(&["--env", "production", "config", "get", "MYVAR"]),
         "production-value\n"
     );
-    let shell = p.ok(&["--env", "production", "config", "--shell"]);
+    let shell = vars(p.ok(&["--env", "production", "config", "--shell"]));
     assert_eq!(shell, "MYVAR=production-value\n");
 
     // Production rolls back on its own; staging stays.
@@ -466,5 +466,37 @@ fn promote_fetches_from_the_slug_store_the_source_shares_through() {
     assert_eq!(
         p.ok(&["--env", "production", "run"]),
         "hello from v1 (MYVAR=None, args=[])\n"
+    );
+}
+
+#[test]
+fn promote_runs_the_targets_own_release_command() {
+    let p = Project::with_pipeline();
+    let manifest = p.read("Cargo.toml");
+    // Only production has a release phase: the promoted executable itself,
+    // told which release it is.
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}release-command = [\"myapp\", \"exit=0\"]\n"),
+    );
+    p.commit("production migrates");
+    let staging = ok(&p, &["--env", "staging", "deploy"]);
+    assert!(!staging.stdout.contains("hello"), "{staging}");
+    assert!(
+        !p.read(".releases/environments/staging/v1.toml")
+            .contains("release-phase")
+    );
+    let promoted = ok(&p, &["promote", "staging", "production"]);
+    assert!(
+        promoted
+            .stderr
+            .contains("hello from v1 (MYVAR=None, args=[\"exit=0\"])"),
+        "{promoted}"
+    );
+    let v1 = p.read(".releases/environments/production/v1.toml");
+    assert!(v1.contains("[release-phase]\nstatus = \"passed\""), "{v1}");
+    assert_eq!(
+        p.ok(&["--env", "production", "releases", "output"]),
+        "hello from v1 (MYVAR=None, args=[\"exit=0\"])\n"
     );
 }

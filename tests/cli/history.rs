@@ -89,7 +89,7 @@ fn info_of_current_and_named_releases() {
     snap!(p.run(&["releases:info", "v1"]));
     assert_eq!(p.ok(&["info", "2"]), p.ok(&["info"]));
     assert_eq!(
-        p.ok(&["info", "v2", "--shell"]),
+        vars(p.ok(&["info", "v2", "--shell"])),
         "MY_CONFIG_VAR=42\nRACK_ENV=production\n"
     );
     let json: serde_json::Value = serde_json::from_str(&p.ok(&["info", "v1", "--json"])).unwrap();

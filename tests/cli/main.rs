@@ -16,6 +16,7 @@ mod hostile;
 mod json;
 mod library;
 mod readme;
+mod release_phase;
 mod rollback;
 mod run;
 mod s3;

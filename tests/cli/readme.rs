@@ -66,3 +66,32 @@ fn the_pipeline_recipe_runs_as_written() {
     assert!(p.exists(".releases/environments/staging/v1.toml"));
     assert!(!p.exists(".releases/v1.toml"));
 }
+
+#[test]
+fn the_release_command_recipes_are_accepted_and_the_tool_recipe_installs() {
+    let blocks = blocks("Releases that act", "toml");
+    let [service, tool] = &blocks[..] else {
+        panic!("two recipes expected, found {}", blocks.len());
+    };
+    // The service recipe needs a service; its settings are what the tool reads.
+    let p = Project::new();
+    let manifest = p.read("Cargo.toml");
+    p.write("Cargo.toml", &format!("{manifest}\n{service}"));
+    p.commit("a service");
+    let check = ok(&p, &["check"]);
+    assert!(check.code == 0, "{check}");
+
+    // The tool recipe runs as written.
+    let p = Project::new();
+    let manifest = p.read("Cargo.toml");
+    p.write("Cargo.toml", &format!("{manifest}\n{tool}"));
+    p.commit("a tool");
+    let deploy = ok(&p, &["deploy"]);
+    assert!(deploy.stderr.contains("hello from v1"), "{deploy}");
+    let installed = p.scratch().join("bin/myapp");
+    let output = std::process::Command::new(&installed).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "hello from v1 (MYVAR=None, args=[])\n"
+    );
+}

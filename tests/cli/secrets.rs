@@ -107,7 +107,7 @@ fn every_output_masks_a_secret_unless_asked() {
             .contains("\"MYVAR\": \"hunter3\"")
     );
     assert_eq!(
-        p.ok(&["config", "--shell"]),
+        vars(p.ok(&["config", "--shell"])),
         "MYVAR=hunter3\nPLAIN=visible\n"
     );
     assert_eq!(

@@ -484,6 +484,16 @@ pub fn redact(text: &str, root: &Path) -> String {
     text
 }
 
+/// The config var lines of `--shell` output, without the release metadata
+/// (`RELEASE_LOG_*`) that follows them.
+pub fn vars(shell: String) -> String {
+    shell
+        .lines()
+        .filter(|line| !line.starts_with("RELEASE_LOG_"))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// Runs a command that must succeed and keeps it for a transcript.
 pub fn ok(p: &Project, args: &[&str]) -> Run {
     let run = p.run(args);

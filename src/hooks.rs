@@ -1,0 +1,356 @@
+//! The commands a release runs: its release phase, health check and post-release hook.
+//!
+//! Each is an argv array from the manifest, started without a shell in the
+//! workspace root with the release's config vars and metadata, in a process
+//! group of its own so that a timeout or Ctrl-C stops everything it
+//! started. Its output is handed to the caller as it comes (the library
+//! never prints) and kept; nothing it prints is read as configuration.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::context::Context;
+use crate::files;
+use crate::ledger::{Executable, Ledger, LockedLedger, PhaseStatus, Release, ReleasePhase};
+use crate::workspace::Workspace;
+
+/// The most output kept of one run: enough for any migration log, bounded
+/// so that a runaway command cannot fill the disk through the tool.
+const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+
+/// How one run of a command ended.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// `None` when it exited 0; else why it failed, for people.
+    pub(crate) failure: Option<String>,
+    /// Its exit code, when it exited.
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) duration: Duration,
+    /// What it printed, stdout and stderr as they came (capped).
+    pub(crate) output: Vec<u8>,
+    /// Whether Ctrl-C stopped it.
+    pub(crate) interrupted: bool,
+}
+
+impl Ran {
+    pub(crate) fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// The variables every command a release runs gets, besides its config
+/// vars: which release it is, and where its executable is stored.
+pub(crate) fn metadata(
+    ws: &Workspace,
+    ledger: &Ledger,
+    release: &Release,
+) -> Vec<(String, String)> {
+    let mut vars = vec![
+        (
+            "RELEASE_LOG_VERSION".to_owned(),
+            format!("v{}", release.version),
+        ),
+        ("RELEASE_LOG_COMMIT".to_owned(), release.code.commit.clone()),
+        ("RELEASE_LOG_CREATED_AT".to_owned(), release.when.clone()),
+        ("RELEASE_LOG_CHANGE".to_owned(), release.change.clone()),
+        ("RELEASE_LOG_ENV".to_owned(), ws.env().name().to_owned()),
+    ];
+    if let Some(exe) = main_executable(ws, &release.code.slug.executables) {
+        let path = ledger.slugs().path(exe);
+        vars.push((
+            "RELEASE_LOG_EXECUTABLE".to_owned(),
+            std::path::absolute(&path)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+        ));
+    }
+    vars
+}
+
+/// The executable a release is about: the only one, else the one named
+/// after the workspace, else the first.
+fn main_executable<'a>(ws: &Workspace, exes: &'a [Executable]) -> Option<&'a Executable> {
+    exes.iter()
+        .find(|e| exes.len() == 1 || e.name == ws.name())
+        .or_else(|| exes.first())
+}
+
+/// Runs `argv` for `release`: a first word that names one of the release's
+/// executables runs that stored executable, anything else is found on
+/// `PATH`. `env` is set over the tool's own environment.
+pub(crate) fn run(
+    ctx: &Context,
+    ws: &Workspace,
+    ledger: &Ledger,
+    release: &Release,
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> anyhow::Result<Ran> {
+    let program: PathBuf = match release
+        .code
+        .slug
+        .executables
+        .iter()
+        .find(|e| e.name == argv[0])
+    {
+        Some(exe) => {
+            ledger.slugs().verify(exe)?;
+            std::path::absolute(ledger.slugs().path(exe))?
+        }
+        None => PathBuf::from(&argv[0]),
+    };
+    let mut cmd = Command::new(&program);
+    cmd.args(&argv[1..])
+        .current_dir(ws.root())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        cmd.process_group(0);
+    }
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start `{}`", shown(argv)))?;
+    let (sender, chunks) = mpsc::channel::<Vec<u8>>();
+    let mut readers = Vec::new();
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let sender = sender.clone();
+        readers.push(std::thread::spawn(move || pump(stream, &sender)));
+    }
+    drop(sender);
+    let mut output = Vec::new();
+    let take = |chunk: Vec<u8>, output: &mut Vec<u8>| {
+        ctx.release_output(&chunk);
+        let room = MAX_OUTPUT.saturating_sub(output.len());
+        output.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    };
+    let mut stopped: Option<String> = None;
+    let mut interrupted = false;
+    let status = loop {
+        match chunks.recv_timeout(Duration::from_millis(50)) {
+            Ok(chunk) => take(chunk, &mut output),
+            Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if stopped.is_none() {
+            if ctx.interrupted() {
+                interrupted = true;
+                stopped = Some("interrupted".to_owned());
+            } else if started.elapsed() >= timeout {
+                stopped = Some(format!(
+                    "timed out after {}",
+                    jiff::SignedDuration::try_from(timeout)
+                        .map(|d| format!("{d:#}"))
+                        .unwrap_or_else(|_| format!("{timeout:?}"))
+                ));
+            }
+            if stopped.is_some() {
+                stop_group(&mut child);
+            }
+        }
+    };
+    // What it printed before it ended, to the last byte.
+    for reader in readers {
+        let _ = reader.join();
+    }
+    while let Ok(chunk) = chunks.try_recv() {
+        take(chunk, &mut output);
+    }
+    let failure = match (&stopped, status.code()) {
+        (Some(why), _) => Some(why.clone()),
+        (None, Some(0)) => None,
+        (None, Some(code)) => Some(format!("exit status: {code}")),
+        (None, None) => Some(signal_text(&status)),
+    };
+    Ok(Ran {
+        failure,
+        exit_code: status.code(),
+        duration: started.elapsed(),
+        output,
+        interrupted,
+    })
+}
+
+/// Sends what `stream` yields to `sender` until it ends.
+fn pump(mut stream: Box<dyn std::io::Read + Send>, sender: &mpsc::Sender<Vec<u8>>) {
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if sender.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Stops the command and everything it started: its process group is
+/// sent SIGTERM, then SIGKILL a few seconds later if it is still there.
+fn stop_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        let group = format!("-{}", child.id());
+        let signal = |sig: &str| {
+            let _ = Command::new("kill")
+                .args([sig, "--", &group])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                // The leader is gone; what it started goes too.
+                signal("-KILL");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal("-KILL");
+    }
+    let _ = child.kill();
+}
+
+#[cfg(unix)]
+fn signal_text(status: &std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match status.signal() {
+        Some(signal) => format!("killed by signal {signal}"),
+        None => status.to_string(),
+    }
+}
+
+#[cfg(not(unix))]
+fn signal_text(status: &std::process::ExitStatus) -> String {
+    status.to_string()
+}
+
+/// `a b c`, as a user would type it.
+pub(crate) fn shown(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| crate::text::shell_quote(w).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the kept output of release `version`'s `kind` (`release-phase`,
+/// `post-release`) lives: beside the ledger, ignored by git.
+pub(crate) fn output_path(ws: &Workspace, version: u64, kind: &str) -> PathBuf {
+    output_dir(ws.root()).join(format!("{}-v{version}.{kind}.log", ws.env().name()))
+}
+
+/// `.releases/output/`.
+fn output_dir(root: &Path) -> PathBuf {
+    crate::ledger::Environment::base(root).join(OUTPUT)
+}
+
+const OUTPUT: &str = "output";
+
+/// Keeps `bytes` as release `version`'s `kind` output, in a folder git
+/// ignores (the ledger's `.gitignore` learns it the first time); returns
+/// its `sha256:<hex>` and size.
+pub(crate) fn keep_output(
+    ledger: &LockedLedger,
+    ws: &Workspace,
+    version: u64,
+    kind: &str,
+    bytes: &[u8],
+) -> anyhow::Result<(String, u64)> {
+    let dir = output_dir(ws.root());
+    files::create_real_dir(&dir)?;
+    ignore_output(ledger, ws.root())?;
+    ledger
+        .scratch()
+        .write(&output_path(ws, version, kind), bytes)?;
+    Ok((crate::ledger::file_digest(bytes), bytes.len() as u64))
+}
+
+/// Keeps why the post-release hook of `version` failed, for `info`.
+pub(crate) fn keep_failure(
+    ledger: &LockedLedger,
+    ws: &Workspace,
+    version: u64,
+    why: &str,
+) -> anyhow::Result<()> {
+    keep_output(ledger, ws, version, "post-release-failed", why.as_bytes()).map(|_| ())
+}
+
+/// Why the post-release hook of `version` failed here, if it did.
+pub(crate) fn post_release_failure(ws: &Workspace, version: u64) -> Option<String> {
+    let path = output_path(ws, version, "post-release-failed");
+    let bytes = files::read_bounded(&path, 64 * 1024).ok()??;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Adds `/output/` to `.releases/.gitignore` when it lacks it.
+fn ignore_output(ledger: &LockedLedger, root: &Path) -> anyhow::Result<()> {
+    let path = crate::ledger::Environment::base(root).join(".gitignore");
+    let old = files::read_bounded(&path, files::MAX_FILE)?.unwrap_or_default();
+    let old = String::from_utf8_lossy(&old);
+    if old.lines().any(|l| l.trim() == "/output/") {
+        return Ok(());
+    }
+    let mut new = old.into_owned();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str("/output/\n");
+    ledger.scratch().write(&path, new.as_bytes())?;
+    Ok(())
+}
+
+/// What the release file records of a run of the release phase.
+pub(crate) fn phase_record(ran: &Ran, (sha256, size): (String, u64)) -> ReleasePhase {
+    ReleasePhase {
+        status: if ran.passed() {
+            PhaseStatus::Passed
+        } else {
+            PhaseStatus::Failed
+        },
+        reason: ran.failure.clone(),
+        exit_code: ran.exit_code,
+        duration_ms: u64::try_from(ran.duration.as_millis()).unwrap_or(u64::MAX),
+        output_sha256: Some(sha256),
+        output_size: size,
+    }
+}
+
+/// What the release file records of a release phase skipped on purpose.
+pub(crate) fn skipped() -> ReleasePhase {
+    ReleasePhase {
+        status: PhaseStatus::Skipped,
+        reason: None,
+        exit_code: None,
+        duration_ms: 0,
+        output_sha256: None,
+        output_size: 0,
+    }
+}
