@@ -85,6 +85,7 @@ mod goal {
     pub const CHECK: &str = "check <= 5x sha256sum of the release files, peak RSS <= 50 MB";
     pub const SLUG: &str = "slug store of a 50 MiB binary <= 1.5x cp";
     pub const REPEAT: &str = "repeat deploy of an unchanged binary writes ~0 bytes";
+    pub const PHASE: &str = "config set with a release phase of `true` <= 1.3x config set without";
 }
 
 fn main() {
@@ -107,7 +108,7 @@ fn main() {
     if bench.rows.is_empty() {
         println!(
             "commands: no operation matches; they are: releases, info, check, \
-             deploy --no-build, config set, rollback, slug store"
+             deploy --no-build, config set, release phase, rollback, slug store"
         );
         return;
     }
@@ -376,6 +377,28 @@ impl<'a> Fixtures<'a> {
         });
         self.ledgers.borrow_mut().insert(count, root.clone());
         root
+    }
+
+    /// A ledger of ten releases whose workspace runs `true` as its release
+    /// phase: what a release command costs beyond starting a process.
+    fn ledger_with_release_phase(&self) -> PathBuf {
+        self.timed("a ledger of 10 releases with a release phase".to_owned(), || {
+            let root = self.workspace("ledger-phase", "fn main() {}\n");
+            let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+            fs::write(
+                root.join("Cargo.toml"),
+                format!(
+                    "{manifest}\n[package.metadata.release-log]\nrelease-command = [\"true\"]\n"
+                ),
+            )
+            .unwrap();
+            commit_all(self.env, &root, "A release phase");
+            let head = setup(self.env.git(&root, &["rev-parse", "HEAD"]));
+            cargo_release_log::fixtures::write_ledger(&root, 10, &head, &self.executable(), START)
+                .expect("the ledger is written");
+            commit_all(self.env, &root, "Record the releases");
+            root
+        })
     }
 
     /// The slug of generated ledgers: a small executable named like the package.
@@ -935,6 +958,24 @@ impl<'a> Bench<'a> {
                     Target::Ratio(1.5),
                 ));
             }
+        }
+        if self.settings.wants("release phase") {
+            let (with, without) = (fx.ledger_with_release_phase(), fx.ledger(smallest));
+            let setter = |ws: PathBuf| {
+                let value = Cell::new(0_u64);
+                move || {
+                    value.set(value.get() + 1);
+                    env.tool(&ws, &["config", "set", &format!("BENCH={}", value.get())])()
+                }
+            };
+            self.measure(case(
+                "config set, release phase `true`",
+                10,
+                goal::PHASE,
+                Job::new("config set BENCH=<i> (release phase)", setter(with)),
+                Job::new("config set BENCH=<i> (none)", setter(without)),
+                Target::Ratio(1.3),
+            ));
         }
         if self.settings.wants("rollback") {
             for &n in larger {
