@@ -382,23 +382,32 @@ impl<'a> Fixtures<'a> {
     /// A ledger of ten releases whose workspace runs `true` as its release
     /// phase: what a release command costs beyond starting a process.
     fn ledger_with_release_phase(&self) -> PathBuf {
-        self.timed("a ledger of 10 releases with a release phase".to_owned(), || {
-            let root = self.workspace("ledger-phase", "fn main() {}\n");
-            let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
-            fs::write(
-                root.join("Cargo.toml"),
-                format!(
-                    "{manifest}\n[package.metadata.release-log]\nrelease-command = [\"true\"]\n"
-                ),
-            )
-            .unwrap();
-            commit_all(self.env, &root, "A release phase");
-            let head = setup(self.env.git(&root, &["rev-parse", "HEAD"]));
-            cargo_release_log::fixtures::write_ledger(&root, 10, &head, &self.executable(), START)
+        self.timed(
+            "a ledger of 10 releases with a release phase".to_owned(),
+            || {
+                let root = self.workspace("ledger-phase", "fn main() {}\n");
+                let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+                fs::write(
+                    root.join("Cargo.toml"),
+                    format!(
+                        "{manifest}\n[package.metadata.release-log]\nrelease-command = [\"true\"]\n"
+                    ),
+                )
+                .unwrap();
+                commit_all(self.env, &root, "A release phase");
+                let head = setup(self.env.git(&root, &["rev-parse", "HEAD"]));
+                cargo_release_log::fixtures::write_ledger(
+                    &root,
+                    10,
+                    &head,
+                    &self.executable(),
+                    START,
+                )
                 .expect("the ledger is written");
-            commit_all(self.env, &root, "Record the releases");
-            root
-        })
+                commit_all(self.env, &root, "Record the releases");
+                root
+            },
+        )
     }
 
     /// The slug of generated ledgers: a small executable named like the package.

@@ -106,41 +106,29 @@ pub(crate) fn run(
         }
         None => PathBuf::from(&argv[0]),
     };
+    // One pipe for stdout and stderr, so that what is kept reads in the
+    // order the command wrote it.
+    let (reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let mut cmd = Command::new(&program);
     cmd.args(&argv[1..])
         .current_dir(ws.root())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(writer.try_clone().context("could not create a pipe")?)
+        .stderr(writer);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt as _;
         cmd.process_group(0);
     }
     let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("could not start `{}`", shown(argv)))?;
+    let spawned = cmd.spawn();
+    // The command holds the pipe's writing ends: once it is gone, the
+    // reader sees the end when the program (and what it started) closes them.
+    drop(cmd);
+    let mut child = spawned.with_context(|| format!("could not start `{}`", shown(argv)))?;
     let (sender, chunks) = mpsc::channel::<Vec<u8>>();
-    let mut readers = Vec::new();
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let sender = sender.clone();
-        readers.push(std::thread::spawn(move || pump(stream, &sender)));
-    }
-    drop(sender);
+    let reader = std::thread::spawn(move || pump(Box::new(reader), &sender));
     let mut output = Vec::new();
     let take = |chunk: Vec<u8>, output: &mut Vec<u8>| {
         ctx.release_output(&chunk);
@@ -174,8 +162,9 @@ pub(crate) fn run(
             }
         }
     };
-    // What it printed before it ended, to the last byte.
-    for reader in readers {
+    // What it printed before it ended, to the last byte; a process it left
+    // behind holding the pipe must not hold the tool: it is not waited for.
+    if reader.is_finished() || wait_briefly(&reader) {
         let _ = reader.join();
     }
     while let Ok(chunk) = chunks.try_recv() {
@@ -194,6 +183,18 @@ pub(crate) fn run(
         output,
         interrupted,
     })
+}
+
+/// Waits up to a second for `thread` to end; says whether it did.
+fn wait_briefly(thread: &std::thread::JoinHandle<()>) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if thread.is_finished() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 /// Sends what `stream` yields to `sender` until it ends.
@@ -291,6 +292,16 @@ pub(crate) fn keep_output(
         .scratch()
         .write(&output_path(ws, version, kind), bytes)?;
     Ok((crate::ledger::file_digest(bytes), bytes.len() as u64))
+}
+
+/// The name a release phase's output has in the slug store, beside the
+/// executables, content-addressed by `sha256` (`sha256:<hex>`).
+pub(crate) fn output_object(sha256: &str, size: u64) -> Executable {
+    Executable {
+        name: "release-phase.log".to_owned(),
+        size,
+        sha256: sha256.trim_start_matches("sha256:").to_owned(),
+    }
 }
 
 /// Keeps why the post-release hook of `version` failed, for `info`.

@@ -302,6 +302,17 @@ impl<'ws> Transaction<'ws> {
                     "release-phase",
                     &ran.output,
                 )?;
+                // Shared with the slugs, so that every clone can read it.
+                if let Some(remote) = remote {
+                    let object = hooks::output_object(&kept.0, kept.1);
+                    let path = hooks::output_path(ws, release.version, "release-phase");
+                    if let Err(e) = remote.upload(&object, &path) {
+                        ctx.warn(&format!(
+                            "the release phase's output could not be uploaded to {}: {e:#}",
+                            remote.location()
+                        ));
+                    }
+                }
                 let failure = ran.failure.clone();
                 (hooks::phase_record(&ran, kept), failure)
             };

@@ -53,6 +53,15 @@ impl Workspace {
             for version in ledger.versions().iter() {
                 let release = ledger.read(version)?;
                 needed.extend(executables(&release).map(|e| (e.sha256.clone(), e.name.clone())));
+                // The release phase's output is shared beside the executables.
+                if let Some(sha) = release
+                    .release_phase
+                    .as_ref()
+                    .and_then(|p| p.output_sha256.as_deref())
+                {
+                    let object = crate::hooks::output_object(sha, 0);
+                    needed.insert((object.sha256, object.name));
+                }
             }
         }
         let remote = self.slug_store()?;

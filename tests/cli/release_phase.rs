@@ -342,3 +342,23 @@ fn a_rollback_shows_its_choice() {
         "{back}"
     );
 }
+
+#[test]
+fn the_release_phase_output_travels_through_the_slug_store() {
+    let p = app("release-command = [\"myapp\", \"migrate\"]\nslug-store = \"../store\"");
+    std::fs::create_dir(p.scratch().join("store")).unwrap();
+    ok(&p, &["deploy"]);
+    // Another clone has the release file but not the output kept here.
+    std::fs::remove_dir_all(p.path(".releases/output")).unwrap();
+    assert_eq!(
+        p.ok(&["releases", "output"]),
+        "migrating to v1 (MIGRATE=)\n"
+    );
+    // gc keeps it: a retained release names it.
+    ok(&p, &["gc"]);
+    std::fs::remove_dir_all(p.path(".releases/output")).unwrap();
+    assert_eq!(
+        p.ok(&["releases", "output", "v1"]),
+        "migrating to v1 (MIGRATE=)\n"
+    );
+}
