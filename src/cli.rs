@@ -121,9 +121,10 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         ws = ws.with_env(&env)?;
     }
     let ws = &mut ws;
-    // A command that runs a release phase or health check stops it on
-    // Ctrl-C and records the release as failed, rather than dying with it.
-    let ctx = if ws.runs_release_commands() && command.writes() {
+    // A writing command stops at its next safe point on Ctrl-C, putting
+    // back what it changed; a release phase it runs is stopped and the
+    // release recorded as failed, rather than the tool dying under it.
+    let ctx = if command.writes() {
         ctx.interrupted_by(trap_interrupts()?)
     } else {
         ctx

@@ -23,6 +23,18 @@ use crate::workspace::Workspace;
 /// so that a runaway command cannot fill the disk through the tool.
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
+/// A command to run for a release, and how.
+pub(crate) struct Launch<'a> {
+    /// Its argv, as the manifest gives it.
+    pub(crate) argv: &'a [String],
+    /// Set over the tool's own environment.
+    pub(crate) env: &'a [(String, String)],
+    /// Values masked in what it prints.
+    pub(crate) secrets: &'a [String],
+    /// How long it may run.
+    pub(crate) timeout: Duration,
+}
+
 /// How one run of a command ended.
 #[derive(Debug)]
 pub(crate) struct Ran {
@@ -89,22 +101,49 @@ pub(crate) fn run(
     ws: &Workspace,
     ledger: &Ledger,
     release: &Release,
-    argv: &[String],
-    env: &[(String, String)],
-    timeout: Duration,
+    launch: &Launch<'_>,
 ) -> anyhow::Result<Ran> {
-    let program: PathBuf = match release
+    let Launch {
+        argv,
+        env,
+        secrets,
+        timeout,
+    } = *launch;
+    let not_run = |why: String| Ran {
+        failure: Some(why),
+        exit_code: None,
+        duration: Duration::ZERO,
+        output: Vec::new(),
+        interrupted: false,
+    };
+    if ctx.interrupted() {
+        return Ok(Ran {
+            interrupted: true,
+            ..not_run("interrupted".to_owned())
+        });
+    }
+    let stored = release
         .code
         .slug
         .executables
         .iter()
-        .find(|e| e.name == argv[0])
-    {
-        Some(exe) => {
-            ledger.slugs().verify(exe)?;
-            std::path::absolute(ledger.slugs().path(exe))?
-        }
-        None => PathBuf::from(&argv[0]),
+        .find(|e| e.name == argv[0]);
+    let program: PathBuf = match stored {
+        Some(exe) => match ledger.slugs().verify(exe) {
+            Ok(()) => std::path::absolute(ledger.slugs().path(exe))?,
+            Err(e) => return Ok(not_run(format!("{e:#}"))),
+        },
+        // Found on the tool's own PATH: a config var named PATH never
+        // decides which program runs.
+        None => match on_path(&argv[0]) {
+            Some(path) => path,
+            None => {
+                return Ok(not_run(format!(
+                    "could not start `{}`: it is neither an executable of v{} nor on PATH",
+                    argv[0], release.version
+                )));
+            }
+        },
     };
     // One pipe for stdout and stderr, so that what is kept reads in the
     // order the command wrote it.
@@ -126,20 +165,39 @@ pub(crate) fn run(
     // The command holds the pipe's writing ends: once it is gone, the
     // reader sees the end when the program (and what it started) closes them.
     drop(cmd);
-    let mut child = spawned.with_context(|| format!("could not start `{}`", shown(argv)))?;
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => return Ok(not_run(format!("could not start `{}`: {e}", shown(argv)))),
+    };
     let (sender, chunks) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || pump(Box::new(reader), &sender));
     let mut output = Vec::new();
-    let take = |chunk: Vec<u8>, output: &mut Vec<u8>| {
-        ctx.release_output(&chunk);
+    // Shown a line at a time, so that a secret value is masked whole.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut take = |chunk: Vec<u8>, output: &mut Vec<u8>, last: bool| {
+        pending.extend_from_slice(&chunk);
+        let upto = if last {
+            pending.len()
+        } else {
+            pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        if upto == 0 {
+            return;
+        }
+        let lines = mask(&pending[..upto], secrets);
+        pending.drain(..upto);
+        ctx.release_output(&lines);
         let room = MAX_OUTPUT.saturating_sub(output.len());
-        output.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        output.extend_from_slice(&lines[..lines.len().min(room)]);
     };
     let mut stopped: Option<String> = None;
     let mut interrupted = false;
     let status = loop {
         match chunks.recv_timeout(Duration::from_millis(50)) {
-            Ok(chunk) => take(chunk, &mut output),
+            Ok(chunk) => take(chunk, &mut output, false),
             Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
         }
         if let Some(status) = child.try_wait()? {
@@ -168,8 +226,12 @@ pub(crate) fn run(
         let _ = reader.join();
     }
     while let Ok(chunk) = chunks.try_recv() {
-        take(chunk, &mut output);
+        take(chunk, &mut output, false);
     }
+    take(Vec::new(), &mut output, true);
+    // What it started and left running goes with it.
+    #[cfg(unix)]
+    signal_group(child.id(), "-KILL");
     let failure = match (&stopped, status.code()) {
         (Some(why), _) => Some(why.clone()),
         (None, Some(0)) => None,
@@ -212,19 +274,57 @@ fn pump(mut stream: Box<dyn std::io::Read + Send>, sender: &mpsc::Sender<Vec<u8>
     }
 }
 
+/// `text` with every secret value replaced by `<secret>`: what a command
+/// prints is kept and shown, and a secret must not be.
+fn mask(text: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut text = text.to_vec();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let needle = secret.as_bytes();
+        let mut out = Vec::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            if text[i..].starts_with(needle) {
+                out.extend_from_slice(b"<secret>");
+                i += needle.len();
+            } else {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+        text = out;
+    }
+    text
+}
+
+/// `program` as the tool's own `PATH` finds it (a path is taken as it is).
+fn on_path(program: &str) -> Option<PathBuf> {
+    if program.contains(std::path::MAIN_SEPARATOR) {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| files::is_regular_file(candidate) || candidate.is_file())
+}
+
+/// Sends `sig` (`-TERM`, `-KILL`) to the process group `leader` leads.
+#[cfg(unix)]
+fn signal_group(leader: u32, sig: &str) {
+    let group = format!("-{leader}");
+    let _ = Command::new("kill")
+        .args([sig, "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Stops the command and everything it started: its process group is
 /// sent SIGTERM, then SIGKILL a few seconds later if it is still there.
 fn stop_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     {
-        let group = format!("-{}", child.id());
-        let signal = |sig: &str| {
-            let _ = Command::new("kill")
-                .args([sig, "--", &group])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        };
+        let leader = child.id();
+        let signal = |sig: &str| signal_group(leader, sig);
         signal("-TERM");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {

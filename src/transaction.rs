@@ -60,6 +60,13 @@ impl Draft {
     }
 }
 
+/// How a health check ended.
+enum Health {
+    Passed,
+    Failed(String),
+    Interrupted,
+}
+
 /// What a commit recorded.
 pub(crate) struct Committed {
     /// The new release, numbered and linked.
@@ -327,6 +334,15 @@ impl<'ws> Transaction<'ws> {
         {
             env.set_vars(&release.config)?;
         }
+        // Read before anything is written: a broken file of another
+        // environment must not fail this one after its release is recorded.
+        // (Only a tier or `keep-slugs` that prunes ever asks.)
+        let prunes = tier == crate::ledger::Tier::Basic || keep_slugs.is_some();
+        let others = if prunes {
+            other_environments_slugs(ws)?
+        } else {
+            BTreeSet::new()
+        };
         self.ledger.append(&mut release)?;
         if release.succeeded() {
             let mut switch = || -> anyhow::Result<()> {
@@ -345,7 +361,7 @@ impl<'ws> Transaction<'ws> {
             })?;
             self.current = Some(release.clone());
         }
-        let others = || other_environments_slugs(ws);
+        let others = || Ok(others.clone());
         let pruned = retention::apply(&mut self.ledger, tier, remote, keep_slugs, &others)
             .with_context(|| {
                 format!(
@@ -353,8 +369,13 @@ impl<'ws> Transaction<'ws> {
                     release.version
                 )
             })?;
-        if let Some(argv) = &hooks.post_release {
-            self.post_release(ctx, &release, argv, hooks.release_timeout)?;
+        if let Some(argv) = &hooks.post_release
+            && let Err(e) = self.post_release(ctx, &release, argv, hooks.release_timeout)
+        {
+            ctx.warn(&format!(
+                "the post-release hook of v{} could not run: {e}",
+                release.version
+            ));
         }
         if let Some(reason) = phase_failure {
             return Err(Error::ReleasePhaseFailed {
@@ -365,8 +386,17 @@ impl<'ws> Transaction<'ws> {
         }
         if release.succeeded()
             && let Some(argv) = &hooks.health_check
-            && let Some(reason) = self.health_check(ctx, &release, argv, &hooks)?
         {
+            let reason = match self.health_check(ctx, &release, argv, &hooks)? {
+                Health::Passed => return Ok(Committed { release, pruned }),
+                Health::Interrupted => {
+                    return Err(Error::Interrupted(format!(
+                        "the health check of v{} was stopped; v{} stays current",
+                        release.version, release.version
+                    )));
+                }
+                Health::Failed(reason) => reason,
+            };
             // A failing check after a rollback stops there: no loops.
             let target = previous.filter(|_| release.kind != ChangeKind::Rollback);
             let rolled_back = match target {
@@ -389,7 +419,16 @@ impl<'ws> Transaction<'ws> {
                         Err(Error::HealthCheckFailed { version, .. }) => {
                             Some((target.version, version))
                         }
-                        Err(e) => return Err(e),
+                        // The failed check is the news; why the rollback
+                        // did not happen follows it.
+                        Err(e) => {
+                            ctx.warn(&format!(
+                                "the rollback to v{} after the failed health check of v{} \
+                                 failed: {e}",
+                                target.version, release.version
+                            ));
+                            None
+                        }
                     }
                 }
             };
@@ -412,17 +451,21 @@ impl<'ws> Transaction<'ws> {
         extra: &[(String, String)],
     ) -> crate::Result<hooks::Ran> {
         let mut env = self.ws.environment(&release.config)?;
+        // What the command prints is shown and kept: secret values are masked.
+        let secrets: Vec<String> = env
+            .iter()
+            .filter(|(name, _)| release.config.get(name).is_some_and(|v| v.is_secret()))
+            .map(|(_, value)| value.clone())
+            .collect();
         env.extend(hooks::metadata(self.ws, &self.ledger, release));
         env.extend(extra.iter().cloned());
-        Ok(hooks::run(
-            ctx,
-            self.ws,
-            &self.ledger,
-            release,
+        let launch = hooks::Launch {
             argv,
-            &env,
+            env: &env,
+            secrets: &secrets,
             timeout,
-        )?)
+        };
+        Ok(hooks::run(ctx, self.ws, &self.ledger, release, &launch)?)
     }
 
     /// Runs the post-release hook; its failure is a warning, kept beside the
@@ -470,24 +513,25 @@ impl<'ws> Transaction<'ws> {
     }
 
     /// Runs the health check until it passes, a second apart, as many times
-    /// as `health-retries` allows; returns why the last try failed, if none passed.
+    /// as `health-retries` allows.
     fn health_check(
         &self,
         ctx: &Context,
         release: &Release,
         argv: &[String],
         hooks: &crate::workspace::Hooks,
-    ) -> crate::Result<Option<String>> {
-        let mut last = None;
+    ) -> crate::Result<Health> {
+        let mut last = Health::Passed;
         for attempt in 0..=hooks.health_retries {
             if attempt > 0 {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
             let ran = self.run_hook(ctx, release, argv, hooks.health_timeout, &[])?;
             match ran.failure {
-                None => return Ok(None),
-                Some(why) if ran.interrupted => return Ok(Some(why)),
-                Some(why) => last = Some(why),
+                None => return Ok(Health::Passed),
+                // Ctrl-C is no verdict on the release: nothing is rolled back.
+                Some(_) if ran.interrupted => return Ok(Health::Interrupted),
+                Some(why) => last = Health::Failed(why),
             }
         }
         Ok(last)

@@ -320,7 +320,20 @@ fn change_addons(
             status: built.status,
         });
     }
-    let committed = tx.commit(ctx, draft)?;
+    let committed = match tx.commit(ctx, draft) {
+        Ok(committed) => committed,
+        Err(e) => {
+            // Recorded and running despite the error (a step after it
+            // failed): the manifests it was built from stay.
+            if tx
+                .current()
+                .is_some_and(|c| c.version != current.version && c.kind == ChangeKind::Addon)
+            {
+                backup.keep();
+            }
+            return Err(e);
+        }
+    };
     let (release, pruned) = (committed.release, committed.pruned);
     backup.keep();
     Ok(AddonChanged {

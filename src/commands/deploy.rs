@@ -78,7 +78,11 @@ impl Workspace {
 
 fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Deployed> {
     let plan = plan(ws, ctx, opts)?;
-    let built = build_planned(ws, opts, plan.tree, plan.addons_checked)?;
+    let built = build_planned(ws, ctx, opts, plan.tree, plan.addons_checked)?;
+    // Ctrl-C while cargo built: nothing is recorded.
+    if ctx.interrupted() {
+        return Err(Error::Interrupted("nothing was recorded".into()));
+    }
     let mut tx = lock(ws, ctx, opts)?;
     let (config, secrets) = config_to_record(ws, &mut tx)?;
     let current = tx.current().cloned();
@@ -242,6 +246,7 @@ fn plan(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Pl
 /// changes are not held up by it; what it built is stored once the lock is held.
 fn build_planned(
     ws: &Workspace,
+    ctx: &Context,
     opts: &DeployOptions,
     tree: Option<TreeState>,
     addons_checked: bool,
@@ -260,7 +265,7 @@ fn build_planned(
             color: opts.color.as_deref(),
             elsewhere: None,
             target_dir: None,
-            interrupt: None,
+            interrupt: ctx.interrupt(),
         },
     )?;
     // While cargo builds, `cargo metadata` is heard out: a workspace it

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::ledger::retention::slugs_kept_here;
-use crate::ledger::{Executable, Ledger, LockedLedger, Release};
+use crate::ledger::{Ledger, LockedLedger, Release};
 use crate::workspace::Workspace;
 
 /// What `gc` deleted (or, with `dry_run`, would delete).
@@ -42,8 +42,10 @@ impl Workspace {
         else {
             return Ok(collected);
         };
-        // Slugs are shared: what any environment's retained release needs stays.
+        // Slugs are shared: what any environment's retained release needs
+        // stays, here and in the store; `keep-slugs` trims only this one's.
         let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut others_need: BTreeSet<String> = BTreeSet::new();
         for env in self.environments() {
             let other = (&env != self.env()).then(|| Ledger::open(self.root(), &env));
             let ledger: &Ledger = match &other {
@@ -52,16 +54,11 @@ impl Workspace {
             };
             for version in ledger.versions().iter() {
                 let release = ledger.read(version)?;
-                needed.extend(executables(&release).map(|e| (e.sha256.clone(), e.name.clone())));
-                // The release phase's output is shared beside the executables.
-                if let Some(sha) = release
-                    .release_phase
-                    .as_ref()
-                    .and_then(|p| p.output_sha256.as_deref())
-                {
-                    let object = crate::hooks::output_object(sha, 0);
-                    needed.insert((object.sha256, object.name));
+                let objects = objects(&release);
+                if other.is_some() {
+                    others_need.extend(objects.iter().map(|(sha, _)| sha.clone()));
                 }
+                needed.extend(objects);
             }
         }
         let remote = self.slug_store()?;
@@ -70,6 +67,7 @@ impl Workspace {
             here = here
                 .intersection(&slugs_kept_here(&ledger, self.tier()?, remote, k)?)
                 .cloned()
+                .chain(others_need)
                 .collect();
         }
         let keep: BTreeSet<&str> = here.iter().map(String::as_str).collect();
@@ -100,7 +98,21 @@ impl Workspace {
     }
 }
 
-/// The executables a release needs: those it runs, and its latest code's.
-fn executables(release: &Release) -> impl Iterator<Item = &Executable> {
-    release.codes().flat_map(|c| &c.slug.executables)
+/// The objects a release needs, by sha256 and name: the executables it
+/// runs and its latest code's, and its release phase's output.
+fn objects(release: &Release) -> Vec<(String, String)> {
+    let mut objects: Vec<(String, String)> = release
+        .codes()
+        .flat_map(|c| &c.slug.executables)
+        .map(|e| (e.sha256.clone(), e.name.clone()))
+        .collect();
+    if let Some(sha) = release
+        .release_phase
+        .as_ref()
+        .and_then(|p| p.output_sha256.as_deref())
+    {
+        let object = crate::hooks::output_object(sha, 0);
+        objects.push((object.sha256, object.name));
+    }
+    objects
 }

@@ -481,7 +481,7 @@ fn promote_runs_the_targets_own_release_command() {
     );
     p.commit("production migrates");
     let staging = ok(&p, &["--env", "staging", "deploy"]);
-    assert!(!staging.stdout.contains("hello"), "{staging}");
+    assert!(!staging.stderr.contains("hello"), "{staging}");
     assert!(
         !p.read(".releases/environments/staging/v1.toml")
             .contains("release-phase")
@@ -498,5 +498,30 @@ fn promote_runs_the_targets_own_release_command() {
     assert_eq!(
         p.ok(&["--env", "production", "releases", "output"]),
         "hello from v1 (MYVAR=None, args=[\"exit=0\"])\n"
+    );
+}
+
+#[test]
+fn gc_with_keep_slugs_keeps_what_another_environment_runs() {
+    let p = Project::with_pipeline();
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "[package.metadata.release-log.environments.staging]\n",
+            "[package.metadata.release-log]\nkeep-slugs = 1\n\n\
+             [package.metadata.release-log.environments.staging]\n",
+        ),
+    );
+    p.commit("keep one slug here");
+    ok(&p, &["--env", "staging", "deploy"]);
+    change_code(&p, "v2");
+    ok(&p, &["deploy"]);
+    change_code(&p, "v3");
+    ok(&p, &["deploy"]);
+    ok(&p, &["gc"]);
+    assert_eq!(
+        p.ok(&["--env", "staging", "run"]),
+        "hello from v1 (MYVAR=None, args=[])\n"
     );
 }

@@ -362,3 +362,83 @@ fn the_release_phase_output_travels_through_the_slug_store() {
         "migrating to v1 (MIGRATE=)\n"
     );
 }
+
+#[test]
+fn secret_values_are_masked_in_what_the_release_phase_prints() {
+    let p = app(r#"release-command = ["sh", "-c", "echo token=$API_TOKEN"]"#);
+    ok(&p, &["--skip-release-phase", "deploy"]);
+    let set = ok(&p, &["config", "set", "API_TOKEN=hunter2-secret"]);
+    assert!(set.stderr.contains("token=<secret>\n"), "{set}");
+    assert!(!set.stderr.contains("hunter2"), "{set}");
+    let kept = p.ok(&["releases", "output"]);
+    assert_eq!(kept, "token=<secret>\n");
+    for (path, bytes) in p.snapshot_files() {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("hunter2"),
+            "{path} holds the secret"
+        );
+    }
+}
+
+#[test]
+fn a_release_command_that_cannot_start_fails_the_release() {
+    let p = app(r#"release-command = ["no-such-program-anywhere"]"#);
+    let run = p.run(&["deploy"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains(
+            "the release phase of v1 failed (could not start `no-such-program-anywhere`: it is \
+             neither an executable of v1 nor on PATH)"
+        ),
+        "{run}"
+    );
+    assert!(release_file(&p, 1).contains("status = \"failed\""));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_the_health_check_rolls_nothing_back() {
+    use std::os::unix::process::CommandExt as _;
+    let p = app(r#"health-check = ["myapp", "sleep"]"#);
+    // The first release has nothing to roll back to; the second does.
+    let mut first = p.command(&["deploy"]);
+    first.process_group(0);
+    let first = first.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    interrupt_once_sleeping(&p, first);
+    let mut tool = p.command(&["config", "set", "A=1"]);
+    tool.process_group(0);
+    let tool = tool.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let output = interrupt_once_sleeping(&p, tool);
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("interrupted; the health check of v2 was stopped; v2 stays current"),
+        "{stderr}"
+    );
+    assert_eq!(
+        p.release_files().last().unwrap(),
+        "v2.toml",
+        "nothing rolled back"
+    );
+}
+
+/// Sends SIGINT to `tool`'s process group once its health check sleeps.
+#[cfg(unix)]
+fn interrupt_once_sleeping(p: &Project, tool: std::process::Child) -> std::process::Output {
+    let pid_file = p.path("sleeping.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !pid_file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::remove_file(&pid_file).unwrap();
+    let group = format!("-{}", tool.id());
+    std::process::Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    tool.wait_with_output().unwrap()
+}
