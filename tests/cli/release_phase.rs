@@ -442,3 +442,18 @@ fn interrupt_once_sleeping(p: &Project, tool: std::process::Child) -> std::proce
         .unwrap();
     tool.wait_with_output().unwrap()
 }
+
+#[test]
+fn a_release_command_that_runs_too_long_fails_the_release() {
+    let p = app("release-command = [\"myapp\", \"sleep\"]\nrelease-timeout = \"1s\"");
+    ok(&p, &["--skip-release-phase", "deploy"]);
+    let run = p.run(&["config", "set", "A=1"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("the release phase of v2 failed (timed out after 1s)"),
+        "{run}"
+    );
+    assert!(release_file(&p, 2).contains("reason = \"timed out after 1s\""));
+    assert_eq!(p.ok(&["run"]), "hello (MIGRATE=None)\n");
+}
