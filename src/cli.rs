@@ -1,5 +1,6 @@
 //! The command line: `cargo release-log <command>`, with Heroku's `group:verb` spellings.
 
+mod addons_args;
 mod args;
 mod completions;
 
@@ -15,10 +16,11 @@ use cargo_release_log::{
     Secrecy, Tier, VarValue, Version, Workspace,
 };
 
+pub use addons_args::*;
 pub use args::*;
 pub use completions::completion_script;
 
-use crate::render::{self, reports};
+use crate::render::{self, actions, reports};
 use crate::shell::Shell;
 
 /// Accepts both `cargo release-log …` (cargo passes `release-log` first) and
@@ -186,7 +188,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         })
         | Command::Rollback(args) => {
             if args.dry_run {
-                shell.print(&reports::rollback_plan(&ws.rollback_plan(args.release)?));
+                shell.print(&actions::rollback_plan(&ws.rollback_plan(args.release)?));
                 return Ok(ExitCode::SUCCESS);
             }
             let done = ws.rollback(&ctx, args.release)?;
@@ -198,7 +200,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             opts.allow_missing = args.allow_missing;
             opts.message = args.message;
             let done = ws.promote(&ctx, &args.from, &args.to, &opts)?;
-            shell.status(&reports::promoted(&done, ws.name()));
+            shell.status(&actions::promoted(&done, ws.name()));
         }
         Command::Releases(ReleasesArgs {
             action: Some(ReleasesAction::Output(args)),
@@ -210,7 +212,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         Command::Releases(ReleasesArgs {
             action: Some(ReleasesAction::Retry),
             ..
-        }) => shell.status(&reports::retried(&ws.retry(&ctx)?)),
+        }) => shell.status(&actions::retried(&ws.retry(&ctx)?)),
         Command::Releases(args) if args.all_envs => {
             let pipeline = ws.pipeline()?;
             if args.json {

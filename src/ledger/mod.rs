@@ -4,12 +4,14 @@
 //! can add, remove or switch anything.
 
 pub(crate) mod addons;
+mod build;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
 pub(crate) mod environment;
 mod index;
 pub(crate) mod lock;
 mod locked;
+mod provenance;
 pub(crate) mod release;
 pub(crate) mod remote;
 pub(crate) mod retention;

@@ -7,7 +7,9 @@ use std::str::FromStr;
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
+pub use super::build::Build;
 pub use super::config_vars::{ConfigVar, ConfigVars};
+pub use super::provenance::{PhaseStatus, Promoted, ReleasePhase};
 use crate::text::printable;
 
 /// The format written by this version; newer files are refused, never misread.
@@ -95,55 +97,6 @@ pub enum ChangeKind {
     Promote,
 }
 
-/// What the release phase did for a release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[non_exhaustive]
-pub struct ReleasePhase {
-    /// How it ended.
-    pub status: PhaseStatus,
-    /// Why it failed: `exit status: 1`, `killed by signal 9`, `timed out after 10m`,
-    /// `interrupted`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The command's exit code, when it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// How long it ran, in milliseconds.
-    #[serde(default)]
-    pub duration_ms: u64,
-    /// Its output (stdout and stderr as they came), kept beside the ledger:
-    /// `sha256:<hex>` of the bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_sha256: Option<String>,
-    /// The size of its output, in bytes.
-    #[serde(default)]
-    pub output_size: u64,
-}
-
-/// How a release phase ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PhaseStatus {
-    /// It exited 0: the release became current.
-    Passed,
-    /// It failed, was killed, timed out or was interrupted: the release failed.
-    Failed,
-    /// `--skip-release-phase`: it did not run.
-    Skipped,
-}
-
-/// Where a promoted release's code comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[non_exhaustive]
-pub struct Promoted {
-    /// The environment it was promoted from.
-    pub environment: String,
-    /// Its release there.
-    pub version: u64,
-}
-
 /// How a release ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -185,141 +138,6 @@ pub struct Code {
     /// The external dependencies compiled into them, each once.
     #[serde(default)]
     pub addons: Vec<Addon>,
-}
-
-/// How cargo built a slug: the profile, and cargo's selection flags, so
-/// that `info` shows it and `rebuild` builds it the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[non_exhaustive]
-pub struct Build {
-    /// `--profile`.
-    pub profile: String,
-    /// `--target`, a target triple.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// `--package`s; none means `--workspace`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub packages: Vec<String>,
-    /// `--exclude`d packages (with `--workspace`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exclude: Vec<String>,
-    /// `--bin`s; none means every binary (`--bins`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bins: Vec<String>,
-    /// `--features`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub features: Vec<String>,
-    /// `--all-features`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub all_features: bool,
-    /// `--no-default-features`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_default_features: bool,
-}
-
-impl Default for Build {
-    fn default() -> Self {
-        Self {
-            profile: "release".to_owned(),
-            target: None,
-            packages: Vec::new(),
-            exclude: Vec::new(),
-            bins: Vec::new(),
-            features: Vec::new(),
-            all_features: false,
-            no_default_features: false,
-        }
-    }
-}
-
-impl Build {
-    /// The arguments `cargo build` takes for it, each value joined to its
-    /// flag (`--profile=dev`), so that none can be read as another flag.
-    pub fn cargo_args(&self) -> Vec<String> {
-        let mut args = vec![format!("--profile={}", self.profile)];
-        if self.packages.is_empty() {
-            args.push("--workspace".to_owned());
-            args.extend(self.exclude.iter().map(|p| format!("--exclude={p}")));
-        } else {
-            args.extend(self.packages.iter().map(|p| format!("--package={p}")));
-        }
-        if self.bins.is_empty() {
-            args.push("--bins".to_owned());
-        } else {
-            args.extend(self.bins.iter().map(|b| format!("--bin={b}")));
-        }
-        if !self.features.is_empty() {
-            args.push(format!("--features={}", self.features.join(",")));
-        }
-        if self.all_features {
-            args.push("--all-features".to_owned());
-        }
-        if self.no_default_features {
-            args.push("--no-default-features".to_owned());
-        }
-        if let Some(target) = &self.target {
-            args.push(format!("--target={target}"));
-        }
-        args
-    }
-
-    /// The selection as people read it: `release, -p api, --features fast`.
-    pub fn describe(&self) -> String {
-        let mut parts = vec![self.profile.clone()];
-        parts.extend(self.packages.iter().map(|p| format!("-p {p}")));
-        parts.extend(self.exclude.iter().map(|p| format!("--exclude {p}")));
-        parts.extend(self.bins.iter().map(|b| format!("--bin {b}")));
-        if !self.features.is_empty() {
-            parts.push(format!("--features {}", self.features.join(",")));
-        }
-        if self.all_features {
-            parts.push("--all-features".to_owned());
-        }
-        if self.no_default_features {
-            parts.push("--no-default-features".to_owned());
-        }
-        if let Some(target) = &self.target {
-            parts.push(format!("--target {target}"));
-        }
-        parts.join(", ")
-    }
-
-    /// Checks every value is a word cargo takes there: a release file is
-    /// untrusted, and these become arguments of `cargo build`.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        let word = |kind: &str, value: &str, extra: &[char]| {
-            let ok = value
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_')
-                && value
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == '-' || c == '_' || extra.contains(&c));
-            if ok {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{kind} `{}` is not one cargo takes",
-                    value.escape_debug()
-                ))
-            }
-        };
-        word("profile", &self.profile, &[])?;
-        if let Some(target) = &self.target {
-            word("target", target, &['.'])?;
-        }
-        for package in self.packages.iter().chain(&self.exclude) {
-            word("package", package, &['@', '.', '+'])?;
-        }
-        for bin in &self.bins {
-            word("binary", bin, &[])?;
-        }
-        for feature in &self.features {
-            word("feature", feature, &['/', '+', '.'])?;
-        }
-        Ok(())
-    }
 }
 
 /// The built executables of the workspace members.

@@ -1,5 +1,6 @@
 //! Human output: the releases table, release details, times, sizes.
 
+pub mod actions;
 pub mod aligned;
 pub mod reports;
 pub mod table;
