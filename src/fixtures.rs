@@ -83,6 +83,7 @@ pub fn write_ledger(
             code: code.clone(),
             latest_deploy: None,
             addon_releases: Default::default(),
+            unhealthy: Default::default(),
             config: config.clone(),
         };
         let text = release.to_toml()?;

@@ -110,6 +110,12 @@ fn promote(
         version: source.version,
         reason,
     };
+    let from_current = from.read_ledger(|ledger| Ok(ledger.current()?))?;
+    if from_current.is_some_and(|c| c.unhealthy.contains(&source.version)) {
+        return Err(refuse(
+            "its health check failed, and it was rolled back from".to_owned(),
+        ));
+    }
     if source.release_phase_failed() {
         return Err(refuse("its release phase failed".to_owned()));
     }

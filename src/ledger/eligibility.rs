@@ -20,6 +20,8 @@ pub enum Ineligible {
     Failed,
     /// Its release phase failed: it never became current.
     ReleasePhaseFailed,
+    /// Its health check failed, and it was rolled back from.
+    HealthCheckFailed,
     /// It was recorded with `deploy --no-build` before anything was built.
     NeverBuilt,
     /// Its built executables are not stored here.
@@ -47,6 +49,9 @@ impl fmt::Display for Ineligible {
             Ineligible::Current => f.write_str("it is the current release"),
             Ineligible::Failed => f.write_str("its build failed"),
             Ineligible::ReleasePhaseFailed => f.write_str("its release phase failed"),
+            Ineligible::HealthCheckFailed => {
+                f.write_str("its health check failed, and it was rolled back from")
+            }
             Ineligible::NeverBuilt => {
                 f.write_str("it was deployed with --no-build before anything was built")
             }
@@ -159,6 +164,9 @@ fn rules(
 ) -> Result<(), Ineligible> {
     if current.is_some_and(|c| c.version == release.version) {
         return Err(Ineligible::Current);
+    }
+    if current.is_some_and(|c| c.unhealthy.contains(&release.version)) {
+        return Err(Ineligible::HealthCheckFailed);
     }
     if !release.succeeded() {
         return Err(if release.release_phase_failed() {

@@ -361,6 +361,7 @@ mod tests {
             code,
             latest_deploy: None,
             addon_releases: Default::default(),
+            unhealthy: Default::default(),
             config: config
                 .iter()
                 .map(|(k, v)| (k.to_string(), ConfigVar::plain(*v)))

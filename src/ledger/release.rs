@@ -1,6 +1,6 @@
 //! The release model: what one `.releases/vN.toml` file records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -75,6 +75,10 @@ pub struct Release {
     /// release: a rollback to a release before it must not undo it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub addon_releases: BTreeMap<String, u64>,
+    /// The releases whose health check failed (and were rolled back from),
+    /// carried from release to release: a rollback never goes back to one.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub unhealthy: BTreeSet<u64>,
     /// Config vars (the `[env]` table).
     #[serde(default)]
     pub config: ConfigVars,
@@ -594,6 +598,7 @@ mod properties {
                 code,
                 latest_deploy: None,
                 addon_releases: Default::default(),
+                unhealthy: Default::default(),
                 config: vars
                     .into_iter()
                     .map(|(name, (value, force, relative))| {

@@ -43,6 +43,8 @@ pub(crate) struct Draft {
     /// The latest code built from the workspace, which `code` is unless it is rolled back.
     pub(crate) latest_code: Code,
     pub(crate) addon_releases: BTreeMap<String, u64>,
+    /// A release whose health check failed, which this one rolls back from.
+    pub(crate) unhealthy: Option<u64>,
     pub(crate) config: ConfigVars,
 }
 
@@ -61,6 +63,7 @@ impl Draft {
             latest_code: code.clone(),
             code,
             addon_releases: BTreeMap::new(),
+            unhealthy: None,
             config,
         }
     }
@@ -280,6 +283,15 @@ impl<'ws> Transaction<'ws> {
             latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
             code: draft.code,
             addon_releases: draft.addon_releases,
+            // Carried on, so that no later rollback goes back to one.
+            unhealthy: self
+                .current
+                .as_ref()
+                .map(|c| c.unhealthy.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .chain(draft.unhealthy)
+                .collect(),
             config: draft.config,
         };
         // Everything that can be refused is decided before the release file
@@ -413,6 +425,7 @@ impl<'ws> Transaction<'ws> {
                     back.rollback_to = Some(target.version);
                     back.latest_code = release.latest_code().clone();
                     back.addon_releases = release.addon_releases.clone();
+                    back.unhealthy = Some(release.version);
                     match self.commit(ctx, back) {
                         Ok(done) => Some((target.version, done.release.version)),
                         Err(Error::HealthCheckFailed { version, .. }) => {

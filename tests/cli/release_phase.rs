@@ -178,6 +178,17 @@ fn a_failing_health_check_rolls_back_once() {
         release_file(&p, 4).contains("change = \"Rollback to v2 (health check of v3 failed)\"")
     );
     assert_eq!(p.ok(&["config", "get", "HEALTH"]), "good\n");
+    // No later rollback goes back to the release that failed its check.
+    let plan = ok(&p, &["rollback", "--dry-run"]);
+    assert!(
+        plan.stdout.starts_with(
+            "Skipped v3: its health check failed, and it was rolled back from.\n\
+             Would roll back from v4 to v2"
+        ),
+        "{plan}"
+    );
+    let run = refused(&p, &["rollback", "v3"]);
+    assert!(run.stderr.contains("its health check failed"), "{run}");
 
     // When the release rolled back to fails its check too, it stops there.
     p.write("unhealthy", "");
