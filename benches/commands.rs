@@ -355,6 +355,15 @@ impl<'a> Fixtures<'a> {
         root
     }
 
+    /// Writes a ledger of `count` releases of `root`'s commit through the
+    /// library, and commits it (release files are meant to be).
+    fn record_ledger(&self, root: &Path, count: u64) {
+        let head = setup(self.env.git(root, &["rev-parse", "HEAD"]));
+        cargo_release_log::fixtures::write_ledger(root, count, &head, &self.executable(), START)
+            .expect("the ledger is written");
+        commit_all(self.env, root, "Record the releases");
+    }
+
     /// A workspace with a ledger of `count` releases, written through the
     /// library, and committed (release files are meant to be).
     fn ledger(&self, count: u64) -> PathBuf {
@@ -363,16 +372,7 @@ impl<'a> Fixtures<'a> {
         }
         let root = self.timed(format!("a ledger of {} releases", thousands(count)), || {
             let root = self.workspace(&format!("ledger-{count}"), "fn main() {}\n");
-            let head = setup(self.env.git(&root, &["rev-parse", "HEAD"]));
-            cargo_release_log::fixtures::write_ledger(
-                &root,
-                count,
-                &head,
-                &self.executable(),
-                START,
-            )
-            .expect("the ledger is written");
-            commit_all(self.env, &root, "Record the releases");
+            self.record_ledger(&root, count);
             root
         });
         self.ledgers.borrow_mut().insert(count, root.clone());
@@ -395,16 +395,7 @@ impl<'a> Fixtures<'a> {
                 )
                 .unwrap();
                 commit_all(self.env, &root, "A release phase");
-                let head = setup(self.env.git(&root, &["rev-parse", "HEAD"]));
-                cargo_release_log::fixtures::write_ledger(
-                    &root,
-                    10,
-                    &head,
-                    &self.executable(),
-                    START,
-                )
-                .expect("the ledger is written");
-                commit_all(self.env, &root, "Record the releases");
+                self.record_ledger(&root, 10);
                 root
             },
         )

@@ -198,7 +198,11 @@ pub(crate) fn run(
     let status = loop {
         match chunks.recv_timeout(Duration::from_millis(50)) {
             Ok(chunk) => take(chunk, &mut output, false),
-            Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Its output is closed, and it runs on: wait without spinning.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
         if let Some(status) = child.try_wait()? {
             break status;
@@ -220,18 +224,24 @@ pub(crate) fn run(
             }
         }
     };
-    // What it printed before it ended, to the last byte; a process it left
-    // behind holding the pipe must not hold the tool: it is not waited for.
-    if reader.is_finished() || wait_briefly(&reader) {
+    // What it printed before it ended, to the last byte. A process it left
+    // running still holds the pipe: it goes with the command (its whole
+    // group), and the tool does not wait for it.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let closed = loop {
+        match chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(chunk) => take(chunk, &mut output, false),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
+            Err(mpsc::RecvTimeoutError::Timeout) => break false,
+        }
+    };
+    if closed {
         let _ = reader.join();
-    }
-    while let Ok(chunk) = chunks.try_recv() {
-        take(chunk, &mut output, false);
+    } else {
+        #[cfg(unix)]
+        signal_group(child.id(), "-KILL");
     }
     take(Vec::new(), &mut output, true);
-    // What it started and left running goes with it.
-    #[cfg(unix)]
-    signal_group(child.id(), "-KILL");
     let failure = match (&stopped, status.code()) {
         (Some(why), _) => Some(why.clone()),
         (None, Some(0)) => None,
@@ -245,18 +255,6 @@ pub(crate) fn run(
         output,
         interrupted,
     })
-}
-
-/// Waits up to a second for `thread` to end; says whether it did.
-fn wait_briefly(thread: &std::thread::JoinHandle<()>) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < deadline {
-        if thread.is_finished() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
 }
 
 /// Sends what `stream` yields to `sender` until it ends.

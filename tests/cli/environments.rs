@@ -2,6 +2,14 @@
 
 use crate::support::*;
 
+/// Replaces `from` with `to` in Cargo.toml and commits it as `message`.
+fn edit_manifest(p: &Project, from: &str, to: &str, message: &str) {
+    let manifest = p.read("Cargo.toml");
+    assert!(manifest.contains(from), "{manifest}");
+    p.write("Cargo.toml", &manifest.replace(from, to));
+    p.commit(message);
+}
+
 /// What a read command printed as JSON, unredacted (digests included).
 fn json(p: &Project, args: &[&str]) -> serde_json::Value {
     let output = p.command(args).output().unwrap();
@@ -213,15 +221,12 @@ fn unknown_environments_are_refused() {
 fn environments_share_slugs_that_retention_keeps() {
     let p = Project::with_pipeline();
     // Staging keeps one step; production keeps what it runs.
-    let manifest = p.read("Cargo.toml");
-    p.write(
-        "Cargo.toml",
-        &manifest.replace(
-            "[package.metadata.release-log.environments.staging]\n",
-            "[package.metadata.release-log.environments.staging]\ntier = \"basic\"\n",
-        ),
+    edit_manifest(
+        &p,
+        "[package.metadata.release-log.environments.staging]\n",
+        "[package.metadata.release-log.environments.staging]\ntier = \"basic\"\n",
+        "basic staging",
     );
-    p.commit("basic staging");
     ok(&p, &["--env", "staging", "deploy"]);
     ok(&p, &["promote", "staging", "production"]);
     let first = sha256s(&json(&p, &["--env", "production", "info", "--json"]));
@@ -447,15 +452,12 @@ fn init_writes_an_environments_tier_into_its_own_table() {
 #[test]
 fn promote_fetches_from_the_slug_store_the_source_shares_through() {
     let p = Project::with_pipeline();
-    let manifest = p.read("Cargo.toml");
-    p.write(
-        "Cargo.toml",
-        &manifest.replace(
-            "[package.metadata.release-log.environments.staging]\n",
-            "[package.metadata.release-log.environments.staging]\nslug-store = \"../store\"\n",
-        ),
+    edit_manifest(
+        &p,
+        "[package.metadata.release-log.environments.staging]\n",
+        "[package.metadata.release-log.environments.staging]\nslug-store = \"../store\"\n",
+        "staging shares its slugs",
     );
-    p.commit("staging shares its slugs");
     fs_err::create_dir(p.scratch().join("store")).unwrap();
     let deploy = ok(&p, &["--env", "staging", "deploy"]);
     assert!(deploy.stdout.contains("Uploaded myapp"), "{deploy}");
@@ -504,16 +506,13 @@ fn promote_runs_the_targets_own_release_command() {
 #[test]
 fn gc_with_keep_slugs_keeps_what_another_environment_runs() {
     let p = Project::with_pipeline();
-    let manifest = p.read("Cargo.toml");
-    p.write(
-        "Cargo.toml",
-        &manifest.replace(
-            "[package.metadata.release-log.environments.staging]\n",
-            "[package.metadata.release-log]\nkeep-slugs = 1\n\n\
+    edit_manifest(
+        &p,
+        "[package.metadata.release-log.environments.staging]\n",
+        "[package.metadata.release-log]\nkeep-slugs = 1\n\n\
              [package.metadata.release-log.environments.staging]\n",
-        ),
+        "keep one slug here",
     );
-    p.commit("keep one slug here");
     ok(&p, &["--env", "staging", "deploy"]);
     change_code(&p, "v2");
     ok(&p, &["deploy"]);
