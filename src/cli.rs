@@ -300,13 +300,14 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
                 vars,
                 secret,
                 plain,
+                force,
             }) => {
                 let secrecy = match (secret, plain) {
                     (true, _) => Secrecy::Secret,
                     (_, true) => Secrecy::Plain,
                     _ => Secrecy::Auto,
                 };
-                let done = ws.config_set_with(&ctx, &vars, secrecy)?;
+                let done = ws.config_set_forced(&ctx, &vars, secrecy, force)?;
                 shell.status(&reports::config_changed(&done));
             }
             Some(ConfigAction::Protect { names }) => {

@@ -357,6 +357,9 @@ pub enum ConfigAction {
         /// Keep the values plain, in the release files and `[env]`, even when they look secret
         #[arg(long)]
         plain: bool,
+        /// Record a release even when every value is already set
+        #[arg(long)]
+        force: bool,
     },
     /// Move plain vars' values into the secret store, as one new release
     /// (default: every var whose name or value looks secret)

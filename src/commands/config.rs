@@ -53,6 +53,9 @@ pub struct ConfigChanged {
     pub removed: Vec<String>,
     /// Set when the change left rolled-back code: the deploy whose code runs again.
     pub restored_deploy: Option<u64>,
+    /// The vars already had these values: nothing was recorded, and
+    /// `release` is the current one (`force` records a release anyway).
+    pub unchanged: bool,
     /// What the tier's retention removed afterwards.
     pub pruned: Pruned,
 }
@@ -101,6 +104,19 @@ impl Workspace {
         assignments: &[String],
         secrecy: Secrecy,
     ) -> crate::Result<ConfigChanged> {
+        self.config_set_forced(ctx, assignments, secrecy, false)
+    }
+
+    /// `config set [--secret|--plain] [--force] NAME=VALUE…`: values equal
+    /// to those the current release has record nothing
+    /// ([`ConfigChanged::unchanged`]) unless `force`.
+    pub fn config_set_forced(
+        &self,
+        ctx: &Context,
+        assignments: &[String],
+        secrecy: Secrecy,
+        force: bool,
+    ) -> crate::Result<ConfigChanged> {
         let mut given: Vec<(String, String)> = Vec::new();
         for arg in assignments {
             let (name, value) = parse_assignment(arg)?;
@@ -126,7 +142,7 @@ impl Workspace {
         let change = format!("Config add {}", names.join(", "));
         let mut set = Vec::new();
         let mut secrets = Vec::new();
-        let changed = change_vars(self, ctx, change, |config| {
+        let changed = change_vars(self, ctx, change, force, |config| {
             for (name, value) in &given {
                 let var = match config.get(name) {
                     Some(var) => var.clone(),
@@ -156,7 +172,7 @@ impl Workspace {
         }
         let mut protected = Vec::new();
         let mut set = Vec::new();
-        let changed = change_vars_named(self, ctx, |config| {
+        let changed = change_vars_named(self, ctx, true, |config| {
             let chosen: Vec<String> = if names.is_empty() {
                 config
                     .iter()
@@ -287,7 +303,7 @@ impl Workspace {
             ));
         }
         let change = format!("Config remove {}", removed.join(", "));
-        change_vars(self, ctx, change, |config| {
+        change_vars(self, ctx, change, true, |config| {
             let missing: Vec<&str> = removed
                 .iter()
                 .filter(|n| config.remove(n.as_str()).is_none())
@@ -329,9 +345,10 @@ fn change_vars(
     ws: &Workspace,
     ctx: &Context,
     change: String,
+    force: bool,
     edit: impl FnOnce(&mut ConfigVars) -> crate::Result<()>,
 ) -> crate::Result<ConfigChanged> {
-    change_vars_named(ws, ctx, |config| {
+    change_vars_named(ws, ctx, force, |config| {
         edit(config)?;
         Ok(change)
     })
@@ -341,6 +358,7 @@ fn change_vars(
 fn change_vars_named(
     ws: &Workspace,
     ctx: &Context,
+    force: bool,
     edit: impl FnOnce(&mut ConfigVars) -> crate::Result<String>,
 ) -> crate::Result<ConfigChanged> {
     let mut tx = Transaction::begin_change(ws, ctx)?;
@@ -360,6 +378,18 @@ fn change_vars_named(
     }
     let latest = current.latest_code();
     let restored = current.runs_rolled_back_code();
+    // Only a real change makes a release, in every tier.
+    if !force && !restored && config == current.config {
+        return Ok(ConfigChanged {
+            release: current,
+            set: Vec::new(),
+            secrets: Vec::new(),
+            removed: Vec::new(),
+            restored_deploy: None,
+            unchanged: true,
+            pruned: Pruned::default(),
+        });
+    }
     let note = restored.then(|| {
         format!(
             "Runs the code of v{} (the latest deploy) again, leaving the rolled-back code of v{}",
@@ -377,6 +407,7 @@ fn change_vars_named(
         secrets: Vec::new(),
         removed: Vec::new(),
         restored_deploy: restored.then_some(latest.deploy),
+        unchanged: false,
         pruned,
     })
 }

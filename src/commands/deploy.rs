@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
-    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, Release, Slug, Status,
+    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, DIR, Release, Slug, Status,
 };
 use crate::transaction::{Draft, EnvState, Transaction, unreadable_env};
 use crate::workspace::{EnvFile, Workspace, git};
@@ -105,7 +105,9 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
     let moved = previous.map_or_else(AddonDiff::default, |c| {
         AddonDiff::between(&c.addons, &code.addons)
     });
-    let unchanged = |c: &&Release| !opts.force && runs_already(c, &code, &config, status);
+    let unchanged = |c: &&Release| {
+        !opts.force && runs_already(c, &code, &config, status) && same_code(ws, c, &code)
+    };
     let was_built = built.is_some();
     let deployed = |release: Release, unchanged: bool| Deployed {
         release,
@@ -155,15 +157,23 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
 }
 
 /// Whether `current` already runs what a deploy would record: the same
-/// commit, slug, build and config, and not as rolled-back code.
+/// slug, build and config, and not as rolled-back code (the commit is
+/// [`same_code`]'s question).
 fn runs_already(current: &Release, code: &Code, config: &ConfigVars, status: Status) -> bool {
     status == Status::Succeeded
-        && current.code.commit == code.commit
         && current.code.slug == code.slug
         && current.code.build == code.build
         && current.code.dirty == code.dirty
         && current.config == *config
         && !current.runs_rolled_back_code()
+}
+
+/// Whether `code`'s commit is the current release's, or differs from it
+/// only in `.releases/` (committing the ledger, as teams do, is no new code).
+fn same_code(ws: &Workspace, current: &Release, code: &Code) -> bool {
+    current.code.commit == code.commit
+        || git::changed_between(ws.root(), &current.code.commit, &code.commit, &[DIR])
+            .is_ok_and(|changed| changed.is_some_and(|c| c.is_empty()))
 }
 
 /// What a deploy decided before building: the tree it builds, checked.

@@ -163,6 +163,15 @@ pub fn config_vars(shown: &[(String, String)], app: &str) -> String {
 
 pub fn config_changed(done: &ConfigChanged) -> String {
     let mut out = String::new();
+    if done.unchanged {
+        let _ = writeln!(
+            out,
+            "Config vars unchanged: v{} has these values already; nothing was recorded \
+             (`config set --force` records a release anyway)",
+            done.release.version
+        );
+        return out;
+    }
     if !done.set.is_empty() {
         out.push_str("Adding config vars:\n");
         for (name, var) in &done.set {

@@ -174,7 +174,7 @@ fn failed_build_is_recorded_and_keeps_the_current_release() {
     assert!(p.ok(&["releases"]).contains("v2    Deploy"));
     assert!(p.ok(&["releases"]).contains("(failed)"));
     // The failed number is used: the next deploy is v3.
-    p.write("src/main.rs", MAIN_RS);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v3"));
     p.commit("fix the build");
     assert!(p.ok(&["deploy"]).contains("done, v3"));
 }

@@ -15,6 +15,7 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod no_op;
 mod readme;
 mod release_phase;
 mod rollback;

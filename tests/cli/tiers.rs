@@ -354,7 +354,7 @@ fn a_pruned_release_between_kept_ones_is_reported_as_pruned() {
     let p = basic();
     break_the_build(&p, "broken");
     assert_eq!(p.run(&["deploy"]).code, 1);
-    p.write("src/main.rs", MAIN_RS);
+    p.write("src/main.rs", &MAIN_RS.replace("from v1", "from v3"));
     p.commit("fixed");
     p.ok(&["deploy"]);
     p.ok(&["config", "set", "A=1"]);
