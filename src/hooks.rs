@@ -50,6 +50,17 @@ pub(crate) struct Ran {
 }
 
 impl Ran {
+    /// A command that did not run, and why.
+    fn not_run(why: String) -> Self {
+        Self {
+            failure: Some(why),
+            exit_code: None,
+            duration: Duration::ZERO,
+            output: Vec::new(),
+            interrupted: false,
+        }
+    }
+
     pub(crate) fn passed(&self) -> bool {
         self.failure.is_none()
     }
@@ -103,47 +114,16 @@ pub(crate) fn run(
     release: &Release,
     launch: &Launch<'_>,
 ) -> anyhow::Result<Ran> {
-    let Launch {
-        argv,
-        env,
-        secrets,
-        timeout,
-    } = *launch;
-    let not_run = |why: String| Ran {
-        failure: Some(why),
-        exit_code: None,
-        duration: Duration::ZERO,
-        output: Vec::new(),
-        interrupted: false,
-    };
+    let argv = launch.argv;
     if ctx.interrupted() {
         return Ok(Ran {
             interrupted: true,
-            ..not_run("interrupted".to_owned())
+            ..Ran::not_run("interrupted".to_owned())
         });
     }
-    let stored = release
-        .code
-        .slug
-        .executables
-        .iter()
-        .find(|e| e.name == argv[0]);
-    let program: PathBuf = match stored {
-        Some(exe) => match ledger.slugs().verify(exe) {
-            Ok(()) => std::path::absolute(ledger.slugs().path(exe))?,
-            Err(e) => return Ok(not_run(format!("{e:#}"))),
-        },
-        // Found on the tool's own PATH: a config var named PATH never
-        // decides which program runs.
-        None => match on_path(&argv[0]) {
-            Some(path) => path,
-            None => {
-                return Ok(not_run(format!(
-                    "could not start `{}`: it is neither an executable of v{} nor on PATH",
-                    argv[0], release.version
-                )));
-            }
-        },
+    let program = match program(ledger, release, &argv[0])? {
+        Ok(program) => program,
+        Err(why) => return Ok(Ran::not_run(why)),
     };
     // One pipe for stdout and stderr, so that what is kept reads in the
     // order the command wrote it.
@@ -151,7 +131,7 @@ pub(crate) fn run(
     let mut cmd = Command::new(&program);
     cmd.args(&argv[1..])
         .current_dir(ws.root())
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(writer.try_clone().context("could not create a pipe")?)
         .stderr(writer);
@@ -167,70 +147,24 @@ pub(crate) fn run(
     drop(cmd);
     let mut child = match spawned {
         Ok(child) => child,
-        Err(e) => return Ok(not_run(format!("could not start `{}`: {e}", shown(argv)))),
+        Err(e) => {
+            return Ok(Ran::not_run(format!(
+                "could not start `{}`: {e}",
+                shown(argv)
+            )));
+        }
     };
     let (sender, chunks) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || pump(Box::new(reader), &sender));
-    let mut output = Vec::new();
-    // Shown a line at a time, so that a secret value is masked whole.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut take = |chunk: Vec<u8>, output: &mut Vec<u8>, last: bool| {
-        pending.extend_from_slice(&chunk);
-        let upto = if last {
-            pending.len()
-        } else {
-            pending
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1)
-        };
-        if upto == 0 {
-            return;
-        }
-        let lines = mask(&pending[..upto], secrets);
-        pending.drain(..upto);
-        ctx.release_output(&lines);
-        let room = MAX_OUTPUT.saturating_sub(output.len());
-        output.extend_from_slice(&lines[..lines.len().min(room)]);
-    };
-    let mut stopped: Option<String> = None;
-    let mut interrupted = false;
-    let status = loop {
-        match chunks.recv_timeout(Duration::from_millis(50)) {
-            Ok(chunk) => take(chunk, &mut output, false),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            // Its output is closed, and it runs on: wait without spinning.
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if stopped.is_none() {
-            if ctx.interrupted() {
-                interrupted = true;
-                stopped = Some("interrupted".to_owned());
-            } else if started.elapsed() >= timeout {
-                stopped = Some(format!(
-                    "timed out after {}",
-                    jiff::SignedDuration::try_from(timeout)
-                        .map(|d| format!("{d:#}"))
-                        .unwrap_or_else(|_| format!("{timeout:?}"))
-                ));
-            }
-            if stopped.is_some() {
-                stop_group(&mut child);
-            }
-        }
-    };
+    let mut sink = Sink::new(ctx, launch.secrets);
+    let (status, stopped) = supervise(ctx, &mut child, &chunks, &mut sink, launch.timeout)?;
     // What it printed before it ended, to the last byte. A process it left
     // running still holds the pipe: it goes with the command (its whole
     // group), and the tool does not wait for it.
     let deadline = Instant::now() + Duration::from_secs(1);
     let closed = loop {
         match chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(chunk) => take(chunk, &mut output, false),
+            Ok(chunk) => sink.take(&chunk, false),
             Err(mpsc::RecvTimeoutError::Disconnected) => break true,
             Err(mpsc::RecvTimeoutError::Timeout) => break false,
         }
@@ -241,9 +175,10 @@ pub(crate) fn run(
         #[cfg(unix)]
         signal_group(child.id(), "-KILL");
     }
-    take(Vec::new(), &mut output, true);
-    let failure = match (&stopped, status.code()) {
-        (Some(why), _) => Some(why.clone()),
+    sink.take(&[], true);
+    let interrupted = stopped.as_deref() == Some("interrupted");
+    let failure = match (stopped, status.code()) {
+        (Some(why), _) => Some(why),
         (None, Some(0)) => None,
         (None, Some(code)) => Some(format!("exit status: {code}")),
         (None, None) => Some(signal_text(&status)),
@@ -252,9 +187,122 @@ pub(crate) fn run(
         failure,
         exit_code: status.code(),
         duration: started.elapsed(),
-        output,
+        output: sink.output,
         interrupted,
     })
+}
+
+/// The program `name` names for `release`: one of its stored executables
+/// (checked against its record), else one on the tool's own `PATH` (a
+/// config var named `PATH` never decides which program runs); `Err` inside
+/// says why there is none to run.
+fn program(
+    ledger: &Ledger,
+    release: &Release,
+    name: &str,
+) -> anyhow::Result<Result<PathBuf, String>> {
+    let stored = release
+        .code
+        .slug
+        .executables
+        .iter()
+        .find(|e| e.name == name);
+    Ok(match stored {
+        Some(exe) => match ledger.slugs().verify(exe) {
+            Ok(()) => Ok(std::path::absolute(ledger.slugs().path(exe))?),
+            Err(e) => Err(format!("{e:#}")),
+        },
+        None => on_path(name).ok_or_else(|| {
+            format!(
+                "could not start `{name}`: it is neither an executable of v{} nor on PATH",
+                release.version
+            )
+        }),
+    })
+}
+
+/// Waits for `child` while handing on what it prints; stops its group on
+/// Ctrl-C or once `timeout` passed. Returns how it ended, and why it was
+/// stopped, if it was.
+fn supervise(
+    ctx: &Context,
+    child: &mut std::process::Child,
+    chunks: &mpsc::Receiver<Vec<u8>>,
+    sink: &mut Sink<'_>,
+    timeout: Duration,
+) -> anyhow::Result<(std::process::ExitStatus, Option<String>)> {
+    let started = Instant::now();
+    let mut stopped: Option<String> = None;
+    loop {
+        match chunks.recv_timeout(Duration::from_millis(50)) {
+            Ok(chunk) => sink.take(&chunk, false),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // Its output is closed, and it runs on: wait without spinning.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok((status, stopped));
+        }
+        if stopped.is_none() {
+            if ctx.interrupted() {
+                stopped = Some("interrupted".to_owned());
+            } else if started.elapsed() >= timeout {
+                stopped = Some(format!(
+                    "timed out after {}",
+                    jiff::SignedDuration::try_from(timeout)
+                        .map(|d| format!("{d:#}"))
+                        .unwrap_or_else(|_| format!("{timeout:?}"))
+                ));
+            }
+            if stopped.is_some() {
+                stop_group(child);
+            }
+        }
+    }
+}
+
+/// Where a command's output goes: to the caller a line at a time (so that
+/// a secret value is masked whole), and kept, up to [`MAX_OUTPUT`].
+struct Sink<'a> {
+    ctx: &'a Context,
+    secrets: &'a [String],
+    pending: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(ctx: &'a Context, secrets: &'a [String]) -> Self {
+        Self {
+            ctx,
+            secrets,
+            pending: Vec::new(),
+            output: Vec::new(),
+        }
+    }
+
+    /// Takes `chunk`; hands on the complete lines, or everything when `last`.
+    fn take(&mut self, chunk: &[u8], last: bool) {
+        self.pending.extend_from_slice(chunk);
+        let upto = if last {
+            self.pending.len()
+        } else {
+            self.pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+        };
+        if upto == 0 {
+            return;
+        }
+        let lines = mask(&self.pending[..upto], self.secrets);
+        self.pending.drain(..upto);
+        self.ctx.release_output(&lines);
+        let room = MAX_OUTPUT.saturating_sub(self.output.len());
+        self.output
+            .extend_from_slice(&lines[..lines.len().min(room)]);
+    }
 }
 
 /// Sends what `stream` yields to `sender` until it ends.

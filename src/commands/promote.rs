@@ -79,21 +79,7 @@ fn promote(
     opts: &PromoteOptions,
 ) -> crate::Result<PromotedRelease> {
     let (from_env, to_env) = (from.env().clone(), to.env().clone());
-    if from_env == to_env {
-        return Err(Error::InvalidInput(format!(
-            "cannot promote `{from_env}` to itself: name two environments"
-        )));
-    }
-    if let Some(expected) = to.promote_from()?
-        && expected != &from_env
-    {
-        return Err(Error::PromotionSource {
-            to: to_env.name().to_owned(),
-            from: from_env.name().to_owned(),
-            expected: expected.name().to_owned(),
-        });
-    }
-    to.tier()?;
+    refuse_pipeline(&from_env, to)?;
     let Some(mut tx) = Transaction::begin(to, ctx)? else {
         return Err(Error::NoReleases {
             app: from.app_name(),
@@ -105,36 +91,12 @@ fn promote(
     }
     // Read under the lock, which every environment shares.
     let source = source_release(from, opts.version)?;
-    let refuse = |reason: String| Error::NotPromotable {
-        from: from_env.name().to_owned(),
-        version: source.version,
-        reason,
-    };
-    let from_current = from.read_ledger(|ledger| Ok(ledger.current()?))?;
-    if from_current.is_some_and(|c| c.unhealthy.contains(&source.version)) {
-        return Err(refuse(
-            "its health check failed, and it was rolled back from".to_owned(),
-        ));
-    }
-    if source.release_phase_failed() {
-        return Err(refuse("its release phase failed".to_owned()));
-    }
-    if !source.succeeded() {
-        return Err(refuse("its build failed".to_owned()));
-    }
-    if source.code.slug.executables.is_empty() {
-        return Err(refuse("nothing was built for it yet".to_owned()));
-    }
-    let missing_slug = tx.ledger().slugs().missing(&source.code.slug);
-    let remote = to.slug_store()?.or(from.slug_store()?);
-    let fetchable =
-        |exe: &&crate::ledger::Executable| remote.is_some_and(|r| r.contains(exe).unwrap_or(false));
-    if !missing_slug.iter().all(fetchable) {
-        let names: Vec<&str> = missing_slug.iter().map(|e| e.name.as_str()).collect();
-        return Err(refuse(format!(
-            "its executables are neither stored here nor in a slug store: {}",
-            names.join(", ")
-        )));
+    if let Some(reason) = unpromotable(from, to, tx.ledger(), &source)? {
+        return Err(Error::NotPromotable {
+            from: from_env.name().to_owned(),
+            version: source.version,
+            reason,
+        });
     }
     let current = tx.current().cloned();
     let config = current
@@ -160,19 +122,7 @@ fn promote(
     for (name, var) in config.iter().filter(|(_, v)| v.is_secret()) {
         to.reveal(name, var)?;
     }
-    // From the store the source shares its slugs through, else the target's.
-    let mut fetched = Vec::new();
-    for ws in [from, to] {
-        let missing = tx.ledger().slugs().missing(&source.code.slug);
-        if let Some(store) = ws.slug_store()?
-            && !missing.is_empty()
-            && missing
-                .iter()
-                .all(|exe| store.contains(exe).unwrap_or(false))
-        {
-            fetched.extend(fetch(ws, tx.ledger(), &source.code.slug)?);
-        }
-    }
+    let fetched = fetch_source(from, to, tx.ledger(), &source)?;
     let mut code = source.code.clone();
     // In the target, the promotion is what brought this build.
     code.deploy = tx.ledger().next_version()?;
@@ -206,6 +156,93 @@ fn promote(
         addons,
         pruned: committed.pruned,
     })
+}
+
+/// Refuses a promotion the pipeline does not allow: to the same
+/// environment, or from another than the target's `promote-from`.
+fn refuse_pipeline(from: &Environment, to: &Workspace) -> crate::Result<()> {
+    if from == to.env() {
+        return Err(Error::InvalidInput(format!(
+            "cannot promote `{from}` to itself: name two environments"
+        )));
+    }
+    if let Some(expected) = to.promote_from()?
+        && expected != from
+    {
+        return Err(Error::PromotionSource {
+            to: to.env().name().to_owned(),
+            from: from.name().to_owned(),
+            expected: expected.name().to_owned(),
+        });
+    }
+    to.tier()?;
+    Ok(())
+}
+
+/// Why `source` cannot be promoted from `from` to `to`, if it cannot: it
+/// failed (its build, its release phase or its health check), nothing was
+/// built for it, or its executables are neither here nor in either
+/// environment's slug store.
+fn unpromotable(
+    from: &Workspace,
+    to: &Workspace,
+    ledger: &Ledger,
+    source: &Release,
+) -> crate::Result<Option<String>> {
+    let from_current = from.read_ledger(|ledger| Ok(ledger.current()?))?;
+    if from_current.is_some_and(|c| c.unhealthy.contains(&source.version)) {
+        return Ok(Some(
+            "its health check failed, and it was rolled back from".to_owned(),
+        ));
+    }
+    if source.release_phase_failed() {
+        return Ok(Some("its release phase failed".to_owned()));
+    }
+    if !source.succeeded() {
+        return Ok(Some("its build failed".to_owned()));
+    }
+    if source.code.slug.executables.is_empty() {
+        return Ok(Some("nothing was built for it yet".to_owned()));
+    }
+    let stores = [from.slug_store()?, to.slug_store()?];
+    let fetchable = |exe: &&crate::ledger::Executable| {
+        stores
+            .iter()
+            .flatten()
+            .any(|store| store.contains(exe).unwrap_or(false))
+    };
+    let missing = ledger.slugs().missing(&source.code.slug);
+    if missing.iter().all(fetchable) {
+        return Ok(None);
+    }
+    let names: Vec<&str> = missing.iter().map(|e| e.name.as_str()).collect();
+    Ok(Some(format!(
+        "its executables are neither stored here nor in a slug store: {}",
+        names.join(", ")
+    )))
+}
+
+/// Fetches the executables of `source` missing here: from the store the
+/// source environment shares its slugs through, else the target's.
+fn fetch_source(
+    from: &Workspace,
+    to: &Workspace,
+    ledger: &Ledger,
+    source: &Release,
+) -> crate::Result<Vec<SlugTransfer>> {
+    let mut fetched = Vec::new();
+    for ws in [from, to] {
+        let missing = ledger.slugs().missing(&source.code.slug);
+        if let Some(store) = ws.slug_store()?
+            && !missing.is_empty()
+            && missing
+                .iter()
+                .all(|exe| store.contains(exe).unwrap_or(false))
+        {
+            fetched.extend(fetch(ws, ledger, &source.code.slug)?);
+        }
+    }
+    Ok(fetched)
 }
 
 /// The source environment's release `version`, or its current one.

@@ -17,7 +17,6 @@ use anyhow::Context as _;
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::hooks;
 use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
 use crate::ledger::{
@@ -25,7 +24,6 @@ use crate::ledger::{
 };
 use crate::workspace::{EnvFile, Workspace};
 
-use phase::Health;
 pub(crate) use read::{env_state, require_current, unreadable_env};
 use read::{no_releases, other_environments_slugs};
 
@@ -258,42 +256,7 @@ impl<'ws> Transaction<'ws> {
     /// current before ([`Error::HealthCheckFailed`]).
     pub(crate) fn commit(&mut self, ctx: &Context, draft: Draft) -> crate::Result<Committed> {
         let ws = self.ws;
-        let skip_release_phase = ctx.skips_release_phase();
-        let mut release = Release {
-            format: release::FORMAT,
-            // The ledger numbers and links the release when it appends it.
-            version: 0,
-            kind: draft.kind,
-            change: draft.change,
-            message: draft.message,
-            by: match ctx.user() {
-                Some(user) => user.to_owned(),
-                None => ws.acting_user(),
-            },
-            when: ctx
-                .recording_time()
-                .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string(),
-            status: draft.status,
-            note: draft.note,
-            rollback_to: draft.rollback_to,
-            promoted_from: draft.promoted_from,
-            release_phase: None,
-            previous_digest: None,
-            latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
-            code: draft.code,
-            addon_releases: draft.addon_releases,
-            // Carried on, so that no later rollback goes back to one.
-            unhealthy: self
-                .current
-                .as_ref()
-                .map(|c| c.unhealthy.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .chain(draft.unhealthy)
-                .collect(),
-            config: draft.config,
-        };
+        let mut release = self.draft_release(ctx, draft);
         // Everything that can be refused is decided before the release file
         // is written; after it, only writes of files already prepared remain.
         let tier = ws.tier()?;
@@ -303,43 +266,7 @@ impl<'ws> Transaction<'ws> {
         // Never write a file that would be refused when read back.
         release.validate()?;
         let previous = self.current.clone();
-        let mut phase_failure = None;
-        if release.succeeded()
-            && let Some(argv) = &hooks.release_command
-        {
-            // The number the ledger gives it, which the command is told.
-            release.version = self.ledger.next_version()?;
-            let (phase, failure) = if skip_release_phase {
-                (hooks::skipped(), None)
-            } else {
-                let ran = self.run_hook(ctx, &release, argv, hooks.release_timeout, &[])?;
-                let kept = hooks::keep_output(
-                    &self.ledger,
-                    ws,
-                    release.version,
-                    "release-phase",
-                    &ran.output,
-                )?;
-                // Shared with the slugs, so that every clone can read it.
-                if let Some(remote) = remote {
-                    let object = hooks::output_object(&kept.0, kept.1);
-                    let path = hooks::output_path(ws, release.version, "release-phase");
-                    if let Err(e) = remote.upload(&object, &path) {
-                        ctx.warn(&format!(
-                            "the release phase's output could not be uploaded to {}: {e:#}",
-                            remote.location()
-                        ));
-                    }
-                }
-                let failure = ran.failure.clone();
-                (hooks::phase_record(&ran, kept), failure)
-            };
-            release.release_phase = Some(phase);
-            if let Some(reason) = failure {
-                release.status = Status::Failed;
-                phase_failure = Some(reason);
-            }
-        }
+        let phase_failure = self.release_phase(ctx, &mut release, &hooks, remote)?;
         if release.succeeded()
             && let Some(env) = &mut self.env_file
         {
@@ -398,58 +325,49 @@ impl<'ws> Transaction<'ws> {
         if release.succeeded()
             && let Some(argv) = &hooks.health_check
         {
-            let reason = match self.health_check(ctx, &release, argv, &hooks)? {
-                Health::Passed => return Ok(Committed { release, pruned }),
-                Health::Interrupted => {
-                    return Err(Error::Interrupted(format!(
-                        "the health check of v{} was stopped; v{} stays current",
-                        release.version, release.version
-                    )));
-                }
-                Health::Failed(reason) => reason,
-            };
-            // A failing check after a rollback stops there: no loops.
-            let target = previous.filter(|_| release.kind != ChangeKind::Rollback);
-            let rolled_back = match target {
-                None => None,
-                Some(target) => {
-                    let mut back = Draft::new(
-                        ChangeKind::Rollback,
-                        format!(
-                            "Rollback to v{} (health check of v{} failed)",
-                            target.version, release.version
-                        ),
-                        target.code.clone(),
-                        target.config.clone(),
-                    );
-                    back.rollback_to = Some(target.version);
-                    back.latest_code = release.latest_code().clone();
-                    back.addon_releases = release.addon_releases.clone();
-                    back.unhealthy = Some(release.version);
-                    match self.commit(ctx, back) {
-                        Ok(done) => Some((target.version, done.release.version)),
-                        Err(Error::HealthCheckFailed { version, .. }) => {
-                            Some((target.version, version))
-                        }
-                        // The failed check is the news; why the rollback
-                        // did not happen follows it.
-                        Err(e) => {
-                            ctx.warn(&format!(
-                                "the rollback to v{} after the failed health check of v{} \
-                                 failed: {e}",
-                                target.version, release.version
-                            ));
-                            None
-                        }
-                    }
-                }
-            };
-            return Err(Error::HealthCheckFailed {
-                version: release.version,
-                reason,
-                rolled_back,
-            });
+            self.check_health(ctx, &release, previous, argv, &hooks)?;
         }
         Ok(Committed { release, pruned })
+    }
+
+    /// The release `draft` describes, as it will be written: by whom and
+    /// when, with the unhealthy releases carried on; the ledger numbers and
+    /// links it when it appends it.
+    fn draft_release(&self, ctx: &Context, draft: Draft) -> Release {
+        Release {
+            format: release::FORMAT,
+            // The ledger numbers and links the release when it appends it.
+            version: 0,
+            kind: draft.kind,
+            change: draft.change,
+            message: draft.message,
+            by: match ctx.user() {
+                Some(user) => user.to_owned(),
+                None => self.ws.acting_user(),
+            },
+            when: ctx
+                .recording_time()
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            status: draft.status,
+            note: draft.note,
+            rollback_to: draft.rollback_to,
+            promoted_from: draft.promoted_from,
+            release_phase: None,
+            previous_digest: None,
+            latest_deploy: (draft.latest_code != draft.code).then_some(draft.latest_code),
+            code: draft.code,
+            addon_releases: draft.addon_releases,
+            // Carried on, so that no later rollback goes back to one.
+            unhealthy: self
+                .current
+                .as_ref()
+                .map(|c| c.unhealthy.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .chain(draft.unhealthy)
+                .collect(),
+            config: draft.config,
+        }
     }
 }

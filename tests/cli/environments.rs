@@ -458,7 +458,15 @@ fn promote_fetches_from_the_slug_store_the_source_shares_through() {
         "[package.metadata.release-log.environments.staging]\nslug-store = \"../store\"\n",
         "staging shares its slugs",
     );
+    // Production shares its own slugs elsewhere, which lacks staging's.
+    edit_manifest(
+        &p,
+        "promote-from = \"staging\"\n",
+        "promote-from = \"staging\"\nslug-store = \"../production-store\"\n",
+        "production shares its slugs elsewhere",
+    );
     fs_err::create_dir(p.scratch().join("store")).unwrap();
+    fs_err::create_dir(p.scratch().join("production-store")).unwrap();
     let deploy = ok(&p, &["--env", "staging", "deploy"]);
     assert!(deploy.stdout.contains("Uploaded myapp"), "{deploy}");
     // Another machine: the slug is not here, only in staging's store.
