@@ -82,7 +82,12 @@ pub fn rollback_plan(plan: &RollbackPlan) -> String {
         }
     );
     if let Some(argv) = &plan.release_command {
-        let _ = writeln!(out, "Release phase: {}", argv.join(" "));
+        // As a user would type it: a word from the manifest is quoted for a shell.
+        let words: Vec<String> = argv
+            .iter()
+            .map(|w| cargo_release_log::text::shell_quote(w).into_owned())
+            .collect();
+        let _ = writeln!(out, "Release phase: {}", words.join(" "));
     }
     out
 }
