@@ -15,6 +15,7 @@ pub(crate) struct ProcessBuilder {
     args: Vec<OsString>,
     cwd: Option<PathBuf>,
     envs: Vec<(OsString, OsString)>,
+    removed: Vec<OsString>,
 }
 
 impl ProcessBuilder {
@@ -24,6 +25,7 @@ impl ProcessBuilder {
             args: Vec::new(),
             cwd: None,
             envs: Vec::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -32,9 +34,18 @@ impl ProcessBuilder {
         Self::new("git").cwd(cwd)
     }
 
-    /// The `cargo` that started us (`$CARGO`), else the one on `PATH`.
+    /// The `cargo` that started us (`$CARGO`), else the one on `PATH`, in
+    /// the environment a user's own `cargo` would see: without what `cargo
+    /// run` (the repository's alias, an xtask) or a build script sets for the
+    /// program it starts, which would make build scripts rerun and their
+    /// crates rebuild whenever a build alternates with a plain one.
     pub(crate) fn cargo() -> Self {
-        Self::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        let mut cargo = Self::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cargo.removed = std::env::vars_os()
+            .map(|(name, _)| name)
+            .filter(|name| name.to_str().is_some_and(set_by_cargo_for_a_program))
+            .collect();
+        cargo
     }
 
     pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
@@ -67,6 +78,9 @@ impl ProcessBuilder {
     pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
+        for name in &self.removed {
+            cmd.env_remove(name);
+        }
         cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
@@ -113,6 +127,34 @@ impl ProcessBuilder {
         }
         msg
     }
+}
+
+/// Whether cargo sets `name` for a program it runs or a build script it
+/// starts (its "environment variables Cargo sets for crates"), rather than a
+/// user setting it to configure cargo.
+fn set_by_cargo_for_a_program(name: &str) -> bool {
+    const NAMES: [&str; 12] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "CARGO_MAKEFLAGS",
+        "OUT_DIR",
+        "NUM_JOBS",
+        "RUSTC_LINKER",
+    ];
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_CFG_",
+        "CARGO_FEATURE_",
+        "CARGO_BIN_EXE_",
+        "__CARGO_",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 impl fmt::Display for ProcessBuilder {
