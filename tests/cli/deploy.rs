@@ -947,3 +947,40 @@ fn files_are_looked_at_whatever_git_is_told_to_trust() {
     run.assert_refused();
     assert!(run.stderr.contains("\nsrc/main.rs\n"), "{run}");
 }
+
+/// Run through `cargo run` (the repository's alias, an xtask), the tool gets
+/// cargo's variables for a running program; its own build must not, or build
+/// scripts rerun and crates rebuild whenever it alternates with a plain build.
+#[test]
+fn the_build_sees_the_environment_a_plain_cargo_build_would() {
+    let p = Project::with_files(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        (
+            "build.rs",
+            "fn main() {\n    \
+             println!(\"cargo:rerun-if-env-changed=CARGO_BIN_NAME\");\n    \
+             let seen = std::env::var(\"CARGO_BIN_NAME\").unwrap_or_default();\n    \
+             println!(\"cargo:rustc-env=SEEN={seen}\");\n}\n",
+        ),
+        (
+            "src/main.rs",
+            "fn main() { println!(\"build script saw CARGO_BIN_NAME={:?}\", env!(\"SEEN\")); }\n",
+        ),
+    ]);
+    let deploy = p
+        .command(&["deploy"])
+        .env("CARGO_BIN_NAME", "cargo-release-log")
+        .env("CARGO_MANIFEST_DIR", "/somewhere/else")
+        .env("CARGO_PKG_NAME", "cargo-release-log")
+        .env("CARGO_PRIMARY_PACKAGE", "1")
+        .output()
+        .unwrap();
+    assert!(deploy.status.success(), "{deploy:?}");
+    assert_eq!(
+        p.ok(&["run", "myapp"]),
+        "build script saw CARGO_BIN_NAME=\"\"\n"
+    );
+}
