@@ -1,17 +1,20 @@
 //! A real S3-compatible server for tests: `s3s-fs` on 127.0.0.1, one per test.
 //!
-//! `.ci/s3-server install` installs it; a test that needs it and does not
-//! find it fails and says so (CI installs it, so a skip would hide a gap).
-//! The library's unit tests include this file too (`src/ledger/remote.rs`),
-//! so it uses nothing but std, `fs_err` and `tempfile`.
+//! It runs inside the test process (the `s3s` and `s3s-fs` crates are
+//! dev-dependencies, served with hyper on a thread of its own), so `cargo
+//! test` needs nothing installed first. The tool under test reaches it over
+//! TCP like any other S3 endpoint. The library's unit tests include this
+//! file too (`src/ledger/remote/tests.rs`).
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
 
 use fs_err as fs;
+use futures_util::future::{Either, select};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
 
 /// The access key the server accepts.
 pub const ACCESS_KEY: &str = "release-log-test";
@@ -22,89 +25,65 @@ pub const SECRET_KEY: &str = "Zq8vN3-not-for-printing-7Kd";
 /// The bucket every server starts with.
 pub const BUCKET: &str = "slugs";
 
-/// A running `s3s-fs` serving a temporary folder; killed when dropped.
+/// A running `s3s-fs` serving a temporary folder; stopped when dropped.
 pub struct S3Server {
-    child: Child,
     data: tempfile::TempDir,
     endpoint: String,
-}
-
-/// Where `.ci/s3-server install` puts `s3s-fs`: `<target dir>/ci-tools/bin/`.
-pub fn s3s_fs_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("S3S_FS") {
-        return path.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("ci-tools/bin/s3s-fs")
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl S3Server {
     /// Starts `s3s-fs` on a free port of 127.0.0.1 with bucket [`BUCKET`].
     pub fn start() -> Self {
-        let binary = s3s_fs_binary();
-        assert!(
-            binary.is_file(),
-            "the S3 tests need `s3s-fs`, which is not at `{}`: run `.ci/s3-server install` \
-             first (it builds it from crates.io in 2-5 minutes)",
-            binary.display()
-        );
         let data = tempfile::Builder::new()
             .prefix("release-log-s3-")
             .tempdir()
             .unwrap();
         // s3s-fs serves each folder of its root as a bucket.
         fs::create_dir(data.path().join(BUCKET)).unwrap();
-        // Port 0: the system picks a free port, which the server logs once it listens.
-        let mut child = Command::new(&binary)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(data.path())
-            .env("RUST_LOG", "s3s_fs=info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("failed to start `{}`: {e}", binary.display()));
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let errors = Arc::new(Mutex::new(String::new()));
-        let errors_written = Arc::clone(&errors);
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            *errors_written.lock().unwrap() = text;
-        });
-        let (tx, rx) = mpsc::channel();
-        // Reads the log to the end, so that a full pipe never blocks the server.
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !sent && let Some(endpoint) = listening_at(&line) {
-                    sent = tx.send(endpoint).is_ok();
+        let store = s3s_fs::FileSystem::new(data.path()).expect("s3s-fs serves the folder");
+        let mut service = S3ServiceBuilder::new(store);
+        service.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = service.build();
+        // Bound here, so that the port is known and listening before any request.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let http = ConnBuilder::new(TokioExecutor::new());
+                let mut stopped = stopped;
+                loop {
+                    let accepted = match select(Box::pin(listener.accept()), stopped).await {
+                        Either::Left((accepted, pending_stop)) => {
+                            stopped = pending_stop;
+                            accepted
+                        }
+                        Either::Right(_) => break,
+                    };
+                    let Ok((socket, _)) = accepted else { continue };
+                    let connection = http
+                        .serve_connection(TokioIo::new(socket), service.clone())
+                        .into_owned();
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
                 }
-            }
+            });
+            // Dropping the runtime ends the connections still open.
         });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(endpoint) => Self {
-                child,
-                data,
-                endpoint,
-            },
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                // Give the reader a moment to collect what the server said.
-                std::thread::sleep(Duration::from_millis(200));
-                panic!(
-                    "`{}` did not start listening ({status:?}):\n{}",
-                    binary.display(),
-                    errors.lock().unwrap()
-                );
-            }
+        Self {
+            data,
+            endpoint,
+            stop: Some(stop),
+            thread: Some(thread),
         }
     }
 
@@ -135,14 +114,11 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
-}
-
-/// The endpoint of s3s-fs's `server is running at http://127.0.0.1:PORT` line.
-fn listening_at(line: &str) -> Option<String> {
-    let at = line.find("server is running at http://")? + "server is running at ".len();
-    let endpoint = line[at..].split_whitespace().next()?;
-    Some(endpoint.to_owned())
 }
