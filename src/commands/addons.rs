@@ -11,7 +11,9 @@ use crate::context::Context;
 use crate::error::{CargoSaid, Error};
 use crate::ledger::retention::Pruned;
 use crate::ledger::slugs::sha256_bytes;
-use crate::ledger::{Addon, AddonDiff, ChangeKind, Code, DIR, Release, Slug, Status};
+use crate::ledger::{
+    Addon, AddonDiff, ChangeKind, Code, DIR, Environment, Release, Slug, Status, manifests,
+};
 use crate::process::ProcessBuilder;
 use crate::text::printable;
 use crate::transaction::{Draft, Transaction};
@@ -265,6 +267,13 @@ fn change_addons(
     };
     let shared = share(ws, tx.ledger(), &slug)?;
     let manifests = uncommitted_manifests(ws)?;
+    // What cargo's edit made travels with the release, for diff and rebuild.
+    manifests::keep(
+        &Environment::base(ws.root()),
+        ws.root(),
+        &manifests,
+        tx.ledger().scratch(),
+    )?;
     let code = Code {
         commit,
         deploy: version,

@@ -10,7 +10,8 @@ use crate::error::Error;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
-    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, DIR, Release, Slug, Status,
+    AddonDiff, Build, ChangeKind, Code, ConfigDiff, ConfigVars, DIR, Environment, Release, Slug,
+    Status, manifests,
 };
 use crate::transaction::{Draft, EnvState, Transaction, unreadable_env};
 use crate::workspace::{EnvFile, Workspace, git};
@@ -102,9 +103,7 @@ fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<
         _ => Status::Succeeded,
     };
     // The first deploy brings every add-on; naming them all says nothing.
-    let moved = previous.map_or_else(AddonDiff::default, |c| {
-        AddonDiff::between(&c.addons, &code.addons)
-    });
+    let moved = previous.map_or_else(AddonDiff::default, |c| ws.addon_diff(c, &code));
     let unchanged = |c: &&Release| {
         !opts.force && runs_already(c, &code, &config, status) && same_code(ws, c, &code)
     };
@@ -369,6 +368,13 @@ fn code_to_record(
             _ => (0, None, Slug::default(), None),
         },
     };
+    // What the manifests were when they were built travels with the release.
+    manifests::keep(
+        &Environment::base(ws.root()),
+        ws.root(),
+        &tree.manifests,
+        tx.ledger().scratch(),
+    )?;
     let code = Code {
         commit,
         deploy,

@@ -147,7 +147,7 @@ impl Workspace {
             commits_added: commits(ca, cb)?,
             commits_removed: commits(cb, ca)?,
             config: ConfigDiff::between(&a.config, &b.config),
-            addons: AddonDiff::between(&a.code.addons, &b.code.addons),
+            addons: self.addon_diff(&a.code, &b.code),
             executables: executables(&a, &b),
         })
     }

@@ -17,6 +17,54 @@ pub struct AddonDiff {
     pub removed: Vec<Addon>,
     /// Add-ons in both, in another state (version, source, requirement or members).
     pub moved: Vec<MovedAddon>,
+    /// Crates the add-ons depend on (not the members themselves) that came,
+    /// went or moved, from the two Cargo.lock files; empty where one of
+    /// them is not known here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub indirect: Vec<IndirectMove>,
+}
+
+/// A crate that only the add-ons depend on, in another state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct IndirectMove {
+    /// The crate.
+    pub name: String,
+    /// Its version before (`None`: it came).
+    pub old: Option<String>,
+    /// Its version after (`None`: it went).
+    pub new: Option<String>,
+    /// The add-on it comes through (the first by name), where one is found.
+    pub via: Option<String>,
+}
+
+impl IndirectMove {
+    /// A move as cargo's lock file tells it.
+    pub(crate) fn new(name: &str, old: Option<&str>, new: Option<&str>, via: Option<&str>) -> Self {
+        Self {
+            name: name.to_owned(),
+            old: old.map(str::to_owned),
+            new: new.map(str::to_owned),
+            via: via.map(str::to_owned),
+        }
+    }
+}
+
+/// `serde 1.0.228 => 1.0.229 (via serde_json)`, `+itoa 1.0.15 (via
+/// serde_json)`, `-memchr 2.7.4 (via regex)`.
+impl fmt::Display for IndirectMove {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.old, &self.new) {
+            (Some(old), Some(new)) => write!(f, "{} {old} => {new}", self.name)?,
+            (None, Some(new)) => write!(f, "+{} {new}", self.name)?,
+            (Some(old), None) => write!(f, "-{} {old}", self.name)?,
+            (None, None) => write!(f, "{}", self.name)?,
+        }
+        match &self.via {
+            Some(via) => write!(f, " (via {via})"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// An add-on in another state.
@@ -60,7 +108,10 @@ impl AddonDiff {
 
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.moved.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.moved.is_empty()
+            && self.indirect.is_empty()
     }
 
     /// The changes in a few words each (`+itoa`, `-memcache`,
@@ -83,9 +134,18 @@ impl AddonDiff {
                 .map(|m| (m.new.name.as_str(), m.to_string())),
         );
         items.sort();
-        items.into_iter().map(|(_, text)| text).collect()
+        // The add-ons themselves first, then what moved beneath them.
+        let indirect = self.indirect.iter().map(IndirectMove::to_string);
+        items
+            .into_iter()
+            .map(|(_, text)| text)
+            .chain(indirect)
+            .collect()
     }
 }
+
+/// How many crates beneath the add-ons a diff names before it counts the rest.
+const SHOWN_INDIRECT: usize = 10;
 
 /// One indented line per add-on: `+ itoa 1.0.15`, `- memcache 0.2.0`,
 /// `~ serde 1.0.228 => 1.0.229`.
@@ -99,6 +159,13 @@ impl fmt::Display for AddonDiff {
         }
         for moved in &self.moved {
             writeln!(f, "  ~ {moved}")?;
+        }
+        for indirect in self.indirect.iter().take(SHOWN_INDIRECT) {
+            writeln!(f, "  · {indirect}")?;
+        }
+        if self.indirect.len() > SHOWN_INDIRECT {
+            let more = self.indirect.len() - SHOWN_INDIRECT;
+            writeln!(f, "  · … and {more} more beneath the add-ons")?;
         }
         Ok(())
     }

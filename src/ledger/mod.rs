@@ -11,6 +11,7 @@ pub(crate) mod environment;
 mod index;
 pub(crate) mod lock;
 mod locked;
+pub(crate) mod manifests;
 mod provenance;
 pub(crate) mod release;
 pub(crate) mod remote;

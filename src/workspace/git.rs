@@ -145,19 +145,42 @@ fn toplevel(dir: &Path) -> anyhow::Result<PathBuf> {
 /// The text of the file at `rel` (relative to `dir`) as committed at
 /// `HEAD`, or `None` when that commit does not have it.
 pub(crate) fn file_at_head(dir: &Path, rel: &Path) -> anyhow::Result<Option<String>> {
+    Ok(file_at(dir, "HEAD", rel, u64::MAX)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The bytes of the file at `rel` (relative to `dir`) in commit `rev`, or
+/// `None` when the commit is not here, does not have it, or has one larger
+/// than `limit`.
+pub(crate) fn file_at(
+    dir: &Path,
+    rev: &str,
+    rel: &Path,
+    limit: u64,
+) -> anyhow::Result<Option<Vec<u8>>> {
     // Object names use `/`, whatever the platform; `./` makes them relative to `dir`.
     let name: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
+    let object = format!("{rev}:./{}", name.join("/"));
+    if limit != u64::MAX {
+        let size = ProcessBuilder::git(dir)
+            .args(["cat-file", "-s", &object])
+            .output_unchecked()?;
+        let fits = size.status.success()
+            && String::from_utf8_lossy(&size.stdout)
+                .trim()
+                .parse::<u64>()
+                .is_ok_and(|n| n <= limit);
+        if !fits {
+            return Ok(None);
+        }
+    }
     let output = ProcessBuilder::git(dir)
         .arg("show")
-        .arg(format!("HEAD:./{}", name.join("/")))
+        .arg(&object)
         .output_unchecked()?;
-    Ok(output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned()))
+    Ok(output.status.success().then_some(output.stdout))
 }
 
 /// Asks `git config user.email` in the background: who acts is needed only

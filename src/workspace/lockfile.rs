@@ -9,6 +9,8 @@ use fs_err as fs;
 use serde::Deserialize;
 
 use crate::ledger::Addon;
+use crate::ledger::addons::IndirectMove;
+use crate::ledger::{AddonDiff, Code, Environment, manifests};
 
 #[derive(Debug, Default, Deserialize)]
 struct LockFile {
@@ -156,4 +158,137 @@ fn resolve<'a>(
         })
         .or(candidates.first())
         .copied()
+}
+
+/// What moved beneath the add-ons from one Cargo.lock to another: crates
+/// from a registry or git that no member depends on directly (those are the
+/// add-ons, `old_addons` and `new_addons`), by name; a crate locked in one
+/// version on each side moved, others came or went version by version.
+/// `None` when a lock file does not parse.
+pub(crate) fn indirect_changes(
+    old: &[u8],
+    new: &[u8],
+    old_addons: &[Addon],
+    new_addons: &[Addon],
+) -> Option<Vec<IndirectMove>> {
+    let parse = |bytes: &[u8]| -> Option<LockFile> { toml::from_slice(bytes).ok() };
+    let (old_lock, new_lock) = (parse(old)?, parse(new)?);
+    let direct: BTreeSet<&str> = old_addons
+        .iter()
+        .chain(new_addons)
+        .map(|a| a.name.as_str())
+        .collect();
+    let versions = |lock: &LockFile| -> BTreeMap<String, BTreeSet<String>> {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in &lock.package {
+            if p.source.is_some() && !direct.contains(p.name.as_str()) {
+                map.entry(p.name.clone())
+                    .or_default()
+                    .insert(p.version.clone());
+            }
+        }
+        map
+    };
+    let (before, after) = (versions(&old_lock), versions(&new_lock));
+    let (old_via, new_via) = (
+        reached_through(&old_lock, old_addons),
+        reached_through(&new_lock, new_addons),
+    );
+    let none = BTreeSet::new();
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut moves = Vec::new();
+    for name in names {
+        let (was, is) = (
+            before.get(name).unwrap_or(&none),
+            after.get(name).unwrap_or(&none),
+        );
+        let gone: Vec<&String> = was.difference(is).collect();
+        let came: Vec<&String> = is.difference(was).collect();
+        let (old_via, new_via) = (
+            old_via.get(name).map(String::as_str),
+            new_via.get(name).map(String::as_str),
+        );
+        if let ([old], [new]) = (gone.as_slice(), came.as_slice()) {
+            moves.push(IndirectMove::new(name, Some(old), Some(new), new_via));
+            continue;
+        }
+        for old in gone {
+            moves.push(IndirectMove::new(name, Some(old), None, old_via));
+        }
+        for new in came {
+            moves.push(IndirectMove::new(name, None, Some(new), new_via));
+        }
+    }
+    Some(moves)
+}
+
+/// For each crate `lock` reaches from the add-ons, the first add-on by name
+/// it is reached through.
+fn reached_through(lock: &LockFile, addons: &[Addon]) -> BTreeMap<String, String> {
+    let mut by_name: BTreeMap<&str, Vec<&LockedPackage>> = BTreeMap::new();
+    for p in &lock.package {
+        by_name.entry(p.name.as_str()).or_default().push(p);
+    }
+    // Entries read `name`, `name version` or `name version (source)`.
+    let find = |entry: &str| -> Option<&LockedPackage> {
+        let mut words = entry.splitn(3, ' ');
+        let candidates = by_name.get(words.next()?)?;
+        let version = words.next();
+        candidates
+            .iter()
+            .find(|p| version.is_none_or(|v| p.version == v))
+            .copied()
+    };
+    let mut reached: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut sorted: Vec<&Addon> = addons.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for addon in sorted {
+        let start = by_name.get(addon.name.as_str()).and_then(|ps| {
+            ps.iter()
+                .find(|p| addon.version.as_deref().is_none_or(|v| p.version == v))
+        });
+        let mut queue: Vec<&LockedPackage> = start.into_iter().copied().collect();
+        while let Some(package) = queue.pop() {
+            for dep in package.dependencies.iter().filter_map(|e| find(e)) {
+                if seen.insert((dep.name.as_str(), dep.version.as_str())) {
+                    reached
+                        .entry(dep.name.clone())
+                        .or_insert_with(|| addon.name.clone());
+                    queue.push(dep);
+                }
+            }
+        }
+    }
+    reached
+}
+
+impl super::Workspace {
+    /// Cargo.lock as `code` was built with it: the release's copy when it was
+    /// built with an uncommitted one, else its commit's; `None` when neither
+    /// is here (a shallow clone, a copy not committed).
+    pub(crate) fn lock_of(&self, code: &Code) -> Option<Vec<u8>> {
+        if let Some(digest) = code.uncommitted.get("Cargo.lock") {
+            return manifests::read(&Environment::base(self.root()), digest);
+        }
+        super::git::file_at(
+            self.root(),
+            &code.commit,
+            Path::new("Cargo.lock"),
+            manifests::MAX_MANIFEST,
+        )
+        .ok()
+        .flatten()
+    }
+
+    /// How the add-ons changed from `old` to `new`, with what moved beneath
+    /// them when both lock files are here.
+    pub(crate) fn addon_diff(&self, old: &Code, new: &Code) -> AddonDiff {
+        let mut diff = AddonDiff::between(&old.addons, &new.addons);
+        if let (Some(before), Some(after)) = (self.lock_of(old), self.lock_of(new)) {
+            diff.indirect =
+                indirect_changes(&before, &after, &old.addons, &new.addons).unwrap_or_default();
+        }
+        diff
+    }
 }

@@ -412,3 +412,67 @@ impl Drop for KillGroup {
             .status();
     }
 }
+
+/// Crates beneath the add-ons that move are named where the add-ons are:
+/// in `diff`, and in a deploy's change text and output, with the add-on
+/// they come through. An add-on release built from uncommitted manifests
+/// keeps a copy of them beside the release files, so `diff` knows its
+/// Cargo.lock in any clone.
+#[test]
+fn crates_beneath_the_addons_are_named_when_they_move() {
+    let p = Project::with_crates(
+        REGISTRY,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+            ),
+            ("src/main.rs", "fn main() {}\n"),
+        ],
+    );
+    p.ok(&["deploy"]);
+    p.ok(&["addons:add", "memstore"]);
+    let v2 = p.read(".releases/v2.toml");
+    let lock = sha256_hex(p.read("Cargo.lock").as_bytes());
+    assert!(
+        v2.contains(&format!("\"Cargo.lock\" = \"sha256:{lock}\"")),
+        "{v2}"
+    );
+    assert_eq!(
+        p.read(&format!(".releases/manifests/{lock}.toml")),
+        p.read("Cargo.lock")
+    );
+    // The commit's Cargo.lock has neither crate: only the copy tells.
+    let diff = p.ok(&["diff", "v1", "v2"]);
+    assert!(
+        diff.contains("+ memstore 1.0.0\n        · +itoa 1.0.1 (via memstore)\n"),
+        "{diff}"
+    );
+    let json = p.ok(&["diff", "v1", "v2", "--json"]);
+    assert!(
+        json.contains("\"indirect\": [\n      {\n        \"name\": \"itoa\",\n        \"old\": null,\n        \"new\": \"1.0.1\",\n        \"via\": \"memstore\""),
+        "{json}"
+    );
+
+    p.commit("add memstore");
+    p.cargo(&["update", "--offline", "itoa", "--precise", "1.0.0"]);
+    p.commit("itoa 1.0.0");
+    let deploy = p.run(&["deploy"]);
+    assert_eq!(deploy.code, 0, "{deploy}");
+    assert!(
+        deploy.stdout.contains(
+            "-----> Add-ons changed with this code:\n  · itoa 1.0.1 => 1.0.0 (via memstore)\n"
+        ),
+        "{deploy}"
+    );
+    let v3 = p.read(".releases/v3.toml");
+    assert!(
+        v3.contains(" (itoa 1.0.1 => 1.0.0 (via memstore))\""),
+        "{v3}"
+    );
+    let diff = p.ok(&["diff", "v2", "v3"]);
+    assert!(
+        diff.contains("Addons: · itoa 1.0.1 => 1.0.0 (via memstore)"),
+        "{diff}"
+    );
+}

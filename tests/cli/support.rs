@@ -566,34 +566,45 @@ macro_rules! snap {
     }};
 }
 
-/// A crate in the test registry: its name, versions, and the body of its
-/// `lib.rs` (`{version}` is replaced by the version).
+/// A crate in the test registry: its name, versions, the body of its
+/// `lib.rs` (`{version}` is replaced by the version), and its dependencies
+/// (name and requirement) in every version.
 pub struct FakeCrate<'a> {
     pub name: &'a str,
     pub versions: &'a [&'a str],
     pub lib: &'a str,
+    pub deps: &'a [(&'a str, &'a str)],
 }
 
 /// The usual `lib.rs` of a fake crate: it says which version it is.
 pub const SAYS_VERSION: &str = "pub const VERSION: &str = \"{version}\";\n";
 
-/// The registry tests serve: `memcache` in three versions, `itoa`, and
-/// `broken`, which does not compile.
+/// The registry tests serve: `memcache` in three versions, `itoa`,
+/// `memstore`, which depends on `itoa`, and `broken`, which does not compile.
 pub const REGISTRY: &[FakeCrate<'static>] = &[
     FakeCrate {
         name: "memcache",
         versions: &["0.1.0", "0.1.1", "0.2.0"],
         lib: SAYS_VERSION,
+        deps: &[],
     },
     FakeCrate {
         name: "itoa",
         versions: &["1.0.0", "1.0.1"],
         lib: SAYS_VERSION,
+        deps: &[],
+    },
+    FakeCrate {
+        name: "memstore",
+        versions: &["1.0.0"],
+        lib: "pub const VERSION: &str = itoa::VERSION;\n",
+        deps: &[("itoa", "1")],
     },
     FakeCrate {
         name: "broken",
         versions: &["1.0.0"],
         lib: "pub const VERSION: u32 = \"not a number\";\n",
+        deps: &[],
     },
 ];
 
@@ -612,14 +623,17 @@ impl Project {
                 let dir_name = format!("{}-{version}", krate.name);
                 let dir = packages.join(&dir_name);
                 fs::create_dir_all(dir.join("src")).unwrap();
-                fs::write(
-                    dir.join("Cargo.toml"),
-                    format!(
-                        "[package]\nname = \"{}\"\nversion = \"{version}\"\nedition = \"2021\"\n",
-                        krate.name
-                    ),
-                )
-                .unwrap();
+                let mut manifest = format!(
+                    "[package]\nname = \"{}\"\nversion = \"{version}\"\nedition = \"2021\"\n",
+                    krate.name
+                );
+                if !krate.deps.is_empty() {
+                    manifest.push_str("\n[dependencies]\n");
+                }
+                for (name, req) in krate.deps {
+                    manifest.push_str(&format!("{name} = \"{req}\"\n"));
+                }
+                fs::write(dir.join("Cargo.toml"), manifest).unwrap();
                 fs::write(
                     dir.join("src/lib.rs"),
                     krate.lib.replace("{version}", version),
@@ -636,9 +650,19 @@ impl Project {
                     .unwrap();
                 assert!(status.success(), "tar failed");
                 let checksum = sha256_hex(&fs::read(&crate_file).unwrap());
+                let deps: Vec<String> = krate
+                    .deps
+                    .iter()
+                    .map(|(name, req)| {
+                        format!(
+                            "{{\"name\":\"{name}\",\"req\":\"^{req}\",\"features\":[],\"optional\":false,\"default_features\":true,\"target\":null,\"kind\":\"normal\"}}"
+                        )
+                    })
+                    .collect();
                 lines.push_str(&format!(
-                    "{{\"name\":\"{}\",\"vers\":\"{version}\",\"deps\":[],\"cksum\":\"{checksum}\",\"features\":{{}},\"yanked\":false}}\n",
-                    krate.name
+                    "{{\"name\":\"{}\",\"vers\":\"{version}\",\"deps\":[{}],\"cksum\":\"{checksum}\",\"features\":{{}},\"yanked\":false}}\n",
+                    krate.name,
+                    deps.join(",")
                 ));
             }
             fs::write(index, lines).unwrap();
