@@ -16,6 +16,7 @@ mod hostile;
 mod json;
 mod library;
 mod no_op;
+mod package;
 mod readme;
 mod release_phase;
 mod rollback;
