@@ -433,7 +433,8 @@ pub fn failure_code(err: &Error) -> ExitCode {
         Error::InvalidInput(_)
         | Error::NotAnAddon { .. }
         | Error::SeveralVersions { .. }
-        | Error::WrongDirection { .. } => ExitCode::from(2),
+        | Error::WrongDirection { .. }
+        | Error::OutsideRequirement { .. } => ExitCode::from(2),
         Error::Interrupted(_) => ExitCode::from(130),
         Error::ReleasePhaseFailed { reason, .. } if reason == "interrupted" => ExitCode::from(130),
         _ => ExitCode::FAILURE,

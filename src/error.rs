@@ -4,7 +4,7 @@ use std::process::ExitStatus;
 
 // Only the public domain types a refusal carries: never the ledger's internals.
 use crate::text::version_list as list_versions;
-use crate::{ConfigDiff, Ineligible, ParseError, Tier, Version};
+use crate::{AddonRequirement, ConfigDiff, Ineligible, ParseError, Tier, Version};
 
 /// What [`Error`] results are.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -171,6 +171,21 @@ pub enum Error {
         wanted: String,
         /// `upgrade` or `downgrade`.
         asked: String,
+    },
+
+    /// An upgrade or downgrade to a version outside a member's requirement,
+    /// without leave to change the requirement.
+    #[error("{}", outside_requirement(name, version, outside))]
+    OutsideRequirement {
+        /// The add-on.
+        name: String,
+        /// The version asked for.
+        version: String,
+        /// The requirements it is outside.
+        outside: Vec<AddonRequirement>,
+        /// The cargo commands that would change the requirements, one per
+        /// member's dependency on the add-on (`cargo add memcache@0.2.0`).
+        commands: Vec<String>,
     },
 
     /// cargo refused an add-on change; Cargo.toml and Cargo.lock were restored.
@@ -393,6 +408,39 @@ impl CargoSaid {
 /// `1 file`, `2 files`.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `memcache 0.2.0 is outside the requirement `^0.1` that myapp has in
+/// Cargo.toml`; several are listed with `and`.
+fn outside_requirement(name: &str, version: &str, outside: &[AddonRequirement]) -> String {
+    let mut each: Vec<String> = Vec::new();
+    let all = outside.iter().map(|r| {
+        let who = if r.build {
+            format!("{}'s build script", r.member)
+        } else {
+            r.member.clone()
+        };
+        format!("`{}` that {who} has in {}", r.req, r.manifest)
+    });
+    // A target-specific table repeats what the plain one says.
+    for one in all {
+        if !each.contains(&one) {
+            each.push(one);
+        }
+    }
+    let requirement = if each.len() == 1 {
+        "requirement"
+    } else {
+        "requirements"
+    };
+    format!(
+        "{name} {version} is outside the {requirement} {}",
+        match each.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    )
 }
 
 fn known_list(known: &[String]) -> String {

@@ -48,6 +48,19 @@ pub fn hint(err: &Error) -> Option<String> {
             };
             format!("use `cargo release-log addons {other} {name}@{wanted}`")
         }
+        Error::OutsideRequirement {
+            version, commands, ..
+        } => {
+            let it = if commands.len() == 1 {
+                "it"
+            } else {
+                "the requirements"
+            };
+            format!(
+                "`--allow-requirement-change` changes {it} to `{version}` ({}) as one add-on release",
+                commands.join("; ")
+            )
+        }
         Error::UnknownEnvironment { .. } => "declare it in Cargo.toml, as \
              `[workspace.metadata.release-log.environments.NAME]`"
             .to_owned(),

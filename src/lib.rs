@@ -44,7 +44,7 @@ pub mod text;
 mod transaction;
 mod workspace;
 
-pub use commands::addons::{AddonChange, AddonChanged, AddonsShown, Section};
+pub use commands::addons::{AddonChange, AddonChanged, AddonRequirement, AddonsShown, Section};
 pub use commands::check::{CheckReport, Finding, FindingKind};
 pub use commands::config::{ConfigChanged, ConfigShown, Secrecy};
 pub use commands::deploy::{DeployOptions, Deployed};

@@ -68,12 +68,20 @@ pub enum AddonsAction {
         /// `NAME` (the newest version its requirement allows) or `NAME@VERSION`
         #[arg(value_name = "NAME[@VERSION]")]
         spec: String,
+        /// When VERSION is outside the requirement in Cargo.toml, change the
+        /// requirement to it (`cargo add NAME@VERSION`) in the same release
+        #[arg(long)]
+        allow_requirement_change: bool,
     },
     /// Move an add-on to an older version with `cargo update --precise`, as a new release
     Downgrade {
         /// `NAME@VERSION`
         #[arg(value_name = "NAME@VERSION")]
         spec: String,
+        /// When VERSION is outside the requirement in Cargo.toml, change the
+        /// requirement to it (`cargo add NAME@VERSION`) in the same release
+        #[arg(long)]
+        allow_requirement_change: bool,
     },
 }
 
@@ -118,12 +126,20 @@ impl AddonsAction {
                 AddonChange::add(spec, package, features, section, source)
             }
             AddonsAction::Remove { name, package } => AddonChange::remove(name, package),
-            AddonsAction::Upgrade { spec } => match spec.split_once('@') {
+            AddonsAction::Upgrade {
+                spec,
+                allow_requirement_change,
+            } => match spec.split_once('@') {
                 Some((name, version)) => AddonChange::upgrade(name, Some(version.to_owned())),
                 None => AddonChange::upgrade(&spec, None),
-            },
-            AddonsAction::Downgrade { spec } => match spec.split_once('@') {
-                Some((name, version)) => AddonChange::downgrade(name, version),
+            }
+            .allow_requirement_change(allow_requirement_change),
+            AddonsAction::Downgrade {
+                spec,
+                allow_requirement_change,
+            } => match spec.split_once('@') {
+                Some((name, version)) => AddonChange::downgrade(name, version)
+                    .allow_requirement_change(allow_requirement_change),
                 None => {
                     return Err(Error::InvalidInput(format!(
                         "`{}` names no version: expected NAME@VERSION",

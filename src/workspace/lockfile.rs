@@ -115,6 +115,57 @@ fn external_dependencies(metadata: &Metadata) -> impl Iterator<Item = (&Package,
     })
 }
 
+/// One member's dependency on an add-on from a registry, as its manifest
+/// declares it: what `cargo add` needs to change its requirement.
+#[derive(Debug, Clone)]
+pub(crate) struct AddonUse {
+    /// The member.
+    pub(crate) member: String,
+    /// Its manifest, relative to the workspace root.
+    pub(crate) manifest: String,
+    /// Whether that manifest is the workspace root's (`cargo add` needs no `-p`).
+    pub(crate) at_root: bool,
+    /// The requirement.
+    pub(crate) req: cargo_metadata::semver::VersionReq,
+    /// A build-dependency rather than a normal one.
+    pub(crate) build: bool,
+    /// The name the member knows it by, when renamed (`package = "…"`).
+    pub(crate) rename: Option<String>,
+    /// The platform of a `[target.….dependencies]` table.
+    pub(crate) target: Option<String>,
+}
+
+/// The members' normal and build dependencies on add-on `name` that do not
+/// come from a path.
+pub(crate) fn addon_uses(metadata: &Metadata, name: &str) -> Vec<AddonUse> {
+    let root = metadata.workspace_root.as_std_path();
+    external_dependencies(metadata)
+        .filter(|(_, dep)| dep.name == name && dep.path.is_none())
+        .map(|(member, dep)| {
+            let manifest = member.manifest_path.as_std_path();
+            AddonUse {
+                member: member.name.to_string(),
+                manifest: super::relative_to(manifest, root).display().to_string(),
+                at_root: manifest.parent() == Some(root),
+                req: dep.req.clone(),
+                build: dep.kind == DependencyKind::Build,
+                rename: dep.rename.clone(),
+                target: dep.target.as_ref().map(ToString::to_string),
+            }
+        })
+        .collect()
+}
+
+/// The versions of `name` that Cargo.lock at `root` holds from a registry.
+pub(crate) fn locked_versions(root: &Path, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(read_lock(root)?
+        .package
+        .into_iter()
+        .filter(|p| p.name == name && p.source.as_deref().is_some_and(|s| !s.starts_with("git+")))
+        .map(|p| p.version)
+        .collect())
+}
+
 /// The folders of the path add-ons.
 pub(crate) fn path_dependencies(metadata: &Metadata) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = external_dependencies(metadata)
@@ -264,6 +315,11 @@ fn reached_through(lock: &LockFile, addons: &[Addon]) -> BTreeMap<String, String
 }
 
 impl super::Workspace {
+    /// The members' dependencies on add-on `name`, as the manifests declare them now.
+    pub(crate) fn addon_uses(&self, name: &str) -> anyhow::Result<Vec<AddonUse>> {
+        Ok(addon_uses(self.metadata()?, name))
+    }
+
     /// Cargo.lock as `code` was built with it: the release's copy when it was
     /// built with an uncommitted one, else its commit's; `None` when neither
     /// is here (a shallow clone, a copy not committed).

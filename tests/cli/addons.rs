@@ -476,3 +476,195 @@ fn crates_beneath_the_addons_are_named_when_they_move() {
         "{diff}"
     );
 }
+
+/// An upgrade or downgrade to a version outside the requirement in
+/// Cargo.toml says which requirement change it needs, and makes it with
+/// `--allow-requirement-change` (`cargo add NAME@VERSION`), as one add-on
+/// release; inside the requirement, the flag changes nothing.
+#[test]
+fn a_version_outside_the_requirement_changes_it_only_when_allowed() {
+    let p = app();
+    let refusal = refused(&p, &["addons:upgrade", "memcache@0.2.0"]);
+    assert_eq!(refusal.code, 2, "{refusal}");
+    assert_eq!(
+        refusal.stderr,
+        "error: memcache 0.2.0 is outside the requirement `^0.1` that myapp has in Cargo.toml\n\
+         help: `--allow-requirement-change` changes it to `0.2.0` (cargo add memcache@0.2.0) \
+         as one add-on release\n",
+        "{refusal}"
+    );
+    assert_eq!(p.release_files(), ["v1.toml"]);
+
+    // Inside the requirement, as before: `cargo update --precise`.
+    ok(
+        &p,
+        &[
+            "addons",
+            "upgrade",
+            "memcache@0.1.1",
+            "--allow-requirement-change",
+        ],
+    );
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.1\n");
+    assert_eq!(p.read("Cargo.toml"), MANIFEST);
+    let v2 = p.read(".releases/v2.toml");
+    assert!(
+        v2.contains("change = \"Add-on upgrade memcache 0.1.0 => 0.1.1\"\n"),
+        "{v2}"
+    );
+    p.advance(60);
+
+    let upgrade = ok(
+        &p,
+        &[
+            "addons:upgrade",
+            "memcache@0.2.0",
+            "--allow-requirement-change",
+        ],
+    );
+    assert!(
+        upgrade
+            .stdout
+            .starts_with("Changing memcache on myapp from 0.1.1 to 0.2.0... done, v3\n"),
+        "{upgrade}"
+    );
+    assert_eq!(p.release_files(), ["v1.toml", "v2.toml", "v3.toml"]);
+    assert!(
+        p.read("Cargo.toml").ends_with("\nmemcache = \"0.2.0\"\n"),
+        "{}",
+        p.read("Cargo.toml")
+    );
+    assert_eq!(p.ok(&["run"]), "memcache 0.2.0\n", "the slug was rebuilt");
+    let v3 = p.read(".releases/v3.toml");
+    assert!(
+        v3.contains(
+            "change = \"Add-on upgrade memcache 0.1.1 => 0.2.0 (requirement ^0.1 => ^0.2.0)\"\n"
+        ),
+        "{v3}"
+    );
+    p.advance(60);
+
+    // Back across it: `cargo add memcache@0.1.0` resolves 0.1.1, the
+    // newest its requirement allows, so the version asked for is pinned.
+    let refusal = refused(&p, &["addons", "downgrade", "memcache@0.1.0"]);
+    assert_eq!(refusal.code, 2, "{refusal}");
+    assert!(
+        refusal.stderr.starts_with(
+            "error: memcache 0.1.0 is outside the requirement `^0.2.0` that myapp has in \
+             Cargo.toml\nhelp: "
+        ),
+        "{refusal}"
+    );
+    ok(
+        &p,
+        &[
+            "addons",
+            "downgrade",
+            "memcache@0.1.0",
+            "--allow-requirement-change",
+        ],
+    );
+    assert!(
+        p.read("Cargo.toml").ends_with("\nmemcache = \"0.1.0\"\n"),
+        "{}",
+        p.read("Cargo.toml")
+    );
+    assert_eq!(p.ok(&["run"]), "memcache 0.1.0\n");
+    let v4 = p.read(".releases/v4.toml");
+    assert!(
+        v4.contains(
+            "change = \"Add-on downgrade memcache 0.2.0 => 0.1.0 (requirement ^0.2.0 => ^0.1.0)\"\n"
+        ),
+        "{v4}"
+    );
+    assert_eq!(
+        p.release_files(),
+        ["v1.toml", "v2.toml", "v3.toml", "v4.toml"]
+    );
+    // Without a version there is no requirement to go to.
+    let bare = refused(
+        &p,
+        &[
+            "addons",
+            "upgrade",
+            "memcache",
+            "--allow-requirement-change",
+        ],
+    );
+    assert_eq!(bare.code, 2, "{bare}");
+}
+
+/// In a workspace, each member's requirement changes in its own manifest
+/// and table (`-p`, `--build`).
+#[test]
+fn a_requirement_change_reaches_every_member_that_uses_the_addon() {
+    let p = Project::with_crates(
+        REGISTRY,
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n",
+            ),
+            (
+                "api/Cargo.toml",
+                "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\nmemcache = \"0.1\"\n",
+            ),
+            (
+                "api/src/main.rs",
+                "fn main() { println!(\"api {}\", memcache::VERSION); }\n",
+            ),
+            (
+                "worker/Cargo.toml",
+                "[package]\nname = \"worker\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [build-dependencies]\nmemcache = \"0.1.1\"\n",
+            ),
+            (
+                "worker/build.rs",
+                "fn main() { println!(\"cargo:rustc-env=MEMCACHE={}\", memcache::VERSION); }\n",
+            ),
+            (
+                "worker/src/main.rs",
+                "fn main() { println!(\"worker {}\", env!(\"MEMCACHE\")); }\n",
+            ),
+        ],
+    );
+    p.ok(&["deploy"]);
+    p.advance(60);
+    let refusal = refused(&p, &["addons", "upgrade", "memcache@0.2.0"]);
+    assert_eq!(
+        refusal.stderr,
+        "error: memcache 0.2.0 is outside the requirements `^0.1` that api has in \
+         api/Cargo.toml and `^0.1.1` that worker's build script has in worker/Cargo.toml\n\
+         help: `--allow-requirement-change` changes the requirements to `0.2.0` (cargo add \
+         memcache@0.2.0 -p api; cargo add memcache@0.2.0 -p worker --build) as one add-on \
+         release\n",
+        "{refusal}"
+    );
+    ok(
+        &p,
+        &[
+            "addons",
+            "upgrade",
+            "memcache@0.2.0",
+            "--allow-requirement-change",
+        ],
+    );
+    assert!(
+        p.read("api/Cargo.toml")
+            .ends_with("[dependencies]\nmemcache = \"0.2.0\"\n")
+    );
+    assert!(
+        p.read("worker/Cargo.toml")
+            .ends_with("[build-dependencies]\nmemcache = \"0.2.0\"\n")
+    );
+    assert_eq!(p.ok(&["run", "--bin", "api"]), "api 0.2.0\n");
+    assert_eq!(p.ok(&["run", "--bin", "worker"]), "worker 0.2.0\n");
+    let v2 = p.read(".releases/v2.toml");
+    assert!(
+        v2.contains(
+            "change = \"Add-on upgrade memcache 0.1.1 => 0.2.0 (requirement ^0.1, ^0.1.1 => ^0.2.0)\"\n"
+        ),
+        "{v2}"
+    );
+}

@@ -1,23 +1,24 @@
 //! `addons`, `addons add/remove/upgrade/downgrade`: dependencies; each change is a release.
 
+mod cargo;
+mod requirement;
+
 use std::collections::BTreeMap;
 
-use cargo_metadata::semver;
-
-use super::build::{BuildOptions, build, is_manifest, tree_state};
+use super::build::{BuildOptions, Built, build, is_manifest, tree_state};
 use super::restore::Backup;
 use super::{Shared, share};
 use crate::context::Context;
-use crate::error::{CargoSaid, Error};
+use crate::error::Error;
 use crate::ledger::retention::Pruned;
 use crate::ledger::slugs::sha256_bytes;
 use crate::ledger::{
-    Addon, AddonDiff, ChangeKind, Code, DIR, Environment, Release, Slug, Status, manifests,
+    Addon, AddonDiff, Build, ChangeKind, Code, DIR, Environment, Release, Slug, Status, manifests,
 };
-use crate::process::ProcessBuilder;
-use crate::text::printable;
-use crate::transaction::{Draft, Transaction};
+use crate::transaction::{Committed, Draft, Transaction};
 use crate::workspace::{EnvFile, Workspace, git};
+
+use cargo::{cargo_commands, check_crate_name, run_plan};
 
 /// The current release's add-ons, and how the manifests differ from them.
 #[derive(Debug, Default, serde::Serialize)]
@@ -60,19 +61,43 @@ pub enum AddonChange {
     },
     /// `cargo update NAME [--precise VERSION]`: to the newest version the
     /// requirement allows, or to `version`, which must be newer.
+    ///
+    /// A `version` outside a member's requirement is refused
+    /// ([`Error::OutsideRequirement`]) unless `allow_requirement_change`
+    /// is set: then `cargo add NAME@VERSION` sets every member's requirement
+    /// to it instead.
     Upgrade {
         /// The add-on.
         name: String,
         /// The version to go to.
         version: Option<String>,
+        /// Whether a `version` outside the requirements changes them.
+        allow_requirement_change: bool,
     },
-    /// `cargo update NAME --precise VERSION`, to an older version.
+    /// `cargo update NAME --precise VERSION`, to an older version; across
+    /// a requirement as [`AddonChange::Upgrade`] goes.
     Downgrade {
         /// The add-on.
         name: String,
         /// The version to go to.
         version: String,
+        /// Whether a `version` outside the requirements changes them.
+        allow_requirement_change: bool,
     },
+}
+
+/// A member's requirement on an add-on, as its manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AddonRequirement {
+    /// The member.
+    pub member: String,
+    /// Its manifest, relative to the workspace root.
+    pub manifest: String,
+    /// The requirement, as cargo reads it (`^0.1`).
+    pub req: String,
+    /// Whether it is a build-dependency.
+    pub build: bool,
 }
 
 /// The dependency table `addons add` writes to.
@@ -139,6 +164,7 @@ impl AddonChange {
         AddonChange::Upgrade {
             name: name.into(),
             version,
+            allow_requirement_change: false,
         }
     }
 
@@ -147,7 +173,29 @@ impl AddonChange {
         AddonChange::Downgrade {
             name: name.into(),
             version: version.into(),
+            allow_requirement_change: false,
         }
+    }
+
+    /// Whether an upgrade or downgrade to a version outside a member's
+    /// requirement changes the requirements (`cargo add NAME@VERSION` for
+    /// each member that uses the add-on), as one add-on release, rather
+    /// than being refused. An upgrade without a version then is refused:
+    /// the version to require must be named. No effect on other changes.
+    #[must_use]
+    pub fn allow_requirement_change(mut self, allow: bool) -> Self {
+        if let AddonChange::Upgrade {
+            allow_requirement_change,
+            ..
+        }
+        | AddonChange::Downgrade {
+            allow_requirement_change,
+            ..
+        } = &mut self
+        {
+            *allow_requirement_change = allow;
+        }
+        self
     }
 
     fn name(&self) -> String {
@@ -213,46 +261,18 @@ fn change_addons(
         return Err(Error::Dirty { paths: tree.dirt });
     }
     ensure_latest_code_is_checked_out(ws, &env, &latest, &commit)?;
-    let command = cargo_command(ws, change, &latest.addons)?;
+    let plan = cargo_commands(ws, change, &latest.addons)?;
     // Ctrl-C while waiting for the lock or looking at the tree.
     if ctx.interrupted() {
         return Err(Error::Interrupted("nothing was changed".into()));
     }
 
-    let backup = Backup::take(ws.manifests()?, tx.ledger().scratch())?;
-    let output = command.output_unchecked()?;
-    if ctx.interrupted() {
-        backup.restore()?;
-        return Err(interrupted());
-    }
-    if !output.status.success() {
-        backup.restore()?;
-        return Err(Error::AddonChangeFailed {
-            command: command.to_string(),
-            cargo: CargoSaid::from_stderr(&output.stderr),
-        });
-    }
-    if !backup.changed() {
-        return Err(Error::InvalidInput(format!(
-            "`{command}` changed nothing in Cargo.toml or Cargo.lock, so there is no release to make"
-        )));
-    }
+    let backup = run_plan(ws, ctx, tx.ledger().scratch(), &plan)?;
     let addons = ws.workspace_addons_now()?;
     let moved = AddonDiff::between(&latest.addons, &addons);
     // The latest deploy's code, built the way it was.
     let how = latest.build.clone().unwrap_or_default();
-    let built = build(
-        ws,
-        &BuildOptions {
-            build: &how,
-            locked: true,
-            quiet: false,
-            color: None,
-            elsewhere: None,
-            target_dir: None,
-            interrupt: ctx.interrupt(),
-        },
-    );
+    let built = build_latest(ws, ctx, &how);
     // A build stopped by Ctrl-C did not fail: nothing is recorded.
     if ctx.interrupted() {
         backup.restore()?;
@@ -284,6 +304,47 @@ fn change_addons(
         slug,
         addons,
     };
+    let draft = addon_draft(change, &name, &moved, code, &current, &latest, status);
+    let committed = record(ctx, &mut tx, draft, backup, &current, &built)?;
+    let (release, pruned) = (committed.release, committed.pruned);
+    Ok(AddonChanged {
+        release,
+        shared,
+        name,
+        addons: moved,
+        manifests: manifests.into_keys().collect(),
+        restored_deploy: current.runs_rolled_back_code().then_some(latest.deploy),
+        pruned,
+    })
+}
+
+/// Builds the workspace `how` the latest deploy was built, with the manifests as they are now.
+fn build_latest(ws: &Workspace, ctx: &Context, how: &Build) -> anyhow::Result<Built> {
+    build(
+        ws,
+        &BuildOptions {
+            build: how,
+            locked: true,
+            quiet: false,
+            color: None,
+            elsewhere: None,
+            target_dir: None,
+            interrupt: ctx.interrupt(),
+        },
+    )
+}
+
+/// The release `change` makes with `code`: if it succeeded, the add-ons that moved date from it.
+fn addon_draft(
+    change: &AddonChange,
+    name: &str,
+    moved: &AddonDiff,
+    code: Code,
+    current: &Release,
+    latest: &Code,
+    status: Status,
+) -> Draft {
+    let version = code.deploy;
     let mut addon_releases = current.addon_releases.clone();
     if status == Status::Succeeded {
         for addon in moved.added.iter().chain(&moved.removed) {
@@ -297,7 +358,7 @@ fn change_addons(
     let succeeded = status == Status::Succeeded;
     let mut draft = Draft::new(
         ChangeKind::Addon,
-        change_text(change, &name, &moved),
+        change_text(change, name, moved),
         code,
         current.config.clone(),
     );
@@ -313,13 +374,26 @@ fn change_addons(
         draft.latest_code = latest.clone();
     }
     draft.addon_releases = addon_releases;
+    draft
+}
+
+/// Records `draft` unless Ctrl-C came first: a failed build is recorded
+/// with the manifests put back ([`Error::BuildFailed`]); otherwise they stay.
+fn record(
+    ctx: &Context,
+    tx: &mut Transaction<'_>,
+    draft: Draft,
+    backup: Backup,
+    current: &Release,
+    built: &Built,
+) -> crate::Result<Committed> {
     // The last moment nothing is recorded yet: storing and sharing the
     // slug may take long.
     if ctx.interrupted() {
         backup.restore()?;
         return Err(interrupted());
     }
-    if status == Status::Failed {
+    if draft.status == Status::Failed {
         // Nothing of a failed change stays in the workspace.
         backup.restore()?;
         let release = tx.commit(ctx, draft)?.release;
@@ -343,17 +417,8 @@ fn change_addons(
             return Err(e);
         }
     };
-    let (release, pruned) = (committed.release, committed.pruned);
     backup.keep();
-    Ok(AddonChanged {
-        release,
-        shared,
-        name,
-        addons: moved,
-        manifests: manifests.into_keys().collect(),
-        restored_deploy: restored.then_some(latest.deploy),
-        pruned,
-    })
+    Ok(committed)
 }
 
 /// Refuses a change other than a promotion in an environment that takes
@@ -397,131 +462,8 @@ fn ensure_latest_code_is_checked_out(
     }
 }
 
-/// The cargo command that makes `change`, after checking it makes sense.
-fn cargo_command(
-    ws: &Workspace,
-    change: &AddonChange,
-    addons: &[Addon],
-) -> crate::Result<ProcessBuilder> {
-    // Run in the workspace root, cargo finds the root manifest itself.
-    let cargo = ProcessBuilder::cargo().cwd(ws.root());
-    Ok(match change {
-        AddonChange::Add {
-            spec,
-            package,
-            features,
-            section,
-            source,
-        } => {
-            let mut cargo = cargo.arg("add").arg(spec);
-            if let Some(package) = package {
-                cargo = cargo.args(["--package", package]);
-            }
-            if !features.is_empty() {
-                cargo = cargo.arg("--features").arg(features.join(","));
-            }
-            match section {
-                Section::Normal => {}
-                Section::Dev => cargo = cargo.arg("--dev"),
-                Section::Build => cargo = cargo.arg("--build"),
-            }
-            cargo.args(source)
-        }
-        AddonChange::Remove { name, package } => {
-            let mut cargo = cargo.arg("remove").arg(name);
-            if let Some(package) = package {
-                cargo = cargo.args(["--package", package]);
-            }
-            cargo
-        }
-        AddonChange::Upgrade { name, version } => {
-            let now = resolved_version(addons, name)?;
-            if let Some(version) = version {
-                compare(name, &now, version, std::cmp::Ordering::Greater, "upgrade")?;
-            }
-            let cargo = cargo.arg("update").arg(format!("{name}@{now}"));
-            match version {
-                Some(version) => cargo.args(["--precise", version]),
-                None => cargo,
-            }
-        }
-        AddonChange::Downgrade { name, version } => {
-            let now = resolved_version(addons, name)?;
-            compare(name, &now, version, std::cmp::Ordering::Less, "downgrade")?;
-            cargo
-                .arg("update")
-                .arg(format!("{name}@{now}"))
-                .args(["--precise", version])
-        }
-    })
-}
-
-/// The one version of add-on `name` the latest build resolved.
-fn resolved_version(addons: &[Addon], name: &str) -> crate::Result<String> {
-    let versions: Vec<&str> = addons
-        .iter()
-        .filter(|a| a.name == name)
-        .filter_map(|a| a.version.as_deref())
-        .collect();
-    match versions.as_slice() {
-        [] => Err(Error::NotAnAddon {
-            name: name.to_owned(),
-        }),
-        [version] => Ok((*version).to_owned()),
-        several => Err(Error::SeveralVersions {
-            name: name.to_owned(),
-            versions: several.iter().map(|v| (*v).to_owned()).collect(),
-        }),
-    }
-}
-
-/// Refuses an upgrade that goes down, or a downgrade that goes up.
-fn compare(
-    name: &str,
-    now: &str,
-    wanted: &str,
-    expected: std::cmp::Ordering,
-    verb: &str,
-) -> crate::Result<()> {
-    let parse = |v: &str| {
-        semver::Version::parse(v).map_err(|_| {
-            Error::InvalidInput(format!("`{}` is not a version like `1.2.3`", printable(v)))
-        })
-    };
-    let order = parse(wanted)?.cmp(&parse(now)?);
-    if order == expected {
-        return Ok(());
-    }
-    if order == std::cmp::Ordering::Equal {
-        return Err(Error::InvalidInput(format!("`{name}` is already at {now}")));
-    }
-    Err(Error::WrongDirection {
-        name: name.to_owned(),
-        now: now.to_owned(),
-        wanted: wanted.to_owned(),
-        asked: verb.to_owned(),
-    })
-}
-
-/// Crate names are letters, digits, `-` and `_`: anything else (an option,
-/// a path) is not one.
-fn check_crate_name(name: &str) -> crate::Result<()> {
-    let valid = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(format!(
-            "invalid crate name `{}`: expected letters, digits, `-` and `_`, optionally followed \
-             by `@VERSION`",
-            printable(name)
-        )))
-    }
-}
-
-/// `Add-on add memcache`, `Add-on upgrade serde 1.0.228 => 1.0.229`.
+/// `Add-on add memcache`, `Add-on upgrade serde 1.0.228 => 1.0.229`,
+/// `Add-on upgrade memcache 0.1.0 => 0.2.0 (requirement ^0.1 => ^0.2.0)`.
 fn change_text(change: &AddonChange, name: &str, moved: &AddonDiff) -> String {
     let verb = match change {
         AddonChange::Add { .. } => "add",
@@ -531,7 +473,15 @@ fn change_text(change: &AddonChange, name: &str, moved: &AddonDiff) -> String {
     };
     match moved.moved.iter().find(|m| m.new.name == name) {
         Some(m) if !matches!(change, AddonChange::Add { .. } | AddonChange::Remove { .. }) => {
-            format!("Add-on {verb} {m}")
+            // When the version stays, the move names the requirement itself.
+            if m.old.req != m.new.req && m.old.version_or_req() != m.new.version_or_req() {
+                format!(
+                    "Add-on {verb} {m} (requirement {} => {})",
+                    m.old.req, m.new.req
+                )
+            } else {
+                format!("Add-on {verb} {m}")
+            }
         }
         _ => format!("Add-on {verb} {name}"),
     }
