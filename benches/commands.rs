@@ -1098,7 +1098,7 @@ impl<'a> Bench<'a> {
             Target::Info,
         ));
         // What durability would cost `cp`: the store does not sync the
-        // executables it copies (see the README).
+        // executables it copies (see docs/ledger.md).
         self.measure(case(
             "reference: cp + fsync",
             None,

@@ -1,5 +1,11 @@
 //! The README's recipes, run as a user would run them: a recipe no test runs is a bug.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use fs_err as fs;
+
 use crate::support::*;
 
 /// The fenced blocks of kind `lang` in the README section under `heading`.
@@ -94,4 +100,357 @@ fn the_release_command_recipes_are_accepted_and_the_tool_recipe_installs() {
         String::from_utf8_lossy(&output.stdout),
         "hello from v1 (MYVAR=None, args=[])\n"
     );
+}
+
+/// The folder beside the build where the README's heavier recipes keep what
+/// they build between runs: `target/readme/`.
+fn readme_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("readme");
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh clone of this repository's committed tree at
+/// `target/readme/clone`, whose own `target/` survives between runs so
+/// that the tool is built in release once; held for the caller alone.
+fn fresh_clone() -> (std::sync::MutexGuard<'static, ()>, PathBuf) {
+    static CLONE: Mutex<()> = Mutex::new(());
+    let guard = CLONE.lock().unwrap_or_else(|e| e.into_inner());
+    let clone = readme_dir().join("clone");
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let git = |dir: &Path, args: &[&str]| {
+        let output = clean(Command::new("git"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+    };
+    if !clone.join(".git").is_dir() {
+        let _ = fs::remove_dir_all(&clone);
+        git(&readme_dir(), &["clone", "-q", "--no-local", repo, "clone"]);
+    } else {
+        git(&clone, &["fetch", "-q", repo, "HEAD"]);
+        git(&clone, &["reset", "-q", "--hard", "FETCH_HEAD"]);
+    }
+    // As fresh as a clone, but for its build.
+    git(&clone, &["clean", "-q", "-fdx", "-e", "/target/"]);
+    (guard, clone)
+}
+
+/// `cargo <args>` in `dir` with the user's own cargo home (its registry
+/// cache), offline.
+fn user_cargo(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = clean(Command::new(env!("CARGO")));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("CARGO_NET_OFFLINE", "true");
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        cmd.env("CARGO_HOME", home);
+    }
+    cmd
+}
+
+fn output_of(mut cmd: Command) -> (bool, String, String) {
+    let output = cmd.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn developing_takes_the_two_commands_and_deploy_works_in_a_fresh_clone() {
+    let blocks = blocks("Developing this repository", "sh");
+    let [commands] = &blocks[..] else {
+        panic!("one block of set-up commands expected");
+    };
+    let lines: Vec<&str> = commands.lines().collect();
+    assert_eq!(lines, ["cargo release-log deploy", "cargo test"]);
+    // `cargo test` is this very run; the deploy runs in a fresh clone,
+    // through the clone's own alias, twice.
+    let (_guard, clone) = fresh_clone();
+    let deploy = || {
+        let mut cmd = user_cargo(&clone, &["release-log", "deploy"]);
+        cmd.env("CARGO_RELEASE_LOG_NOW", "2026-12-03T12:00:00Z");
+        output_of(cmd)
+    };
+    let (ok, stdout, stderr) = deploy();
+    assert!(ok, "{stdout}\n{stderr}");
+    // Cargo shows the tool's own build (or that it is built) as it goes.
+    assert!(stderr.contains("Finished `release` profile"), "{stderr}");
+    assert!(
+        stdout.contains("-----> Launching... done, v1"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(clone.join(".releases/v1.toml").is_file());
+    let (ok, stdout, stderr) = deploy();
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("Compiling"), "{stderr}");
+    assert!(stdout.contains("nothing was recorded"), "{stdout}");
+}
+
+#[test]
+fn the_ci_job_installs_the_tool_from_its_source_and_checks() {
+    let [job] = &blocks("In CI", "yaml")[..] else {
+        panic!("one CI job expected");
+    };
+    let runs: Vec<&str> = job
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- run: "))
+        .collect();
+    let [install, check] = runs[..] else {
+        panic!("two run steps expected: {runs:?}");
+    };
+    // The job installs from the repository's source: here, from this one.
+    let source = install
+        .strip_prefix("cargo install --locked --git ")
+        .and_then(|rest| rest.strip_suffix(" cargo-release-log"))
+        .unwrap_or_else(|| panic!("not an install from git: {install}"));
+    assert!(source.starts_with("https://"), "{source}");
+    assert_eq!(check, "cargo release-log check");
+
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.git(&["add", ".releases"]);
+    p.commit("v1");
+    // Installed as the README's Install section says, from a clone.
+    let [install_here] = &blocks("Install", "sh")[..] else {
+        panic!("one install command expected");
+    };
+    let words: Vec<&str> = install_here.split_whitespace().collect();
+    assert_eq!(words, ["cargo", "install", "--locked", "--path", "."]);
+    let (_guard, clone) = fresh_clone();
+    let root = p.scratch().join("installed");
+    let mut cmd = user_cargo(&clone, &words[1..]);
+    cmd.arg("--root");
+    cmd.arg(&root).env("CARGO_TARGET_DIR", clone.join("target"));
+    let (ok, stdout, stderr) = output_of(cmd);
+    assert!(ok, "{stdout}\n{stderr}");
+    // `cargo release-log check` finds the installed tool on PATH.
+    let path = std::env::join_paths(std::iter::once(root.join("bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let words: Vec<&str> = check.split_whitespace().collect();
+    let mut cmd = p.program(env!("CARGO"));
+    cmd.args(&words[1..]).env("PATH", path);
+    let (ok, stdout, stderr) = output_of(cmd);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("the ledger is intact"), "{stdout}");
+}
+
+#[test]
+fn the_snapshot_test_recipe_accepts_then_verifies_the_history() {
+    let [recipe] = &blocks("In CI", "rust")[..] else {
+        panic!("one snapshot test expected");
+    };
+    let readme = include_str!("../../README.md");
+    let deps = "insta = { version = \"1\", features = [\"json\", \"redactions\"] }";
+    assert!(
+        readme.contains(deps),
+        "the README names its dev-dependencies"
+    );
+
+    let p = Project::new();
+    p.ok(&["deploy"]);
+    p.advance(60);
+    p.ok(&["config", "set", "MYVAR=42"]);
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[dev-dependencies]\n{deps}\nserde_json = \"1\"\n"),
+    );
+    p.write("tests/release_history.rs", recipe);
+    let target = readme_dir().join("snapshot-recipe");
+    let test = |update: &str| {
+        let mut cmd = user_cargo(p.root(), &["test", "--test", "release_history"]);
+        // The tool as installed: this build's, first on `PATH`.
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-release-log"))
+            .parent()
+            .unwrap()
+            .to_owned();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path =
+            std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path)))
+                .unwrap();
+        cmd.env("PATH", path)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("INSTA_UPDATE", update)
+            .env("CARGO_RELEASE_LOG_NOW", "2026-12-03T12:00:00Z")
+            .env("CARGO_RELEASE_LOG_SECRETS", p.secret_store());
+        output_of(cmd)
+    };
+    // Accept, then verify: the history is the snapshot.
+    let (ok, stdout, stderr) = test("always");
+    assert!(ok, "{stdout}\n{stderr}");
+    let snapshot = p.read("tests/snapshots/release_history__release_history.snap");
+    assert!(
+        snapshot.contains("\"change\": \"Config add MYVAR\""),
+        "{snapshot}"
+    );
+    assert!(
+        snapshot.contains("\"eligible-for-rollback\": \"[eligibility]\""),
+        "{snapshot}"
+    );
+    let (ok, stdout, stderr) = test("no");
+    assert!(ok, "{stdout}\n{stderr}");
+    // A new release is a change a review sees.
+    p.advance(60);
+    p.ok(&["config", "set", "MYVAR=43"]);
+    let (ok, stdout, stderr) = test("no");
+    assert!(!ok, "{stderr}");
+    assert!(stdout.contains("-old snapshot"), "{stdout}");
+    assert!(stdout.contains("MYVAR"), "{stdout}");
+}
+
+#[test]
+fn the_xtask_example_ships_a_workspace() {
+    let section = blocks_or_text("Use from an xtask");
+    assert!(section.contains("examples/xtask.rs"), "{section}");
+    // `cargo test` builds the examples beside the test binaries.
+    let exe = std::env::current_exe().unwrap();
+    let xtask = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/xtask");
+    assert!(xtask.is_file(), "{} is not built", xtask.display());
+    let p = Project::new();
+    let mut cmd = p.program(&xtask);
+    cmd.args(["Cargo.toml", "MYVAR=shipped"]);
+    let (ok, stdout, stderr) = output_of(cmd);
+    assert!(ok, "{stdout}\n{stderr}");
+    let info = p.ok(&["info", "--json"]);
+    assert!(info.contains("\"MYVAR\": \"shipped\""), "{info}");
+    assert_eq!(
+        p.ok(&["run"]),
+        "hello from v1 (MYVAR=Some(\"shipped\"), args=[])\n"
+    );
+}
+
+/// The text of the README section under `heading`.
+fn blocks_or_text(heading: &str) -> String {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("the README has no `## {heading}`"));
+    let section = &readme[start + 1..];
+    section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)].to_owned()
+}
+
+/// The tour's transcript, run in a workspace like the one it shows: each
+/// command's output, stderr then stdout, is what the README says, but for
+/// times, sizes, commits, paths and column widths.
+#[test]
+fn the_tour_is_what_the_tool_prints() {
+    let [tour] = &blocks("A tour", "console")[..] else {
+        panic!("one transcript expected");
+    };
+    let p = Project::with_crates(
+        REGISTRY,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+            ),
+            ("src/main.rs", "fn main() { println!(\"Hello, v1!\"); }\n"),
+        ],
+    );
+    let mut actual = String::new();
+    for (line, _) in transcript_steps(tour) {
+        let (command, comment) = line.split_once(" #").unwrap_or((line.as_str(), ""));
+        if comment.contains("after committing a change") {
+            p.advance(86_400);
+            p.write("src/main.rs", "fn main() { println!(\"Hello, v2!\"); }\n");
+            p.commit("say v2");
+        } else {
+            p.advance(300);
+        }
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words[..2], ["cargo", "release-log"], "{command}");
+        let run = p.run(&words[2..]);
+        actual.push_str(&format!("$ {line}\n{}{}\n", run.stderr, run.stdout));
+    }
+    let expected: String = transcript_steps(tour)
+        .map(|(line, output)| format!("$ {line}\n{output}\n"))
+        .collect();
+    assert_eq!(
+        loosely(&redact(&actual, p.root())),
+        loosely(&expected),
+        "the tour as the tool prints it:\n{actual}"
+    );
+}
+
+/// The `$ …` lines of a transcript, each with the output below it.
+fn transcript_steps(block: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    block.split("$ ").filter(|s| !s.is_empty()).map(|step| {
+        let (line, output) = step.split_once('\n').unwrap_or((step, ""));
+        (
+            line.trim_end().to_owned(),
+            output.trim_end().to_owned() + "\n",
+        )
+    })
+}
+
+/// A transcript with what changes from run to run made alike.
+fn loosely(text: &str) -> String {
+    let rules = [
+        // Where cargo fetches a crate from is the machine's business.
+        (r"(?m)^ *(Unpacking|Downloaded|Downloading) .*\n", ""),
+        (r"\(/[^)]*\)|\(\[ROOT\]\)", "([PATH])"),
+        (r"in (\d+\.\d+s|\[TIME\])", "in [TIME]"),
+        (r"\b\d+(\.\d+)?[KMG]?B\b|\[SIZE\]", "[SIZE]"),
+        (r"\b[0-9a-f]{7}\b", "[SHA]"),
+        (r"\b(\d+|an?) (second|minute|hour|day)s? ago\b", "[WHEN]"),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [-+]\d{4}", "[WHEN]"),
+        (r"-{2,}", "-"),
+        (r"[ \t]+", " "),
+    ];
+    let mut text = text.to_owned();
+    for (pattern, replacement) in rules {
+        text = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, replacement)
+            .into_owned();
+    }
+    text
+}
+
+#[test]
+fn the_first_steps_on_your_own_workspace_leave_it_committed() {
+    let [steps] = &blocks("Use it on your own workspace", "sh")[..] else {
+        panic!("one block of first steps expected");
+    };
+    let p = Project::new();
+    for line in steps.lines() {
+        let line = line.split(" #").next().unwrap().trim();
+        if let Some(args) = line.strip_prefix("cargo release-log ") {
+            let args: Vec<&str> = args.split_whitespace().collect();
+            ok(&p, &args);
+        } else {
+            // `git add .releases && git commit -m "release v1"`
+            let (add, commit) = line.split_once(" && ").expect("two git commands");
+            assert_eq!(add, "git add .releases");
+            let message = commit
+                .strip_prefix("git commit -m \"")
+                .and_then(|m| m.strip_suffix('"'))
+                .expect("a commit with a message");
+            p.git(&["add", ".releases"]);
+            p.commit(message);
+        }
+    }
+    assert_eq!(
+        p.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    // The commit of the ledger is the same code: a deploy records nothing.
+    let again = ok(&p, &["deploy"]);
+    assert!(again.stdout.contains("nothing was recorded"), "{again}");
+    assert!(ok(&p, &["check"]).stdout.contains("the ledger is intact"));
 }

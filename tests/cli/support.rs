@@ -367,6 +367,24 @@ pub fn clean(mut cmd: Command) -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // What `cargo test` sets for this test binary, which a user's shell has
+    // not: a build script reading one would rebuild when it goes.
+    for (name, _) in std::env::vars() {
+        let set_by_cargo_test = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&name.as_str());
+        if set_by_cargo_test {
+            cmd.env_remove(name);
+        }
+    }
     cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("TZ", "America/Los_Angeles")
