@@ -454,3 +454,87 @@ fn the_first_steps_on_your_own_workspace_leave_it_committed() {
     assert!(again.stdout.contains("nothing was recorded"), "{again}");
     assert!(ok(&p, &["check"]).stdout.contains("the ledger is intact"));
 }
+
+#[test]
+fn the_team_slug_store_recipe_shares_a_deploy_through_s3() {
+    let [settings] = &blocks("Team set-up", "toml")[..] else {
+        panic!("one settings block expected");
+    };
+    let url = settings.split('"').nth(1).expect("a quoted slug-store URL");
+    let (bucket, prefix) = url
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .unwrap_or_else(|| panic!("not an S3 URL: {url}"));
+    let server = crate::s3::S3Server::start();
+    let objects = server.create_bucket(bucket).join(prefix);
+    let p = Project::new();
+    p.set_env(server.env());
+    // A package that is its own workspace root reads the workspace's table.
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace]\n\n{settings}"),
+    );
+    p.commit("a slug store");
+    let deploy = ok(&p, &["deploy"]);
+    let v1 = p.read(".releases/v1.toml");
+    let sha = v1
+        .split("sha256 = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an executable's sha256");
+    assert!(objects.join(sha).join("myapp").is_file(), "{deploy}");
+    // A second clone, here another folder, runs it from the store.
+    fs::remove_dir_all(p.path(".releases/slugs")).unwrap();
+    assert_eq!(p.ok(&["run"]), "hello from v1 (MYVAR=None, args=[])\n");
+}
+
+/// The tree of the ledger on disk names what a workspace's `.releases/`
+/// holds: every file and folder a flow with environments, an add-on
+/// release and a release phase leaves there is in it.
+#[test]
+fn the_ledger_tree_names_what_is_on_disk() {
+    let [tree] = &blocks("The ledger on disk", "text")[..] else {
+        panic!("one tree expected");
+    };
+    let p = Project::with_pipeline();
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[package.metadata.release-log]\nrelease-command = [\"myapp\"]\n"),
+    );
+    p.commit("a release command");
+    ok(&p, &["--env", "staging", "deploy"]);
+    ok(&p, &["deploy"]);
+    p.write(
+        "../addon/Cargo.toml",
+        "[package]\nname = \"addon\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    p.write("../addon/src/lib.rs", "pub fn hi() {}\n");
+    ok(&p, &["addons:add", "addon", "--path", "../addon"]);
+    let mut names: Vec<String> = fs::read_dir(p.path(".releases"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let name = if name.starts_with('v') && name.ends_with(".toml") {
+                "v1.toml".to_owned()
+            } else {
+                name
+            };
+            if e.file_type().unwrap().is_dir() {
+                format!("{name}/")
+            } else {
+                name
+            }
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    for name in &names {
+        assert!(
+            tree.contains(name.as_str()),
+            "`{name}` is not in the tree:\n{tree}"
+        );
+    }
+}

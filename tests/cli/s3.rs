@@ -97,6 +97,13 @@ impl S3Server {
         self.data.path().join(BUCKET)
     }
 
+    /// Adds bucket `name` (s3s-fs serves each folder as one) and returns its folder.
+    pub fn create_bucket(&self, name: &str) -> PathBuf {
+        let dir = self.data.path().join(name);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// The `AWS_*` variables a client needs to reach this server.
     pub fn env(&self) -> Vec<(String, String)> {
         [
