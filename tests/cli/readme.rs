@@ -538,3 +538,38 @@ fn the_ledger_tree_names_what_is_on_disk() {
         );
     }
 }
+
+/// Every fenced block of the README is one a test above runs or checks: a
+/// new block fails here until a test covers it.
+#[test]
+fn every_code_block_is_covered_by_a_test() {
+    let covered = [
+        ("A tour", "console"),
+        ("Install", "sh"),
+        ("Use it on your own workspace", "sh"),
+        ("Environments and promote", "toml"),
+        ("Environments and promote", "sh"),
+        ("Releases that act", "toml"),
+        ("Releases that act", "toml"),
+        ("Team set-up", "toml"),
+        ("In CI", "yaml"),
+        ("In CI", "rust"),
+        ("The ledger on disk", "text"),
+        ("Developing this repository", "sh"),
+    ];
+    let readme = include_str!("../../README.md");
+    let mut section = "";
+    let mut found = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            section = heading;
+        } else if let Some(lang) = line.strip_prefix("```") {
+            if !in_block {
+                found.push((section, lang));
+            }
+            in_block = !in_block;
+        }
+    }
+    assert_eq!(found, covered);
+}
