@@ -12,8 +12,8 @@ use std::sync::atomic::AtomicBool;
 
 use cargo_release_log::text::printable;
 use cargo_release_log::{
-    Context, DeployOptions, Error, PromoteOptions, RebuildOptions, ReleaseInfo, RunOptions,
-    Secrecy, Tier, VarValue, Version, Workspace,
+    CheckOptions, Context, DeployOptions, Error, PromoteOptions, RebuildOptions, ReleaseInfo,
+    RunOptions, Secrecy, Tier, VarValue, Version, Workspace,
 };
 
 pub use addons_args::*;
@@ -340,6 +340,23 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             }
         },
         Command::Gc(args) => shell.status(&reports::collected(&ws.gc(&ctx, args.dry_run)?)),
+        Command::Push(args) => {
+            let pushed = ws.push(&ctx, args.dry_run)?;
+            if args.json {
+                shell.out(&json(&pushed)?);
+            } else {
+                shell.status(&reports::pushed(&pushed, &ws.app_name()));
+            }
+            let missing = pushed.missing().count();
+            if missing > 0 {
+                shell.error_line(&format!(
+                    "{} of the retained releases {} neither here nor in the slug store",
+                    reports::count(missing, "executable", "executables"),
+                    if missing == 1 { "is" } else { "are" }
+                ));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Rebuild(args) => {
             let mut opts = RebuildOptions::default();
             opts.quiet = cli.quiet;
@@ -351,7 +368,9 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
             }
         }
         Command::Check(args) => {
-            let report = ws.check()?;
+            let mut opts = CheckOptions::default();
+            opts.store = args.store;
+            let report = ws.check_with(&opts)?;
             if args.json {
                 shell.out(&json(&report)?);
             } else {

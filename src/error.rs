@@ -46,6 +46,21 @@ pub enum Error {
         store: Option<std::path::PathBuf>,
     },
 
+    /// A team secret's value (or the team key) is sealed to the workspace's
+    /// `secret-recipients`, and none of this machine's keys is one of them.
+    #[error(
+        "{what} is sealed to the team's secret recipients ({recipients}), and no key of \
+         this machine ({identity}) is one of them"
+    )]
+    SecretSealed {
+        /// What could not be opened: ``the value of secret config var `NAME` ``.
+        what: String,
+        /// The recipients, by name (their keys' comments).
+        recipients: String,
+        /// The keys this machine tried.
+        identity: String,
+    },
+
     /// A tier change would delete release files, and was not confirmed.
     #[error(
         "the {tier} tier deletes {} now (release files, and the slugs only they need)",
@@ -99,6 +114,25 @@ pub enum Error {
         version: u64,
         /// The executables missing.
         executables: Vec<String>,
+    },
+
+    /// A release was built with a manifest its commit lacks (an add-on
+    /// release's edit, not committed then), and the copy of it that
+    /// `.releases/manifests/` keeps is not here or holds other bytes.
+    #[error(
+        "cannot rebuild v{version}: it was built with an uncommitted {manifest}, whose copy \
+         `{copy}` {}; the copy comes with git from the clone that made v{version}",
+        if *altered { "does not hold it (its bytes do not hash to its name)" } else { "is not here" }
+    )]
+    ManifestCopyMissing {
+        /// The release.
+        version: u64,
+        /// The manifest, relative to the workspace root.
+        manifest: String,
+        /// Where its copy belongs, relative to the workspace root.
+        copy: String,
+        /// Whether a file is there, with other bytes.
+        altered: bool,
     },
 
     /// Cargo.lock is missing or not committed: a deploy builds exactly the committed one.

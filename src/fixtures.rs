@@ -85,6 +85,7 @@ pub fn write_ledger(
             addon_releases: Default::default(),
             unhealthy: Default::default(),
             config: config.clone(),
+            team: None,
         };
         let text = release.to_toml()?;
         fs::write(ledger.path(version), &text)?;

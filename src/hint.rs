@@ -9,9 +9,31 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::SecretMissing { name, .. } => {
             format!("set it here with `cargo release-log config set --secret {name}=…`")
         }
+        Error::SecretSealed { .. } => "ask a recipient to add your public key (the line of \
+            `~/.ssh/id_ed25519.pub`, or an age key) to `secret-recipients` in Cargo.toml and \
+            run `cargo release-log config protect`; or point CARGO_RELEASE_LOG_IDENTITY at \
+            your key"
+            .to_owned(),
         Error::ConfirmationNeeded { .. } => "pass `--yes` to go on".to_owned(),
         Error::NoReleases { .. } => "run `cargo release-log deploy` first".to_owned(),
         Error::SlugMissing { version, .. } => rebuild(*version),
+        Error::ManifestCopyMissing {
+            version,
+            altered: false,
+            ..
+        } => format!(
+            "in the clone that made v{version}, commit it with the release files (`git add \
+             .releases && git commit`), then pull that commit here"
+        ),
+        Error::ManifestCopyMissing {
+            version,
+            copy,
+            altered: true,
+            ..
+        } => format!(
+            "restore the committed copy (`git checkout -- {copy}`), or take it from the clone \
+             that made v{version}"
+        ),
         Error::LockFileNotCommitted { missing: true, .. } => {
             "run `cargo generate-lockfile` and commit Cargo.lock, then deploy again".to_owned()
         }
@@ -100,7 +122,26 @@ pub fn hint(err: &Error) -> Option<String> {
 /// Why a rollback target is refused, and what to do instead.
 pub fn ineligible(version: u64, reason: &Ineligible) -> Option<String> {
     Some(match reason {
-        Ineligible::SlugMissing { .. } => rebuild(version),
+        Ineligible::SlugMissing {
+            rebuildable: true,
+            secrets,
+            ..
+        } if secrets.is_empty() => rebuild(version),
+        Ineligible::SlugMissing {
+            rebuildable: true,
+            secrets,
+            ..
+        } => format!("{}; and {}", rebuild(version), set_secrets(secrets)),
+        Ineligible::SlugMissing { .. } => format!(
+            "fetch the commit v{version} was built from (`git fetch`), then `cargo release-log \
+             rebuild v{version}`"
+        ),
+        Ineligible::SecretsMissing { sealed_to, .. } if !sealed_to.is_empty() => {
+            "ask a recipient to add your public key (the line of `~/.ssh/id_ed25519.pub`) to \
+             `secret-recipients` and run `cargo release-log config protect`"
+                .to_owned()
+        }
+        Ineligible::SecretsMissing { secrets, .. } => set_secrets(secrets),
         Ineligible::UndoesAddonRelease { target, addons } => {
             let after = addons.iter().map(|a| a.set_by).max().unwrap_or(*target);
             let ways: Vec<String> = addons.iter().map(way_forward).collect();
@@ -114,6 +155,19 @@ pub fn ineligible(version: u64, reason: &Ineligible) -> Option<String> {
             .to_owned(),
         _ => return None,
     })
+}
+
+/// Where the values of `secrets` can come from.
+fn set_secrets(secrets: &[String]) -> String {
+    format!(
+        "the value{} of {} {} in the secret store of the machine that set {}: copy that \
+         store here (its folder, key included, over a secure channel), or set \
+         `secret-recipients` so that secrets travel encrypted with the release files",
+        if secrets.len() == 1 { "" } else { "s" },
+        secrets.join(", "),
+        if secrets.len() == 1 { "is" } else { "are" },
+        if secrets.len() == 1 { "it" } else { "them" },
+    )
 }
 
 fn rebuild(version: u64) -> String {

@@ -16,6 +16,8 @@ use hmac::{KeyInit as _, Mac as _};
 
 use crate::files;
 
+pub(crate) mod team;
+
 /// How a secret's fingerprint starts.
 pub(crate) const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
@@ -170,14 +172,7 @@ impl SecretStore {
 
     /// The keyed fingerprint of var `name` holding `value`.
     pub(crate) fn fingerprint(&self, name: &str, value: &str) -> String {
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key)
-            .expect("HMAC takes keys of any length");
-        mac.update(name.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{FINGERPRINT_PREFIX}{hex}")
+        keyed_fingerprint(&self.key, name, value)
     }
 
     fn value_path(&self, fingerprint: &str) -> PathBuf {
@@ -217,6 +212,18 @@ impl SecretStore {
         }
         Ok(Some(value))
     }
+}
+
+/// `hmac-sha256:<hex>` of `name\0value` under `key`.
+pub(crate) fn keyed_fingerprint(key: &[u8; 32], name: &str, value: &str) -> String {
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(name.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{FINGERPRINT_PREFIX}{hex}")
 }
 
 /// A folder only its owner can read (0700).

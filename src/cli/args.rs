@@ -100,6 +100,10 @@ pub enum Command {
     Rebuild(RebuildArgs),
     /// Delete stored slugs no retained release needs, here and in the slug store
     Gc(GcArgs),
+    /// Upload the retained releases' executables that are here to the slug store,
+    /// verified, and repair the store's objects that are wrong
+    #[command(after_help = PUSH_AFTER)]
+    Push(PushArgs),
     /// Regenerate `[env]` and `.releases/current` from the current release
     Sync,
     /// Run the current release's executable with its config vars
@@ -345,13 +349,14 @@ pub enum ConfigAction {
         #[arg(long)]
         json: bool,
     },
-    /// Set config vars, as one new release; secret-looking ones are kept out of git
+    /// Set config vars, as one new release; secret-looking ones are kept secret
     #[command(visible_alias = "add")]
     Set {
         /// NAME=VALUE pairs
         #[arg(value_name = "NAME=VALUE", required = true)]
         vars: Vec<String>,
-        /// Keep the values secret: in this machine's secret store, never in git
+        /// Keep the values secret: sealed to `secret-recipients` in the release files when
+        /// set, else in this machine's secret store; never in plain text in git
         #[arg(long, conflicts_with = "plain")]
         secret: bool,
         /// Keep the values plain, in the release files and `[env]`, even when they look secret
@@ -361,8 +366,9 @@ pub enum ConfigAction {
         #[arg(long)]
         force: bool,
     },
-    /// Move plain vars' values into the secret store, as one new release
-    /// (default: every var whose name or value looks secret)
+    /// Make plain vars secret, and seal every secret to `secret-recipients` when they
+    /// are set or changed, as one new release (default: every var whose name or value looks
+    /// secret)
     Protect {
         /// The vars to protect
         #[arg(value_name = "NAME")]
@@ -385,6 +391,28 @@ pub struct GcArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Say what would be uploaded and repaired, and upload nothing (the
+    /// store's objects are still read to verify them)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON (every object, its releases and what was done; the exit code is the same)
+    #[arg(long)]
+    pub json: bool,
+}
+
+const PUSH_AFTER: &str = "\
+Every environment's retained releases are pushed, each to its own `slug-store`: their
+executables (and release phases' output) that are here, checked against the sha256
+their release records. An object already in the store counts only once its bytes are
+verified: it is read and hashed, unless this clone verified it before and it is
+unchanged since (remembered in .releases/.store-verified, not committed). An object of
+other bytes is replaced. What is neither here nor in the store is named, by release,
+and the exit code is 1.
+
+Use it once a store is set up for the slugs built before it, or to repair a store.";
+
+#[derive(Debug, Args)]
 pub struct RebuildArgs {
     /// The release, `vN` or `N` (default: the current one)
     #[arg(value_name = "RELEASE", value_parser = release)]
@@ -396,6 +424,13 @@ pub struct CheckArgs {
     /// Print JSON (the report; the exit code is the same)
     #[arg(long)]
     pub json: bool,
+    /// Also verify the slug store: read every executable the retained releases
+    /// run from it once and check its sha256, as a fresh clone's `run` would,
+    /// whatever this clone verified before (.releases/.store-verified is not
+    /// used). This downloads them all: slow for a big store. Without it, an
+    /// object of the right size counts as there
+    #[arg(long)]
+    pub store: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,9 +7,21 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::ledger::config_vars::shown;
 use crate::ledger::eligibility::Eligibility;
+use crate::ledger::remote::{Found, RemoteStore, Trust};
 use crate::ledger::slugs::sha256_file;
 use crate::ledger::{AddonDiff, Executable, Ledger, Release, Tier, file_digest};
 use crate::workspace::{EnvFile, Workspace};
+
+/// How to check.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// Also read every executable the retained releases run from the slug
+    /// store and hash it, as a fresh clone's `run` would: each object once,
+    /// whatever was verified before. (Without it, an object of the right
+    /// size counts as there.)
+    pub store: bool,
+}
 
 /// What `check` found.
 #[derive(Debug, Default, Serialize)]
@@ -30,6 +42,23 @@ pub struct CheckReport {
     /// (the default environment's check looks at every environment's ledger).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environments: BTreeMap<String, Option<u64>>,
+    /// With [`CheckOptions::store`]: how many slug-store objects were read,
+    /// and how many of them were the recorded bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreChecked>,
+}
+
+/// What `check --store` read from the slug store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct StoreChecked {
+    /// The stores read, as people name them.
+    pub stores: Vec<String>,
+    /// The objects the retained releases need, each counted once.
+    pub objects: usize,
+    /// Those that were there with the recorded bytes.
+    pub verified: usize,
 }
 
 impl CheckReport {
@@ -74,6 +103,10 @@ pub enum FindingKind {
     SlugMissing,
     /// A stored executable's bytes do not hash to its name.
     SlugCorrupt,
+    /// An executable a retained release runs is not in the slug store (`check --store`).
+    StoreMissing,
+    /// The slug store's object of an executable is not its recorded bytes (`check --store`).
+    StoreCorrupt,
     /// `[env]` differs from the current release's config vars.
     Env,
     /// Cargo.toml or Cargo.lock differ from the current release's add-ons.
@@ -92,7 +125,16 @@ impl Workspace {
     /// workspace whose `[env]` or add-ons differ from the current release.
     /// Timestamps that go backwards are warnings.
     pub fn check(&self) -> crate::Result<CheckReport> {
+        self.check_with(&CheckOptions::default())
+    }
+
+    /// [`Workspace::check`], and with [`CheckOptions::store`] the slug
+    /// store's objects of every executable the retained releases run, each
+    /// downloaded and hashed: one missing or not the recorded bytes is a
+    /// problem. Without a store to read: [`Error::InvalidSetting`].
+    pub fn check_with(&self, opts: &CheckOptions) -> crate::Result<CheckReport> {
         let mut report = CheckReport::default();
+        let mut audit = opts.store.then(StoreAudit::default);
         let tier = self.tier().unwrap_or_else(|e| {
             report.problems.push(Finding {
                 subject: "Cargo.toml".to_owned(),
@@ -112,22 +154,43 @@ impl Workspace {
         let ledger = self.read_ledger(|ledger| Ok(Ledger::open(self.root(), ledger.env())?))?;
         if self.env().is_default() {
             for env in self.environments().iter().filter(|e| !e.is_default()) {
-                self.check_other_environment(env, &mut report)?;
+                self.check_other_environment(env, &mut report, audit.as_mut())?;
             }
         }
         let (current, needed) = walk_the_chain(&ledger, tier, &mut report);
+        if let Some(audit) = &mut audit {
+            audit.check(&ledger, &needed, self.slug_store()?, &mut report)?;
+        }
         if let Some(current) = &current {
             report.current = Some(current.version);
             report.rollback_target =
-                Eligibility::new(&ledger, Some(current), tier, self.slug_store()?)?
+                Eligibility::here(&ledger, Some(current), tier, self.slug_store()?, self)?
                     .bare_target()
                     .ok()
                     .flatten()
                     .map(|r| r.version);
-            check_slugs(&ledger, current, &needed, self.slug_store()?, &mut report)?;
+            let remote = self.slug_store()?;
+            check_slugs(
+                &ledger,
+                current,
+                &needed,
+                remote,
+                audit.is_some(),
+                &mut report,
+            )?;
             if self.env().is_default() {
                 self.check_workspace(current, &mut report)?;
             }
+        }
+        if let Some(audit) = audit {
+            if audit.checked.stores.is_empty() {
+                return Err(Error::InvalidSetting(format!(
+                    "`check --store` has no slug store to read: {} names none \
+                     (`slug-store` in `[workspace.metadata.release-log]` of Cargo.toml)",
+                    self.name()
+                )));
+            }
+            report.store = Some(audit.checked);
         }
         Ok(report)
     }
@@ -138,6 +201,7 @@ impl Workspace {
         &self,
         env: &crate::ledger::Environment,
         report: &mut CheckReport,
+        audit: Option<&mut StoreAudit>,
     ) -> crate::Result<()> {
         let (problems, warnings) = (report.problems.len(), report.warnings.len());
         let ws = match self.for_env(env) {
@@ -154,8 +218,19 @@ impl Workspace {
         let tier = ws.read_tier();
         let ledger = Ledger::open(ws.root(), env)?;
         let (current, needed) = walk_the_chain(&ledger, tier, report);
+        let checks_store = audit.is_some();
+        if let Some(audit) = audit {
+            audit.check(&ledger, &needed, ws.slug_store()?, report)?;
+        }
         if let Some(current) = &current {
-            check_slugs(&ledger, current, &needed, ws.slug_store()?, report)?;
+            check_slugs(
+                &ledger,
+                current,
+                &needed,
+                ws.slug_store()?,
+                checks_store,
+                report,
+            )?;
         }
         report
             .environments
@@ -222,16 +297,23 @@ impl Workspace {
             }
         }
         for (name, var) in current.config.iter().filter(|(_, var)| var.is_secret()) {
-            if let Err(Error::SecretMissing { .. }) = self.reveal(name, var) {
-                report.warnings.push(Finding {
-                    subject: format!("config var {name}"),
-                    kind: FindingKind::SecretMissing,
-                    message: format!(
-                        "its secret value is not in this machine's secret store, so `run` and \
-                         `--shell` cannot supply it here (v{v} records only its fingerprint)"
-                    ),
-                });
-            }
+            let message = match self.reveal(name, var) {
+                Err(Error::SecretMissing { .. }) => format!(
+                    "its secret value is not in this machine's secret store, so `run` and \
+                     `--shell` cannot supply it here (v{v} records only its fingerprint)"
+                ),
+                Err(Error::SecretSealed { .. }) => format!(
+                    "its value is sealed to the team's secret recipients, and no key of this \
+                     machine is one of them, so `run` and `--shell` cannot supply it here \
+                     (v{v})"
+                ),
+                _ => continue,
+            };
+            report.warnings.push(Finding {
+                subject: format!("config var {name}"),
+                kind: FindingKind::SecretMissing,
+                message,
+            });
         }
         let latest = current.latest_code();
         let workspace_addons = match self.workspace_addons() {
@@ -473,12 +555,15 @@ fn walk_the_chain(
 
 /// Every executable a kept release runs is stored and hashes to its name.
 /// Slugs are not committed: one that is missing here is a problem for the
-/// release this workspace runs, and a warning for the others.
+/// release this workspace runs, and a warning for the others. With a
+/// store, one that is missing here is fine when the store has it (with
+/// `store_checked`, [`StoreAudit`] said whether it does).
 fn check_slugs(
     ledger: &Ledger,
     current: &Release,
     needed: &Needed,
-    remote: Option<&crate::ledger::remote::RemoteStore>,
+    remote: Option<&RemoteStore>,
+    store_checked: bool,
     report: &mut CheckReport,
 ) -> anyhow::Result<()> {
     let slugs = ledger.slugs();
@@ -489,7 +574,7 @@ fn check_slugs(
         if !path.is_file() {
             // What the shared store has can be fetched when it is needed.
             if let Some(remote) = remote {
-                if remote.contains(exe)? {
+                if store_checked || remote.contains(exe)? {
                     continue;
                 }
                 report.problems.push(Finding {
@@ -536,6 +621,99 @@ fn check_slugs(
         }
     }
     Ok(())
+}
+
+/// `check --store`: every object the retained releases need, read from
+/// the store and hashed, each once however many environments need it.
+#[derive(Default)]
+struct StoreAudit {
+    /// What each store holds, by store, sha256 and name.
+    read: BTreeMap<(String, String, String), Found>,
+    checked: StoreChecked,
+}
+
+impl StoreAudit {
+    /// Reads the objects of `needed` from `remote` (nothing without a
+    /// store: the executables are then looked for here only, and
+    /// [`check_slugs`] does); each that is missing or wrong is a problem.
+    fn check(
+        &mut self,
+        ledger: &Ledger,
+        needed: &Needed,
+        remote: Option<&RemoteStore>,
+        report: &mut CheckReport,
+    ) -> anyhow::Result<()> {
+        let Some(remote) = remote else {
+            return Ok(());
+        };
+        if !self.checked.stores.iter().any(|s| s == remote.location()) {
+            self.checked.stores.push(remote.location().to_owned());
+        }
+        let slugs = ledger.slugs();
+        for (version, exe) in needed.values() {
+            let id = (
+                remote.location().to_owned(),
+                exe.sha256.clone(),
+                exe.name.clone(),
+            );
+            let found = match self.read.get(&id) {
+                Some(found) => found.clone(),
+                None => {
+                    // Never the remembered verifications: this is the check of them.
+                    let found = remote.examine(exe, Trust::Nothing)?;
+                    self.checked.objects += 1;
+                    if found == Found::Verified {
+                        self.checked.verified += 1;
+                    }
+                    self.read.insert(id, found.clone());
+                    found
+                }
+            };
+            let here = crate::files::is_regular_file(&slugs.path(exe));
+            let fix = if here {
+                "`cargo release-log push` uploads the copy here".to_owned()
+            } else {
+                format!(
+                    "`cargo release-log rebuild v{version}` where its commit is, or `push` \
+                     where a copy is, uploads it"
+                )
+            };
+            let (kind, message) = match found {
+                Found::Verified => continue,
+                Found::Missing if here => (
+                    FindingKind::StoreMissing,
+                    format!(
+                        "the executable `{}` of v{version} is not in {remote}, so another \
+                         clone cannot run it; {fix}",
+                        exe.name
+                    ),
+                ),
+                Found::Missing => (
+                    FindingKind::StoreMissing,
+                    format!(
+                        "the executable `{}` of v{version} is neither stored here nor in \
+                         {remote}; {fix}",
+                        exe.name
+                    ),
+                ),
+                Found::Wrong(damage) => (
+                    FindingKind::StoreCorrupt,
+                    format!(
+                        "the executable `{}` of v{version} in {remote} is not the bytes \
+                         recorded: {damage}, not {} bytes with sha256 {}, so `run` refuses \
+                         it; {fix}",
+                        exe.name, exe.size, exe.sha256
+                    ),
+                ),
+            };
+            report.problems.push(Finding {
+                subject: remote.object_name(exe)?,
+                kind,
+                message,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// An error and its causes on one line: the first line of each, joined.

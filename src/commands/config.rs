@@ -166,9 +166,17 @@ impl Workspace {
     /// secret store, as one release; without names, every plain var whose
     /// name or value looks secret. Values already committed stay in git's
     /// history: rotate them.
+    ///
+    /// With `secret-recipients` set, it seals secrets to them instead, in
+    /// the release file: the vars named (or that look secret), every secret
+    /// of this machine's store, and, when the recipients changed, every
+    /// team secret again under a new team key.
     pub fn config_protect(&self, ctx: &Context, names: &[String]) -> crate::Result<ConfigChanged> {
         for name in names {
             check_name(name)?;
+        }
+        if !self.secret_recipients()?.is_empty() {
+            return self.team_protect(ctx, names);
         }
         let mut protected = Vec::new();
         let mut set = Vec::new();
@@ -213,6 +221,113 @@ impl Workspace {
             }
             Ok(format!("Config protect {}", protected.join(", ")))
         })?;
+        Ok(ConfigChanged { set, ..changed })
+    }
+
+    /// `config protect` with `secret-recipients`: see [`Workspace::config_protect`].
+    fn team_protect(&self, ctx: &Context, names: &[String]) -> crate::Result<ConfigChanged> {
+        use crate::secrets::team::{TeamKey, key_of, label, same_recipients};
+        let recipients = self.secret_recipients()?;
+        let mut set = Vec::new();
+        let mut access = None;
+        let changed = change_vars_named(self, ctx, true, |config| {
+            let recorded = self.recorded_team()?;
+            let rotate = recorded
+                .as_ref()
+                .is_none_or(|team| !same_recipients(&team.recipients, &recipients));
+            // Every value is read before anything is sealed: a secret this
+            // machine cannot open refuses the whole change.
+            let mut values = Vec::new();
+            for (name, var) in config.iter() {
+                let chosen = match var.plain_value() {
+                    Some(value) if names.is_empty() => secrets::looks_secret(name, value).is_some(),
+                    Some(_) => names.contains(name),
+                    None => var.sealed.is_none() || rotate,
+                };
+                if chosen {
+                    values.push((name.clone(), self.reveal(name, var)?));
+                }
+            }
+            if let Some(missing) = names.iter().find(|n| !config.contains_key(*n)) {
+                return Err(Error::ConfigVarNotSet(format!(
+                    "config var {} not set",
+                    quote_list(&[missing], "is", "are")
+                )));
+            }
+            if values.is_empty() && !rotate {
+                return Err(Error::InvalidInput(if names.is_empty() {
+                    "no plain config var looks secret, and the secrets are sealed to \
+                     `secret-recipients` already; name the vars to protect"
+                        .to_owned()
+                } else {
+                    "those vars are sealed to `secret-recipients` already".to_owned()
+                }));
+            }
+            let ids = self.identities()?;
+            let key = if rotate {
+                let key = TeamKey::generate(&recipients)?;
+                if TeamKey::open(&key.team, &ids)?.is_none() {
+                    // Whoever seals must stay able to open.
+                    return Err(self.sealed_error("the new team key".to_owned(), &ids));
+                }
+                key
+            } else {
+                self.team_key(&recipients)?
+            };
+            self.choose_team_key(key.clone());
+            let mut moved = Vec::new();
+            for (name, value) in &values {
+                let var = &config[name];
+                if var.plain_value().is_some() || var.sealed.is_none() {
+                    moved.push(name.clone());
+                }
+                let (fingerprint, sealed) = key.seal_var(name, value)?;
+                let secret = var.with_sealed(fingerprint, sealed);
+                set.push((name.clone(), secret.clone()));
+                config.insert(name.clone(), secret);
+            }
+            let mut change = Vec::new();
+            if rotate {
+                let old = recorded.map(|t| t.recipients).unwrap_or_default();
+                let keys = |list: &[String]| list.iter().map(|r| key_of(r)).collect::<Vec<_>>();
+                let (old_keys, new_keys) = (keys(&old), keys(&recipients));
+                let gained: Vec<String> = recipients
+                    .iter()
+                    .filter(|r| !old_keys.contains(&key_of(r)))
+                    .map(|r| label(r))
+                    .collect();
+                let lost: Vec<String> = old
+                    .iter()
+                    .filter(|r| !new_keys.contains(&key_of(r)))
+                    .map(|r| label(r))
+                    .collect();
+                let mut parts: Vec<String> = gained.iter().map(|l| format!("+{l}")).collect();
+                parts.extend(lost.iter().map(|l| format!("-{l}")));
+                change.push(format!("Recipients {}", parts.join(", ")));
+                access = Some((gained, lost));
+            }
+            if !moved.is_empty() {
+                change.push(format!("Config protect {}", moved.join(", ")));
+            }
+            Ok(change.join("; "))
+        })?;
+        if let Some((gained, lost)) = access {
+            let version = changed.release.version;
+            if !gained.is_empty() {
+                ctx.warn(&format!(
+                    "{} can now open the secrets of v{version} (and of later releases)",
+                    gained.join(", ")
+                ));
+            }
+            if !lost.is_empty() {
+                ctx.warn(&format!(
+                    "{} can no longer open the secrets of v{version} and later; a removed \
+                     teammate may still hold the values of earlier releases: rotate them \
+                     (`cargo release-log config set NAME=<new value>`)",
+                    lost.join(", ")
+                ));
+            }
+        }
         Ok(ConfigChanged { set, ..changed })
     }
 
@@ -281,9 +396,21 @@ impl Workspace {
         let Some(why) = why else {
             return Ok((var.with_value(VarValue::Plain(value.to_owned())), None));
         };
+        let told = (secrecy == Secrecy::Auto && !var.is_secret()).then_some(why);
+        let recipients = self.secret_recipients()?;
+        if !recipients.is_empty() {
+            // A team secret: sealed in the release file to the recipients.
+            let key = self.team_key(&recipients)?;
+            let fingerprint = key.fingerprint(name, value);
+            if var.sealed.is_some() && var.value == VarValue::Secret(fingerprint.clone()) {
+                // The same value, sealed already: nothing changes.
+                return Ok((var.clone(), told));
+            }
+            let (fingerprint, sealed) = key.seal_var(name, value)?;
+            return Ok((var.with_sealed(fingerprint, sealed), told));
+        }
         let store = self.secret_store(true)?;
         let fingerprint = store.put(name, value)?;
-        let told = (secrecy == Secrecy::Auto && !var.is_secret()).then_some(why);
         Ok((var.with_value(VarValue::Secret(fingerprint)), told))
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod gc;
 pub(crate) mod init;
 pub(crate) mod pipeline;
 pub(crate) mod promote;
+pub(crate) mod push;
 pub(crate) mod rebuild;
 pub(crate) mod releases;
 mod restore;
@@ -36,18 +37,34 @@ pub struct SlugTransfer {
     pub store: String,
 }
 
+/// An object of the shared slug store that was not the bytes its release
+/// records (so `run` would refuse it), replaced with the verified copy here.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SlugRepair {
+    /// The executable uploaded in its place.
+    #[serde(flatten)]
+    pub transfer: SlugTransfer,
+    /// What was wrong with the object: `it has 12 bytes`, `its bytes hash to …`.
+    pub found: String,
+}
+
 /// What [`share`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Shared {
     /// The executables uploaded.
     pub sent: Vec<SlugTransfer>,
-    /// How many the store had already.
+    /// The store's objects that were wrong, replaced.
+    pub repaired: Vec<SlugRepair>,
+    /// How many the store had already, their bytes verified against their
+    /// sha256 (now, or before and unchanged since).
     pub skipped: usize,
 }
 
-/// Uploads the executables of `slug` the store does not have (none without
-/// a store): a release is recorded only once its slug can be fetched.
+/// Uploads the executables of `slug` the store does not have, or has with
+/// other bytes (none without a store): a release is recorded only once its
+/// slug can be fetched.
 fn share(ws: &Workspace, ledger: &Ledger, slug: &crate::ledger::Slug) -> crate::Result<Shared> {
     let mut shared = Shared::default();
     let Some(remote) = ws.slug_store()? else {
@@ -55,16 +72,19 @@ fn share(ws: &Workspace, ledger: &Ledger, slug: &crate::ledger::Slug) -> crate::
     };
     let slugs = ledger.slugs();
     for exe in &slug.executables {
+        let transfer = |bytes| SlugTransfer {
+            name: exe.name.clone(),
+            sha256: exe.sha256.clone(),
+            bytes,
+            store: remote.location().to_owned(),
+        };
         match remote.upload(exe, &slugs.path(exe))? {
             Uploaded::Skipped => shared.skipped += 1,
-            Uploaded::Sent { bytes } | Uploaded::Repaired { bytes } => {
-                shared.sent.push(SlugTransfer {
-                    name: exe.name.clone(),
-                    sha256: exe.sha256.clone(),
-                    bytes,
-                    store: remote.location().to_owned(),
-                });
-            }
+            Uploaded::Sent { bytes } => shared.sent.push(transfer(bytes)),
+            Uploaded::Repaired { bytes, damage } => shared.repaired.push(SlugRepair {
+                transfer: transfer(bytes),
+                found: damage.to_string(),
+            }),
         }
     }
     Ok(shared)

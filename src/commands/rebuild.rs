@@ -1,17 +1,19 @@
 //! `rebuild [vN]`: build a recorded release again from its commit, in a
 //! temporary git worktree, and store the executables that match its record.
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use super::build::{BuildOptions, build};
+use super::build::{BuildOptions, build, is_manifest};
 use super::{Shared, share};
 use crate::context::Context;
 use crate::error::Error;
+use crate::files;
 use crate::ledger::slugs::Output;
-use crate::ledger::{LockedLedger, Release, Version};
+use crate::ledger::{Environment, LockedLedger, Release, Version, manifests};
 use crate::process::ProcessBuilder;
 use crate::transaction::require_current;
 use crate::workspace::{Workspace, git};
@@ -37,8 +39,13 @@ pub struct Rebuilt {
     pub commit: String,
     /// Each executable the release records.
     pub executables: Vec<RebuiltExecutable>,
-    /// Why the build may not reproduce the record: it was made with
-    /// uncommitted changes.
+    /// The manifests the release was built with that its commit lacks (an
+    /// add-on release's edit, not committed then), by path from the
+    /// workspace root: put into the worktree from their copies in
+    /// `.releases/manifests/`.
+    pub manifests: Vec<String>,
+    /// Why the build may not reproduce the record: it was deployed with
+    /// uncommitted changes (`--allow-dirty`).
     pub caveats: Vec<String>,
     /// What was uploaded to the shared slug store.
     pub shared: Shared,
@@ -71,6 +78,11 @@ impl Workspace {
     /// executable whose sha256 matches the record, so that the release can
     /// be run or rolled back to here. Rust builds are often reproducible;
     /// an executable that differs is reported and not stored.
+    ///
+    /// A release built with manifests that were not committed (an add-on
+    /// release) is built with them: their copies, committed with the
+    /// release files, go into the worktree. Refuses before building when a
+    /// copy is not here or holds other bytes ([`Error::ManifestCopyMissing`]).
     pub fn rebuild(
         &self,
         ctx: &Context,
@@ -105,21 +117,19 @@ impl Workspace {
                 release.version
             )));
         }
+        // Read and verified before anything is built.
+        let manifests = self.manifest_copies(&release)?;
         let mut caveats = Vec::new();
         if code.dirty {
             caveats.push("it was deployed with uncommitted changes (--allow-dirty)".to_owned());
-        }
-        if !code.uncommitted.is_empty() {
-            let files: Vec<&str> = code.uncommitted.keys().map(String::as_str).collect();
-            caveats.push(format!(
-                "it was built with uncommitted changes to {}",
-                files.join(", ")
-            ));
         }
         let worktree = Worktree::add(self.root(), &commit)?;
         let prefix = ProcessBuilder::git(self.root())
             .args(["rev-parse", "--show-prefix"])
             .read()?;
+        for (rel, bytes) in &manifests {
+            worktree.put(&Path::new(&prefix).join(rel), bytes)?;
+        }
         let dir = worktree.path().join(prefix);
         let manifest = dir.join(
             self.manifest_path()
@@ -170,9 +180,50 @@ impl Workspace {
             version: release.version,
             commit,
             executables,
+            manifests: manifests.into_iter().map(|(rel, _)| rel).collect(),
             caveats,
             shared,
         })
+    }
+
+    /// The bytes of each manifest `release` was built with that its commit
+    /// lacks, by path from the workspace root, from the copies in
+    /// `.releases/manifests/`, each checked against its digest.
+    fn manifest_copies(&self, release: &Release) -> crate::Result<Vec<(String, Vec<u8>)>> {
+        let base = Environment::base(self.root());
+        let mut out = Vec::new();
+        for (rel, digest) in &release.code.uncommitted {
+            // A release file comes from any clone: the path must name a
+            // manifest inside the workspace, never anything else.
+            let inside = Path::new(rel)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+            if !inside || !is_manifest(rel) {
+                return Err(anyhow::anyhow!(
+                    "v{} records `{}` as a manifest it was built with, which is not a \
+                     Cargo.toml or Cargo.lock inside the workspace; nothing was built",
+                    release.version,
+                    rel.escape_debug()
+                )
+                .into());
+            }
+            match manifests::read(&base, digest) {
+                Some(bytes) => out.push((rel.clone(), bytes)),
+                None => {
+                    let here = manifests::path(&base, digest)
+                        .is_some_and(|copy| std::fs::symlink_metadata(copy).is_ok());
+                    let copy = manifests::path(Path::new(crate::ledger::DIR), digest)
+                        .map_or_else(|| digest.clone(), |p| p.display().to_string());
+                    return Err(Error::ManifestCopyMissing {
+                        version: release.version,
+                        manifest: rel.clone(),
+                        copy,
+                        altered: here,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -236,6 +287,30 @@ impl Worktree {
 
     fn path(&self) -> PathBuf {
         self.dir.path().join("src")
+    }
+
+    /// Writes `bytes` as `rel` (from the worktree's top, every component a
+    /// plain name), replacing what the commit has there. Never through a
+    /// link: a commit can hold one pointing anywhere.
+    fn put(&self, rel: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            bail!("`{}` is not a file's path", rel.display());
+        };
+        let mut dir = self.path();
+        for part in parent.components() {
+            dir.push(part);
+            files::create_real_dir(&dir)?;
+        }
+        let path = dir.join(name);
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+            .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+        tmp.write_all(bytes)
+            .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
+        // A rename replaces a link itself, never what it points at.
+        tmp.persist(&path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("failed to write `{}`", path.display()))?;
+        Ok(())
     }
 }
 

@@ -60,11 +60,12 @@ impl Workspace {
                 Some(current) => Some(current.clone()),
                 None => ledger.current()?,
             };
-            let eligibility = Eligibility::new(
+            let eligibility = Eligibility::here(
                 ledger,
                 current.as_ref(),
                 self.read_tier(),
                 self.slug_store_for_reading(),
+                self,
             )?;
             Ok(releases
                 .into_iter()
@@ -82,16 +83,21 @@ impl Workspace {
                 None => require_current(ledger, self)?,
             };
             // A release whose slug is only in the shared store is fetched,
-            // so that it can be run and rolled back to here.
+            // so that it can be run and rolled back to here. A store that
+            // cannot be reached changes nothing of what the release says:
+            // its eligibility tells what is missing here.
             let fetched = match self.slug_store_for_reading() {
-                Some(_) if release.succeeded() => fetch(self, ledger, &release.code.slug)?,
+                Some(_) if release.succeeded() => {
+                    fetch(self, ledger, &release.code.slug).unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
-            let eligibility = Eligibility::new(
+            let eligibility = Eligibility::here(
                 ledger,
                 current.as_ref(),
                 self.read_tier(),
                 self.slug_store_for_reading(),
+                self,
             )?;
             let mut info = describe(release, current.as_ref(), &eligibility);
             info.fetched = fetched;

@@ -120,7 +120,7 @@ fn choose(
     tier: crate::ledger::Tier,
     target: Option<Version>,
 ) -> crate::Result<(Release, Vec<(u64, Ineligible)>)> {
-    let eligibility = Eligibility::new(ledger, Some(current), tier, ws.slug_store()?)?;
+    let eligibility = Eligibility::here(ledger, Some(current), tier, ws.slug_store()?, ws)?;
     let Some(version) = target else {
         let Some(target) = eligibility.bare_target()? else {
             return Err(Error::NothingToRollBackTo(no_target(

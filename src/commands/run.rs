@@ -83,6 +83,9 @@ impl Workspace {
             None => vec![self.name()],
         };
         let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
+        // Every value first: a release this machine cannot run (a secret
+        // sealed to others, one not in its store) fetches nothing.
+        let environment = self.environment(&current.config)?;
         let path = slugs.path(exe);
         let fetched = match self.slug_store()? {
             Some(remote) if !crate::files::is_regular_file(&path) => {
@@ -112,7 +115,7 @@ impl Workspace {
         cmd.args(&opts.args)
             // Always set, as Heroku does: the release's config wins over the
             // environment `run` is started from, `force` or not.
-            .envs(self.environment(&current.config)?)
+            .envs(environment)
             // Which release this is, as Heroku's dyno metadata says.
             .envs(metadata)
             // As `cargo run`, in the folder it was started from.

@@ -15,7 +15,8 @@ pub type ConfigVars = BTreeMap<String, ConfigVar>;
 /// kept outside git), and the options cargo's `[env]` takes for it (kept so
 /// that a rollback regenerates the entry as it was). It reads and writes as
 /// cargo spells it, a string or `{ value = …, force = true }`, and a secret
-/// as `{ secret = "hmac-sha256:…" }`.
+/// as `{ secret = "hmac-sha256:…" }` (a team secret with its value sealed
+/// beside it: `{ secret = "hmac-sha256:…", sealed = "<base64 age file>" }`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "ConfigVarRepr")]
 #[non_exhaustive]
@@ -26,6 +27,23 @@ pub struct ConfigVar {
     pub force: bool,
     /// The value is a path relative to the workspace root (cargo's `relative`).
     pub relative: bool,
+    /// For a team secret: its value, sealed with `age` to the release's
+    /// recipients (base64 of the age file), which only a recipient opens.
+    pub sealed: Option<String>,
+}
+
+/// The team of a release that holds team secrets: the public keys its
+/// secrets are sealed to, and the team key (the key of their
+/// fingerprints) sealed to the same keys. Every release drafted from one
+/// carries it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Team {
+    /// The public keys, as `secret-recipients` spelled them.
+    pub recipients: Vec<String>,
+    /// The team key, sealed to `recipients` (base64 of an age file).
+    pub key: String,
 }
 
 /// What a config var holds.
@@ -53,6 +71,7 @@ impl ConfigVar {
             value: VarValue::Plain(value.into()),
             force: false,
             relative: false,
+            sealed: None,
         }
     }
 
@@ -62,6 +81,7 @@ impl ConfigVar {
             value: VarValue::Secret(fingerprint.into()),
             force: false,
             relative: false,
+            sealed: None,
         }
     }
 
@@ -90,6 +110,16 @@ impl ConfigVar {
     pub(crate) fn with_value(&self, value: VarValue) -> Self {
         Self {
             value,
+            sealed: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same var holding a team secret: fingerprint and sealed value.
+    pub(crate) fn with_sealed(&self, fingerprint: String, sealed: String) -> Self {
+        Self {
+            value: VarValue::Secret(fingerprint),
+            sealed: Some(sealed),
             ..self.clone()
         }
     }
@@ -115,6 +145,8 @@ enum ConfigVarRepr {
         value: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sealed: Option<String>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         force: bool,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -147,16 +179,18 @@ impl<'de> Deserialize<'de> for ConfigVar {
             ) -> Result<ConfigVar, A::Error> {
                 use serde::de::Error as _;
                 let (mut value, mut secret, mut force, mut relative) = (None, None, false, false);
+                let mut sealed = None;
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "value" => value = Some(map.next_value::<String>()?),
                         "secret" => secret = Some(map.next_value::<String>()?),
+                        "sealed" => sealed = Some(map.next_value::<String>()?),
                         "force" => force = map.next_value()?,
                         "relative" => relative = map.next_value()?,
                         other => {
                             return Err(A::Error::unknown_field(
                                 other,
-                                &["value", "secret", "force", "relative"],
+                                &["value", "secret", "sealed", "force", "relative"],
                             ));
                         }
                     }
@@ -178,10 +212,14 @@ impl<'de> Deserialize<'de> for ConfigVar {
                     }
                     (None, None) => return Err(A::Error::missing_field("value")),
                 };
+                if sealed.is_some() && !matches!(value, VarValue::Secret(_)) {
+                    return Err(A::Error::custom("only a `secret` has a `sealed` value"));
+                }
                 Ok(ConfigVar {
                     value,
                     force,
                     relative,
+                    sealed,
                 })
             }
         }
@@ -196,12 +234,14 @@ impl From<ConfigVar> for ConfigVarRepr {
             VarValue::Plain(value) => Self::Table {
                 value: Some(value),
                 secret: None,
+                sealed: None,
                 force: var.force,
                 relative: var.relative,
             },
             VarValue::Secret(fingerprint) => Self::Table {
                 value: None,
                 secret: Some(fingerprint),
+                sealed: var.sealed,
                 force: var.force,
                 relative: var.relative,
             },
@@ -362,7 +402,7 @@ mod tests {
         assert!(vars["B"].relative && !vars["B"].force);
         assert_eq!(
             read("A = { value = \"1\", forse = true }").unwrap_err(),
-            "unknown field `forse`, expected one of `value`, `secret`, `force`, `relative`"
+            "unknown field `forse`, expected one of `value`, `secret`, `sealed`, `force`, `relative`"
         );
         assert_eq!(
             read("A = { force = true }").unwrap_err(),
@@ -394,6 +434,22 @@ mod tests {
             ))
             .unwrap_err()
             .contains("not both")
+        );
+        // A team secret keeps its sealed value beside the fingerprint.
+        let sealed = read(&format!(
+            "S = {{ secret = \"{fingerprint}\", sealed = \"YWdl\" }}"
+        ))
+        .unwrap();
+        assert_eq!(sealed["S"].sealed.as_deref(), Some("YWdl"));
+        assert_eq!(sealed["S"].to_string(), "<secret aaaaaaa>");
+        assert_eq!(
+            toml::to_string(&sealed).unwrap(),
+            format!("[S]\nsecret = \"{fingerprint}\"\nsealed = \"YWdl\"\n")
+        );
+        assert!(
+            read("S = { value = \"x\", sealed = \"YWdl\" }")
+                .unwrap_err()
+                .contains("only a `secret`")
         );
     }
 }

@@ -366,6 +366,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), ConfigVar::plain(*v)))
                 .collect(),
+            team: None,
         }
     }
 

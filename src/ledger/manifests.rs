@@ -21,8 +21,9 @@ pub(crate) const DIR: &str = "manifests";
 /// large workspace is a few hundred kilobytes.
 pub(crate) const MAX_MANIFEST: u64 = 16 << 20;
 
-/// Where the copy of the manifest with digest `sha256:<hex>` lives.
-fn path(base: &Path, digest: &str) -> Option<PathBuf> {
+/// Where the copy of the manifest with digest `sha256:<hex>` lives
+/// (`base` relative gives the path relative to the workspace root).
+pub(crate) fn path(base: &Path, digest: &str) -> Option<PathBuf> {
     let hex = digest.strip_prefix("sha256:")?;
     super::release::is_sha256(hex).then(|| base.join(DIR).join(format!("{hex}.toml")))
 }

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 
 pub use super::build::Build;
-pub use super::config_vars::{ConfigVar, ConfigVars};
+pub use super::config_vars::{ConfigVar, ConfigVars, Team};
 pub use super::provenance::{PhaseStatus, Promoted, ReleasePhase};
 use crate::text::printable;
 
@@ -82,6 +82,10 @@ pub struct Release {
     /// Config vars (the `[env]` table).
     #[serde(default)]
     pub config: ConfigVars,
+    /// With team secrets (`secret-recipients`): the recipients their
+    /// values are sealed to, and the sealed team key of their fingerprints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Team>,
 }
 
 /// The kinds of change that make a release.

@@ -155,6 +155,7 @@ impl<'ws> Transaction<'ws> {
     fn with(ws: &'ws Workspace, ledger: LockedLedger) -> crate::Result<Self> {
         let env_file = ws.env_file()?;
         let current = ledger.current()?;
+        ws.note_recorded_team(current.as_ref().and_then(|c| c.team.clone()));
         Ok(Self {
             ws,
             ledger,
@@ -368,6 +369,13 @@ impl<'ws> Transaction<'ws> {
                 .chain(draft.unhealthy)
                 .collect(),
             config: draft.config,
+            // Carried on: the team key of the secrets' fingerprints, sealed
+            // to the recipients; a new one when the command made one.
+            team: self
+                .ws
+                .chosen_team_key()
+                .map(|key| key.team)
+                .or_else(|| self.current.as_ref().and_then(|c| c.team.clone())),
         }
     }
 }

@@ -261,6 +261,7 @@ fn entry_var(item: &Item) -> anyhow::Result<ConfigVar> {
         value: VarValue::Plain(value.to_owned()),
         force: option("force")?,
         relative: option("relative")?,
+        sealed: None,
     })
 }
 

@@ -185,3 +185,24 @@ pub(super) fn read_slug_settings(
     };
     Ok((store, keep))
 }
+
+/// `secret-recipients`: the public keys (age `age1…`, SSH `ssh-ed25519 …`
+/// or `ssh-rsa …`) team secrets are sealed to; empty without the setting.
+pub(super) fn read_secret_recipients(settings: &Settings<'_>) -> Result<Vec<String>, String> {
+    let Some((value, name)) = settings.get("secret-recipients") else {
+        return Ok(Vec::new());
+    };
+    let keys: Option<Vec<String>> = value.as_array().and_then(|a| {
+        a.iter()
+            .map(|k| k.as_str().map(|s| s.trim().to_owned()))
+            .collect()
+    });
+    let Some(keys) = keys else {
+        return Err(format!(
+            "`{name}`: expected an array of public keys, like [\"ssh-ed25519 AAAA… alice\", \
+             \"age1…\"], found {value}"
+        ));
+    };
+    crate::secrets::team::check_recipients(&keys).map_err(|e| format!("`{name}`: {e}"))?;
+    Ok(keys)
+}

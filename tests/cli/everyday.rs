@@ -220,7 +220,7 @@ fn a_release_whose_slug_is_gone_is_rebuilt_from_its_commit() {
     fs::remove_dir_all(p.path(&format!(".releases/slugs/{sha}"))).unwrap();
     assert!(
         p.ok(&["info", "v1"])
-            .contains("Eligible for Rollback?: No (its built executables are missing here")
+            .contains("Eligible for Rollback?: No (its built executables are neither here nor")
     );
     let rebuild = ok(&p, &["rebuild", "v1"]);
     assert!(rebuild.stdout.contains("myapp: sha256 "), "{rebuild}");

@@ -457,8 +457,8 @@ fn the_first_steps_on_your_own_workspace_leave_it_committed() {
 
 #[test]
 fn the_team_slug_store_recipe_shares_a_deploy_through_s3() {
-    let [settings] = &blocks("Team set-up", "toml")[..] else {
-        panic!("one settings block expected");
+    let [settings, _] = &blocks("Team set-up", "toml")[..] else {
+        panic!("two settings blocks expected: the store, the recipients");
     };
     let url = settings.split('"').nth(1).expect("a quoted slug-store URL");
     let (bucket, prefix) = url
@@ -552,6 +552,7 @@ fn every_code_block_is_covered_by_a_test() {
         ("Releases that act", "toml"),
         ("Releases that act", "toml"),
         ("Team set-up", "toml"),
+        ("Team set-up", "toml"),
         ("In CI", "yaml"),
         ("In CI", "rust"),
         ("The ledger on disk", "text"),
@@ -572,4 +573,63 @@ fn every_code_block_is_covered_by_a_test() {
         }
     }
     assert_eq!(found, covered);
+}
+
+/// The recipients recipe, with real keys for its placeholders: a teammate's
+/// SSH key and the CI runner's age key. A secret set by the teammate opens
+/// on the runner, through `CARGO_RELEASE_LOG_IDENTITY`.
+#[test]
+fn the_team_recipients_recipe_lets_the_ci_runner_open_a_teammates_secret() {
+    use age::secrecy::ExposeSecret as _;
+    let [_, recipients] = &blocks("Team set-up", "toml")[..] else {
+        panic!("two settings blocks expected: the store, the recipients");
+    };
+    let p = Project::new();
+    let (alice_key, alice) = crate::team_secrets::keygen(&p, "alice");
+    let ci = age::x25519::Identity::generate();
+    let ci_file = p.scratch().join("ci.age");
+    fs::write(&ci_file, ci.to_string().expose_secret()).unwrap();
+    let mut settings = String::new();
+    for line in recipients.lines() {
+        let line = if line.contains("\"ssh-ed25519 AAAA… alice\"") {
+            line.replace("ssh-ed25519 AAAA… alice", &alice)
+        } else if line.contains("\"age1… ci\"") {
+            line.replace("age1…", &ci.to_public().to_string())
+        } else {
+            line.to_owned()
+        };
+        settings.push_str(&line);
+        settings.push('\n');
+    }
+    assert!(
+        !settings.contains('…'),
+        "a placeholder is left:\n{settings}"
+    );
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace]\n\n{settings}"),
+    );
+    p.commit("team secrets");
+    ok(&p, &["deploy"]);
+    let as_alice = p
+        .command(&["config", "set", "--secret", "API_KEY=open-sesame"])
+        .env("CARGO_RELEASE_LOG_IDENTITY", &alice_key)
+        .output()
+        .unwrap();
+    assert!(as_alice.status.success(), "{as_alice:?}");
+    let v2 = p.read(".releases/v2.toml");
+    assert!(
+        !v2.contains("open-sesame") && v2.contains("sealed = "),
+        "{v2}"
+    );
+    // The runner: another secret store, its own key.
+    let as_ci = p
+        .command(&["config", "get", "API_KEY"])
+        .env("CARGO_RELEASE_LOG_IDENTITY", &ci_file)
+        .env("CARGO_RELEASE_LOG_SECRETS", p.scratch().join("ci-secrets"))
+        .output()
+        .unwrap();
+    assert!(as_ci.status.success(), "{as_ci:?}");
+    assert_eq!(String::from_utf8_lossy(&as_ci.stdout), "open-sesame\n");
 }

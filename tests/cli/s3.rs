@@ -98,6 +98,10 @@ impl S3Server {
     }
 
     /// Adds bucket `name` (s3s-fs serves each folder as one) and returns its folder.
+    #[allow(
+        dead_code,
+        reason = "the CLI tests use it; the library's unit tests do not"
+    )]
     pub fn create_bucket(&self, name: &str) -> PathBuf {
         let dir = self.data.path().join(name);
         fs::create_dir_all(&dir).unwrap();

@@ -159,7 +159,7 @@ fn a_rollback_needs_the_secret_here_and_says_which() {
     let run = refused(&p, &["rollback", "v2"]);
     assert!(
         run.stderr.starts_with(
-            "error: the value of secret config var `SESSION_KEY` is not in this machine's secret store"
+            "error: cannot roll back to v2: the value of secret SESSION_KEY is not on this machine"
         ),
         "{run}"
     );

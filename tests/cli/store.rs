@@ -2,7 +2,7 @@
 //! server: deploys upload, fresh clones fetch and verify, corrupt objects
 //! are refused, nothing is uploaded twice, and `gc` frees what no release needs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fs_err as fs;
 
@@ -23,7 +23,7 @@ fn team(spec: &str, env: Vec<(String, String)>) -> Project {
 }
 
 /// Every file under `dir`, as paths relative to it.
-fn objects(dir: &Path) -> Vec<String> {
+pub fn objects(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -40,32 +40,6 @@ fn objects(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
-}
-
-/// A clone of the team's repository with its committed releases: another machine.
-fn clone(p: &Project, name: &str) -> PathBuf {
-    p.git(&["add", "-A"]);
-    p.git(&["commit", "-q", "--allow-empty", "-m", "share the ledger"]);
-    let dir = p.scratch().join(name);
-    let output = clean(std::process::Command::new("git"))
-        .args(["clone", "-q"])
-        .arg(p.root())
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    dir
-}
-
-/// Runs the tool in another folder (a clone), returning (code, stdout, stderr).
-fn run_in(p: &Project, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = p.command(args).current_dir(dir).output().unwrap();
-    let redact = |b: &[u8]| redact(&String::from_utf8_lossy(b), p.root());
-    (
-        output.status.code().unwrap_or(-1),
-        redact(&output.stdout),
-        redact(&output.stderr),
-    )
 }
 
 /// What every store must do, given where its objects live on disk.
@@ -96,18 +70,18 @@ fn shares_slugs(p: &Project, store: &Path, spec: &str) {
     assert_eq!(objects(store).len(), 2);
 
     // Another machine: the release files, no slugs; run and rollback fetch.
-    let other = clone(p, "other");
-    let (code, stdout, stderr) = run_in(p, &other, &["run"]);
+    let other = p.share_and_clone("other");
+    let (code, stdout, stderr) = p.run_in(&other, &["run"], &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("hello from v3"), "{stdout}");
     assert!(
         stderr.starts_with("Fetched myapp (") && stderr.contains(", sha256 verified) from "),
         "{stderr}"
     );
-    let (code, stdout, stderr) = run_in(p, &other, &["rollback", "v1"]);
+    let (code, stdout, stderr) = p.run_in(&other, &["rollback", "v1"], &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("Fetched myapp ("), "{stdout}");
-    let (_, stdout, _) = run_in(p, &other, &["run"]);
+    let (_, stdout, _) = p.run_in(&other, &["run"], &[]);
     assert!(stdout.starts_with("hello from v1"), "{stdout}");
 
     // A corrupt object is refused, and never replaces a good local copy.
@@ -117,8 +91,8 @@ fn shares_slugs(p: &Project, store: &Path, spec: &str) {
         bytes[100] ^= 0xff;
         fs::write(&path, bytes).unwrap();
     }
-    let third = clone(p, "third");
-    let (code, _, stderr) = run_in(p, &third, &["run"]);
+    let third = p.share_and_clone("third");
+    let (code, _, stderr) = p.run_in(&third, &["run"], &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("corrupt"), "{stderr}");
     assert!(

@@ -772,3 +772,51 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Other machines: clones of the workspace's repository in the test's folder.
+impl Project {
+    /// A clone of what is committed (no slugs, nothing uncommitted), as
+    /// folder `name` beside the workspace: another machine, with the same
+    /// registry and cargo home.
+    pub fn clone_repo(&self, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        let output = clean(Command::new("git"))
+            .args(["clone", "-q"])
+            .arg(&self.root)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git clone: {output:?}");
+        dir
+    }
+
+    /// Commits everything, the ledger's release files included, as a team
+    /// shares them, then clones it as [`Project::clone_repo`] does.
+    pub fn share_and_clone(&self, name: &str) -> PathBuf {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", "share the ledger"]);
+        self.clone_repo(name)
+    }
+
+    /// Runs the tool in `dir` (a clone), with this test's environment and
+    /// `env` on top; returns (exit code, stdout, stderr), redacted.
+    pub fn run_in(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> (i32, String, String) {
+        let mut cmd = self.command(args);
+        cmd.current_dir(dir);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let output = cmd.output().unwrap();
+        let redact = |b: &[u8]| redact(&String::from_utf8_lossy(b), &self.root);
+        (
+            output.status.code().unwrap_or(-1),
+            redact(&output.stdout),
+            redact(&output.stderr),
+        )
+    }
+}

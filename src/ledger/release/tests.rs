@@ -119,6 +119,7 @@ mod properties {
                         (name, var)
                     })
                     .collect(),
+                team: None,
             })
     }
 

@@ -8,10 +8,10 @@ use fs_err as fs;
 use futures_util::StreamExt as _;
 use object_store::WriteMultipart;
 use object_store::path::Path as Key;
-use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt as _, PutMode, PutOptions, PutPayload, PutResult};
 use sha2::{Digest as _, Sha256};
 
-use super::{Fetched, RemoteStore, Uploaded, hex};
+use super::{Damage, Fetched, Found, RemoteStore, Trust, Uploaded, hex};
 use crate::ledger::release::Executable;
 use crate::ledger::slugs::sha256_file;
 
@@ -26,34 +26,196 @@ pub(super) const PART_SIZE: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
 impl RemoteStore {
-    /// Uploads the executable stored at `local_path`, unless the store has it.
+    /// Uploads the executable stored at `local_path`, unless the store has
+    /// it: an object of that key counts only once its bytes are verified
+    /// against the sha256 (see [`RemoteStore::examine`]); one that is not
+    /// the recorded bytes is replaced.
     ///
     /// The file is checked against `exe` as it is read, so bytes that are
     /// not what the release records never reach the store.
     pub(crate) fn upload(&self, exe: &Executable, local_path: &Path) -> anyhow::Result<Uploaded> {
         let key = self.key(exe)?;
-        let repair = match self.head(&key)? {
-            Some(meta) if meta.size == exe.size => return Ok(Uploaded::Skipped),
-            Some(_) => true,
-            None => false,
+        let mut damage = match self.examine_key(exe, &key, Trust::Remembered)? {
+            Found::Verified => return Ok(Uploaded::Skipped),
+            Found::Missing => None,
+            Found::Wrong(damage) => Some(damage),
         };
-        let file = open_regular(local_path)?;
-        let sent = if exe.size <= self.part_size as u64 {
-            self.put_whole(&key, exe, file, local_path, repair)?
-        } else {
-            self.put_parts(&key, exe, file, local_path)?;
-            true
+        // Twice at most: a create-if-absent that finds another uploader's
+        // object verifies it, and replaces it if it is wrong.
+        for _ in 0..2 {
+            let file = open_regular(local_path)?;
+            let put = if exe.size <= self.part_size as u64 {
+                self.put_whole(&key, exe, file, local_path, damage.is_some())?
+            } else {
+                Some(self.put_parts(&key, exe, file, local_path)?)
+            };
+            let Some(put) = put else {
+                match self.examine_key(exe, &key, Trust::Remembered)? {
+                    Found::Verified => return Ok(Uploaded::Skipped),
+                    Found::Missing => damage = None,
+                    Found::Wrong(found) => damage = Some(found),
+                }
+                continue;
+            };
+            self.remember_upload(exe, &key, &put)?;
+            return Ok(match damage {
+                None => Uploaded::Sent { bytes: exe.size },
+                Some(damage) => Uploaded::Repaired {
+                    bytes: exe.size,
+                    damage,
+                },
+            });
+        }
+        bail!("`{key}` in {self} kept changing while it was uploaded; nothing is sure, try again")
+    }
+
+    /// What the store holds for `exe`: its object is read and hashed, unless
+    /// with [`Trust::Remembered`] it was verified before and is unchanged
+    /// since (same identity, see [`RemoteStore::identity`]).
+    pub(crate) fn examine(&self, exe: &Executable, trust: Trust) -> anyhow::Result<Found> {
+        let key = self.key(exe)?;
+        self.examine_key(exe, &key, trust)
+    }
+
+    fn examine_key(&self, exe: &Executable, key: &Key, trust: Trust) -> anyhow::Result<Found> {
+        let Some(meta) = self.head(key)? else {
+            return Ok(Found::Missing);
         };
-        Ok(match (sent, repair) {
-            (false, _) => Uploaded::Skipped,
-            (true, false) => Uploaded::Sent { bytes: exe.size },
-            (true, true) => Uploaded::Repaired { bytes: exe.size },
-        })
+        if meta.size != exe.size {
+            return Ok(Found::Wrong(Damage::Size(meta.size)));
+        }
+        if trust == Trust::Remembered
+            && let Some(remembered) = &self.remembered
+            && let Some(identity) = self.identity(key, &meta)
+            && remembered.trusts(exe, &self.scope(), key, &identity)
+        {
+            return Ok(Found::Verified);
+        }
+        let (found, identity) = self.read_object(exe, key)?;
+        if trust == Trust::Remembered
+            && found == Found::Verified
+            && let (Some(remembered), Some(identity)) = (&self.remembered, identity)
+        {
+            remembered.remember(exe, &self.scope(), key, &identity);
+        }
+        Ok(found)
+    }
+
+    /// Reads the object `key` through, hashing it: what it is, and the
+    /// identity of the version read (taken as it was opened, so that a
+    /// write during or after the reading makes it another identity).
+    fn read_object(&self, exe: &Executable, key: &Key) -> anyhow::Result<(Found, Option<String>)> {
+        let mut tally = Tally::new(exe);
+        let read = match &self.dir {
+            Some(dir) => self.read_file(&dir.join(key.as_ref()), key, &mut tally)?,
+            None => self.runtime.block_on(self.read_stream(key, &mut tally))?,
+        };
+        let Some(identity) = read else {
+            return Ok((Found::Missing, None));
+        };
+        let size = tally.size;
+        let found = match tally.mismatch() {
+            None => Found::Verified,
+            Some(_) if size != exe.size => Found::Wrong(Damage::Size(size)),
+            Some(sha256) => Found::Wrong(Damage::Bytes(sha256)),
+        };
+        Ok((found, identity))
+    }
+
+    /// Hashes the file of a directory store's object; `None` when there is
+    /// none, else the identity of the file read, if it is one.
+    fn read_file(
+        &self,
+        path: &Path,
+        key: &Key,
+        tally: &mut Tally<'_>,
+    ) -> anyhow::Result<Option<Option<String>>> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("failed to read `{key}` in {self}")),
+        };
+        // The identity of what is read: a write after this changes it.
+        let meta = file
+            .metadata()
+            .with_context(|| format!("failed to read `{key}` in {self}"))?;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .with_context(|| format!("failed to read `{key}` in {self}"))?;
+            if n == 0 || !tally.update(&buf[..n]) {
+                break;
+            }
+        }
+        Ok(Some(
+            meta.is_file()
+                .then(|| format!("file {}", crate::files::stamp(&meta))),
+        ))
+    }
+
+    /// Downloads and hashes an object; `None` when there is none, else the
+    /// identity of the version downloaded, if it has one.
+    async fn read_stream(
+        &self,
+        key: &Key,
+        tally: &mut Tally<'_>,
+    ) -> anyhow::Result<Option<Option<String>>> {
+        let got = match self.store.get(key).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to download `{key}` from {self}"));
+            }
+        };
+        // The response's own: what identifies the very bytes that follow.
+        let identity = self.identity(key, &got.meta);
+        let mut stream = got.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.with_context(|| format!("failed to download `{key}` from {self}"))?;
+            if !tally.update(&chunk) {
+                break;
+            }
+        }
+        Ok(Some(identity))
+    }
+
+    /// After an upload: remembers the object as verified when it is surely
+    /// the one written. A directory store's is read back (a local read); an
+    /// S3 object is when the store reports the ETag the upload was given.
+    fn remember_upload(&self, exe: &Executable, key: &Key, put: &PutResult) -> anyhow::Result<()> {
+        let Some(remembered) = &self.remembered else {
+            return Ok(());
+        };
+        if self.dir.is_some() {
+            let (found, identity) = self.read_object(exe, key)?;
+            if let Found::Wrong(damage) = found {
+                bail!(
+                    "`{key}` in {self} does not read back as what was uploaded: {damage}, \
+                     not {} bytes with sha256 {}",
+                    exe.size,
+                    exe.sha256
+                );
+            }
+            if let (Found::Verified, Some(identity)) = (found, identity) {
+                remembered.remember(exe, &self.scope(), key, &identity);
+            }
+            return Ok(());
+        }
+        if let Some(meta) = self.head(key)?
+            && meta.size == exe.size
+            && put.e_tag.is_some()
+            && meta.e_tag == put.e_tag
+            && let Some(identity) = self.identity(key, &meta)
+        {
+            remembered.remember(exe, &self.scope(), key, &identity);
+        }
+        Ok(())
     }
 
     /// Sends a small file in one request, create-if-absent unless it
     /// replaces a broken object, so that of two uploaders racing one
-    /// writes and the other skips. Says whether it wrote.
+    /// writes and the other skips. `None` when it did not write.
     fn put_whole(
         &self,
         key: &Key,
@@ -61,7 +223,7 @@ impl RemoteStore {
         file: fs::File,
         local_path: &Path,
         overwrite: bool,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<PutResult>> {
         // The one copy in memory: `object_store` sends a payload it holds
         // whole, and this one is at most `part_size`.
         let mut bytes = Vec::with_capacity(usize::try_from(exe.size).unwrap_or(0));
@@ -80,13 +242,13 @@ impl RemoteStore {
     }
 
     /// Writes `payload` at `key`; with [`PutMode::Create`], an object that is
-    /// already there is left alone and `false` returned.
+    /// already there is left alone and `None` returned.
     pub(super) fn put_new(
         &self,
         key: &Key,
         payload: PutPayload,
         mode: PutMode,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<PutResult>> {
         let opts = PutOptions {
             mode,
             ..PutOptions::default()
@@ -95,8 +257,8 @@ impl RemoteStore {
             .runtime
             .block_on(self.store.put_opts(key, payload, opts))
         {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Ok(put) => Ok(Some(put)),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(None),
             Err(e) => Err(e).with_context(|| format!("failed to upload `{key}` to {self}")),
         }
     }
@@ -111,7 +273,7 @@ impl RemoteStore {
         exe: &Executable,
         file: fs::File,
         local_path: &Path,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<PutResult> {
         self.runtime.block_on(async {
             let upload = self
                 .store
@@ -137,7 +299,6 @@ impl RemoteStore {
                 Ok(()) => writer
                     .finish()
                     .await
-                    .map(drop)
                     .with_context(|| format!("failed to upload `{key}` to {self}")),
                 Err(e) => {
                     // Unfinished parts cost storage on S3 until aborted. The

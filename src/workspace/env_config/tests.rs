@@ -29,6 +29,7 @@ fn var(value: &str, force: bool, relative: bool) -> ConfigVar {
         value: VarValue::Plain(value.to_owned()),
         force,
         relative,
+        sealed: None,
     }
 }
 
