@@ -72,14 +72,7 @@ struct Machine<'p> {
 
 impl<'p> Machine<'p> {
     fn clone(p: &'p Project, name: &str, identity: &Path) -> Self {
-        let dir = p.scratch().join(format!("machine-{name}"));
-        let output = clean(Command::new("git"))
-            .args(["clone", "-q"])
-            .arg(p.root())
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
+        let dir = p.clone_repo(&format!("machine-{name}"));
         Self {
             p,
             dir,
@@ -116,7 +109,7 @@ impl<'p> Machine<'p> {
             for entry in fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                if [".git", "target", ".lock", ".index", "slugs"].contains(&name.as_str()) {
+                if [".git", "target", ".lock", ".index"].contains(&name.as_str()) {
                     continue;
                 }
                 if path.is_dir() {
@@ -317,10 +310,6 @@ fn team_secrets_travel_sealed_to_the_recipients_only() {
         ),
         "{stderr}"
     );
-    // `info` says the same: one answer.
-    let (code, info, _) = c.run(&["info", "v3"]);
-    assert_eq!(code, 0, "{info}");
-    assert!(info.contains("Eligible for Rollback?: No (the value of secret API_KEY is sealed to the team's secret recipients (alice, bob)"), "{info}");
     let after = c.state();
     let changed: Vec<_> = after
         .0
@@ -331,6 +320,10 @@ fn team_secrets_travel_sealed_to_the_recipients_only() {
         .collect();
     assert!(changed.is_empty(), "a refused command wrote {changed:?}");
     assert_eq!(after.1, before.1, "a refused command changed git's view");
+    // `info` says the same: one answer (and fetches the slug, a cache).
+    let (code, info, _) = c.run(&["info", "v3"]);
+    assert_eq!(code, 0, "{info}");
+    assert!(info.contains("Eligible for Rollback?: No (the value of secret API_KEY is sealed to the team's secret recipients (alice, bob)"), "{info}");
 
     // A removes bob: one new release re-seals every secret to alice alone.
     set_recipients(&p, &[&alice]);
@@ -431,4 +424,53 @@ fn a_deploy_seals_a_secret_it_finds_in_env() {
     assert!(v2.contains("sealed = \"") && v2.contains("[team]"), "{v2}");
     assert!(!v2.contains(FIRST) && !p.read(".cargo/config.toml").contains(FIRST));
     assert!(p.ok(&["run"]).contains(FIRST));
+}
+
+/// An add-on release made on one machine, with a team secret, before its
+/// manifests were committed: a recipient's clone rebuilds it to the same
+/// sha256 and runs it with the secret's value.
+#[test]
+fn a_recipient_rebuilds_an_addon_release_and_runs_it_with_its_secret() {
+    let p = Project::with_crates(
+        REGISTRY,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+            ),
+            ("src/main.rs", &main_rs("v1")),
+        ],
+    );
+    let (alice_key, alice) = keygen(&p, "alice");
+    let (bob_key, bob) = keygen(&p, "bob");
+    p.set_env(machine_env(&p, "a", &alice_key));
+    set_recipients(&p, &[&alice, &bob]);
+    p.commit("team secrets");
+    p.ok(&["deploy"]);
+    p.advance(60);
+    ok(
+        &p,
+        &["config", "set", "--secret", &format!("API_KEY={FIRST}")],
+    );
+    p.advance(60);
+    ok(&p, &["addons:add", "memcache"]);
+    // Only the ledger is committed: the manifests cargo edited are not.
+    p.git(&["add", ".releases"]);
+    p.git(&["commit", "-q", "-m", "v3"]);
+    let v3 = p.read(".releases/v3.toml");
+    let recorded = v3
+        .split("sha256 = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    let b = Machine::clone(&p, "b", &bob_key);
+    let rebuild = b.ok(&["rebuild", "v3"]);
+    assert!(rebuild.contains("matches the record"), "{rebuild}");
+    let stored = fs::read(b.dir.join(format!(".releases/slugs/{recorded}/myapp"))).unwrap();
+    assert_eq!(sha256_hex(&stored), recorded);
+    let out = b.ok(&["run"]);
+    assert!(out.contains(FIRST), "{out}");
+    assert_no_plaintext_in_git(&b.dir, &[FIRST]);
 }
