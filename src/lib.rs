@@ -66,7 +66,8 @@ pub use error::{CargoSaid, Error, Result};
 pub use ledger::environment::DEFAULT_ENV;
 pub use ledger::{
     Addon, AddonConflict, AddonDiff, Build, ChangeKind, ChangedVar, Code, ConfigDiff, ConfigVar,
-    ConfigVars, Environment, Executable, Ineligible, MovedAddon, ParseError, PhaseStatus, Promoted,
-    Pruned, Release, ReleasePhase, Slug, Status, Tier, VarValue, Version,
+    ConfigVars, Environment, Executable, IndirectMove, Ineligible, MovedAddon, ParseError,
+    PhaseStatus, Promoted, Pruned, Release, ReleasePhase, Slug, Status, Team, Tier, VarValue,
+    Version,
 };
 pub use workspace::Workspace;

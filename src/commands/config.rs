@@ -351,7 +351,11 @@ impl Workspace {
             .filter(|(name, _)| name.starts_with("RELEASE_LOG_"))
             .collect();
         // Resolved here: cargo would read a `relative` value from where the file is.
-        for (name, value) in self.environment(&secrets)?.into_iter().chain(metadata) {
+        for (name, value) in self
+            .environment(&secrets, self.recorded_team()?.as_ref())?
+            .into_iter()
+            .chain(metadata)
+        {
             let mut entry = toml_edit::InlineTable::new();
             entry.insert("value", value.into());
             if secrets.get(&name).is_some_and(|var| var.force) {

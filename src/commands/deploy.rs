@@ -345,6 +345,9 @@ fn code_to_record(
     let version = tx.ledger().next_version()?;
     let previous = tx.current().map(Release::latest_code);
     let mut shared = Shared::default();
+    // The manifests a build used: the tree's, or, without a build, those
+    // the latest build used (so that `rebuild` reproduces it).
+    let mut manifests_built = tree.manifests.clone();
     let (deploy, built_from, slug, how) = match built {
         Some(built) if built.status.success() => {
             let slug = built.store(tx.ledger())?;
@@ -358,6 +361,7 @@ fn code_to_record(
                     .built_from
                     .clone()
                     .unwrap_or_else(|| latest.commit.clone());
+                manifests_built.clone_from(&latest.uncommitted);
                 (
                     version,
                     Some(from),
@@ -380,7 +384,7 @@ fn code_to_record(
         deploy,
         built_from,
         dirty: !tree.dirt.is_empty(),
-        uncommitted: tree.manifests,
+        uncommitted: manifests_built,
         build: how,
         slug,
         addons: ws.workspace_addons()?,

@@ -56,6 +56,7 @@ impl Workspace {
             target.config.clone(),
         );
         draft.rollback_to = Some(target.version);
+        draft.team = Some(target.team.clone());
         draft.latest_code = current.latest_code().clone();
         draft.addon_releases = current.addon_releases.clone();
         let committed = tx.commit(ctx, draft)?;

@@ -52,7 +52,7 @@ impl Workspace {
             let metadata = crate::hooks::metadata(self, ledger, &release);
             Ok((release, metadata))
         })?;
-        let mut vars = self.environment(&release.config)?;
+        let mut vars = self.environment(&release.config, release.team.as_ref())?;
         vars.extend(metadata);
         Ok(vars)
     }
@@ -85,7 +85,7 @@ impl Workspace {
         let exe = pick(exes, opts.bin.as_deref(), &preferred, current.version)?;
         // Every value first: a release this machine cannot run (a secret
         // sealed to others, one not in its store) fetches nothing.
-        let environment = self.environment(&current.config)?;
+        let environment = self.environment(&current.config, current.team.as_ref())?;
         let path = slugs.path(exe);
         let fetched = match self.slug_store()? {
             Some(remote) if !crate::files::is_regular_file(&path) => {

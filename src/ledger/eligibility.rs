@@ -278,11 +278,13 @@ impl<'a> Eligibility<'a> {
             });
         }
         if !secrets.is_empty() {
-            let sealed = secrets
+            // Named as sealed only when every one is: a secret missing from
+            // this machine's own store is another story.
+            let all_sealed = secrets
                 .iter()
-                .any(|name| release.config.get(name).is_some_and(|v| v.sealed.is_some()));
+                .all(|name| release.config.get(name).is_some_and(|v| v.sealed.is_some()));
             let sealed_to = match &release.team {
-                Some(team) if sealed => team
+                Some(team) if all_sealed => team
                     .recipients
                     .iter()
                     .map(|r| crate::secrets::team::label(r))

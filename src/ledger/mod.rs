@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use fs_err as fs;
 
-pub use addons::{AddonDiff, MovedAddon};
-pub use config_vars::{ChangedVar, ConfigDiff, VarValue};
+pub use addons::{AddonDiff, IndirectMove, MovedAddon};
+pub use config_vars::{ChangedVar, ConfigDiff, Team, VarValue};
 pub use eligibility::{AddonConflict, Ineligible};
 pub use environment::Environment;
 pub(crate) use locked::LockedLedger;

@@ -64,8 +64,13 @@ pub(crate) fn check_recipients(recipients: &[String]) -> Result<(), String> {
 }
 
 /// How a recipient is named to people: its comment (`alice` of
-/// `ssh-ed25519 AAAA… alice`), else the start of its key.
+/// `ssh-ed25519 AAAA… alice`), else the start of its key; escaped, as a
+/// release file's text may hold terminal control characters.
 pub(crate) fn label(recipient: &str) -> String {
+    crate::text::printable(&raw_label(recipient)).into_owned()
+}
+
+fn raw_label(recipient: &str) -> String {
     let mut words = recipient.split_whitespace();
     let first = words.next().unwrap_or_default();
     let comment: Vec<&str> = if first.starts_with("ssh-") {
@@ -183,8 +188,23 @@ impl Identities {
     }
 
     fn read(&mut self, path: &Path, explicit: bool) -> anyhow::Result<()> {
-        let text = crate::files::read_bounded(path, 1024 * 1024)?
-            .ok_or_else(|| anyhow::anyhow!("no such file"))?;
+        // The user's own key, outside any repository: a link to it (a
+        // dotfiles checkout, a secrets mount) is followed. Only a regular
+        // file is read, never a FIFO, and never more than a key holds.
+        use std::io::Read as _;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let file = options.open(path).context("cannot open it")?;
+        if !file.metadata()?.is_file() {
+            anyhow::bail!("not a regular file");
+        }
+        let mut text = Vec::new();
+        file.take(1024 * 1024 + 1).read_to_end(&mut text)?;
+        if text.len() > 1024 * 1024 {
+            anyhow::bail!("larger than a key file (1 MiB)");
+        }
         let text = String::from_utf8(text).context("not a text key file")?;
         if text.contains("AGE-SECRET-KEY-") {
             let file = age::IdentityFile::from_buffer(text.as_bytes())?;

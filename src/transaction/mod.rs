@@ -44,6 +44,10 @@ pub(crate) struct Draft {
     /// A release whose health check failed, which this one rolls back from.
     pub(crate) unhealthy: Option<u64>,
     pub(crate) config: ConfigVars,
+    /// The team whose key fingerprinted `config`'s secrets and to whom they
+    /// are sealed, when it is not the current release's: a rollback's
+    /// target's, whose sealed values it copies.
+    pub(crate) team: Option<Option<crate::ledger::Team>>,
 }
 
 impl Draft {
@@ -63,6 +67,7 @@ impl Draft {
             addon_releases: BTreeMap::new(),
             unhealthy: None,
             config,
+            team: None,
         }
     }
 }
@@ -371,11 +376,16 @@ impl<'ws> Transaction<'ws> {
             config: draft.config,
             // Carried on: the team key of the secrets' fingerprints, sealed
             // to the recipients; a new one when the command made one.
-            team: self
-                .ws
-                .chosen_team_key()
-                .map(|key| key.team)
-                .or_else(|| self.current.as_ref().and_then(|c| c.team.clone())),
+            // A rollback keeps its target's: its values are sealed to those
+            // recipients (`config protect` seals them to today's).
+            team: match draft.team {
+                Some(team) => team,
+                None => self
+                    .ws
+                    .chosen_team_key()
+                    .map(|key| key.team)
+                    .or_else(|| self.current.as_ref().and_then(|c| c.team.clone())),
+            },
         }
     }
 }

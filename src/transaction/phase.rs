@@ -101,6 +101,7 @@ impl Transaction<'_> {
                     target.config.clone(),
                 );
                 back.rollback_to = Some(target.version);
+                back.team = Some(target.team.clone());
                 back.latest_code = release.latest_code().clone();
                 back.addon_releases = release.addon_releases.clone();
                 back.unhealthy = Some(release.version);
@@ -138,7 +139,9 @@ impl Transaction<'_> {
         timeout: std::time::Duration,
         extra: &[(String, String)],
     ) -> crate::Result<hooks::Ran> {
-        let mut env = self.ws.environment(&release.config)?;
+        let mut env = self
+            .ws
+            .environment(&release.config, release.team.as_ref())?;
         // What the command prints is shown and kept: secret values are masked.
         let secrets: Vec<String> = env
             .iter()

@@ -393,3 +393,37 @@ fn push_shares_the_slugs_built_before_the_store() {
         "{push}"
     );
 }
+
+/// A clone can commit `.releases/.store-verified`, vouching for an object
+/// whose S3 identity every machine sees alike: a tracked cache is neither
+/// read nor written, so a wrong object is still found and replaced.
+#[test]
+fn a_committed_cache_vouches_for_nothing() {
+    let server = S3Server::start();
+    let p = team("s3://slugs/planted", server.env());
+    ok(&p, &["deploy"]);
+    let sha = recorded_sha256(&p, 1);
+    let object = server.bucket_dir().join("planted").join(&sha).join("myapp");
+    let good = fs::read(&object).unwrap();
+    assert!(p.exists(".releases/.store-verified"));
+    p.git(&["add", "-f", ".releases/.store-verified"]);
+    p.git(&["commit", "-q", "-m", "a cache from elsewhere"]);
+    // Changed in place with its time put back: the same ETag and time.
+    let modified = fs::metadata(&object).unwrap().modified().unwrap();
+    corrupt(&object, false);
+    fs::File::options()
+        .write(true)
+        .open(&object)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let cache = p.read(".releases/.store-verified");
+    let repaired = ok(&p, &["deploy", "--force"]);
+    assert!(
+        repaired.stdout.contains("-----> Repaired myapp in "),
+        "{repaired}"
+    );
+    assert_eq!(fs::read(&object).unwrap(), good);
+    // The tracked file is left as it came.
+    assert_eq!(p.read(".releases/.store-verified"), cache);
+}

@@ -362,6 +362,25 @@ fn team_secrets_travel_sealed_to_the_recipients_only() {
         "{stderr}"
     );
 
+    // A rollback across the change copies values sealed to alice and bob,
+    // and says so: its team is its target's, until `config protect`.
+    p.advance(60);
+    ok(&p, &["rollback", "v4"]);
+    let v6 = p.read(".releases/v6.toml");
+    assert!(v6.contains("bob"), "the target's recipients:\n{v6}");
+    assert_eq!(
+        fingerprint(p.root(), 6, "API_KEY"),
+        fingerprint(p.root(), 4, "API_KEY")
+    );
+    assert!(p.ok(&["run"]).contains(SECOND));
+    p.advance(60);
+    let protect = ok(&p, &["config", "protect"]);
+    assert!(protect.stdout.contains("done, v7"), "{protect}");
+    assert!(
+        p.read(".releases/v7.toml")
+            .contains("change = \"Recipients -bob\"")
+    );
+
     for dir in [p.root(), &b.dir, &c.dir, &b2.dir] {
         assert_no_plaintext_in_git(dir, &[FIRST, SECOND]);
     }
@@ -473,4 +492,44 @@ fn a_recipient_rebuilds_an_addon_release_and_runs_it_with_its_secret() {
     let out = b.ok(&["run"]);
     assert!(out.contains(FIRST), "{out}");
     assert_no_plaintext_in_git(&b.dir, &[FIRST]);
+}
+
+/// Anyone who can push can seal a value to the recipients' public keys, or
+/// copy an older sealed value, but only a recipient can fingerprint one: a
+/// sealed value that does not match its release's fingerprint never runs.
+#[test]
+fn a_swapped_sealed_value_is_refused() {
+    let p = Project::new();
+    let (alice_key, alice) = keygen(&p, "alice");
+    p.set_env(machine_env(&p, "a", &alice_key));
+    set_recipients(&p, &[&alice]);
+    p.write("src/main.rs", &main_rs("v1"));
+    p.commit("team secrets");
+    p.ok(&["deploy"]);
+    ok(
+        &p,
+        &["config", "set", "--secret", &format!("API_KEY={FIRST}")],
+    );
+    ok(&p, &["config", "set", &format!("API_KEY={SECOND}")]);
+    assert!(p.ok(&["run"]).contains(SECOND));
+    let sealed = |version: u64| -> String {
+        let text = p.read(&format!(".releases/v{version}.toml"));
+        let release: toml::Table = toml::from_str(&text).unwrap();
+        release["config"]["API_KEY"]["sealed"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let v3 = p.read(".releases/v3.toml");
+    p.write(".releases/v3.toml", &v3.replace(&sealed(3), &sealed(2)));
+    let run = p.run(&["run"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(!run.stdout.contains(FIRST), "{run}");
+    assert!(
+        run.stderr.contains(
+            "the sealed value of config var `API_KEY` does not match the fingerprint its \
+             release records"
+        ),
+        "{run}"
+    );
 }

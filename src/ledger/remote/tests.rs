@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use sha2::{Digest as _, Sha256};
 
+use super::verified::REMEMBERED;
 use super::*;
 
 /// An executable's record and its bytes.

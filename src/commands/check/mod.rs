@@ -1,16 +1,21 @@
 //! `check`: for CI, the ledger is intact and the workspace matches the current release.
 
-use std::collections::{BTreeMap, HashMap};
+mod chain;
+mod store;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::ledger::config_vars::shown;
 use crate::ledger::eligibility::Eligibility;
-use crate::ledger::remote::{Found, RemoteStore, Trust};
+use crate::ledger::remote::RemoteStore;
 use crate::ledger::slugs::sha256_file;
-use crate::ledger::{AddonDiff, Executable, Ledger, Release, Tier, file_digest};
+use crate::ledger::{AddonDiff, Ledger, Release, Tier};
 use crate::workspace::{EnvFile, Workspace};
+use chain::{Needed, walk_the_chain};
+use store::StoreAudit;
 
 /// How to check.
 #[derive(Debug, Clone, Default)]
@@ -307,6 +312,16 @@ impl Workspace {
                      machine is one of them, so `run` and `--shell` cannot supply it here \
                      (v{v})"
                 ),
+                // A seal that does not open as this var's value, or does
+                // not decode: the release file was edited.
+                Err(e) if var.sealed.is_some() => {
+                    report.problems.push(Finding {
+                        subject: format!("config var {name}"),
+                        kind: FindingKind::Invalid,
+                        message: format!("its sealed value in v{v} cannot be used: {e}"),
+                    });
+                    continue;
+                }
                 _ => continue,
             };
             report.warnings.push(Finding {
@@ -364,193 +379,6 @@ impl Workspace {
         }
         Ok(())
     }
-}
-
-/// What is known of the file before the one being read.
-struct Previous {
-    version: u64,
-    /// Its digest, and the digest it would have with LF line endings.
-    digests: Vec<String>,
-    /// When it was recorded, as written and as a time.
-    when: Option<(String, jiff::Timestamp)>,
-}
-
-/// Which release file first had each digest, so that a link to an older
-/// one than the file before can name it (a fork after a merge). Keyed by
-/// the digest's first 64 bits, so that a hundred thousand releases take a
-/// few megabytes; the links themselves are compared whole.
-#[derive(Default)]
-struct DigestOwners(HashMap<u64, u64>);
-
-impl DigestOwners {
-    fn key(digest: &str) -> Option<u64> {
-        let hex = digest.strip_prefix("sha256:")?.get(..16)?;
-        u64::from_str_radix(hex, 16).ok()
-    }
-
-    /// Remembers `digest` as `version`'s, unless an older file has it.
-    fn insert(&mut self, digest: &str, version: u64) {
-        if let Some(key) = Self::key(digest) {
-            self.0.entry(key).or_insert(version);
-        }
-    }
-
-    fn get(&self, digest: &str) -> Option<u64> {
-        self.0.get(&Self::key(digest)?).copied()
-    }
-}
-
-/// The executables kept releases run, each once, with the newest release running it.
-type Needed = BTreeMap<(String, String), (u64, Executable)>;
-
-/// Reads every release file once, oldest first, checking each and its link
-/// to the one before; returns the current release and the executables the
-/// releases run.
-fn walk_the_chain(
-    ledger: &Ledger,
-    tier: Tier,
-    report: &mut CheckReport,
-) -> (Option<Release>, Needed) {
-    let mut by_digest = DigestOwners::default();
-    let mut previous: Option<Previous> = None;
-    let mut current = None;
-    let mut needed = Needed::new();
-    for version in ledger.versions().iter() {
-        report.releases += 1;
-        let file = format!("v{version}.toml");
-        let mut problem = |kind, subject: &str, message: String| {
-            report.problems.push(Finding {
-                subject: subject.to_owned(),
-                kind,
-                message,
-            });
-        };
-        let bytes = match ledger.read_bytes(version) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                problem(FindingKind::Unreadable, &file, one_line(&e));
-                previous = None;
-                continue;
-            }
-        };
-        let mut digests = vec![file_digest(&bytes)];
-        if bytes.windows(2).any(|w| w == b"\r\n") {
-            problem(
-                FindingKind::LineEndings,
-                &file,
-                "its line endings were converted to CRLF by a checkout, which changes its \
-                 digest; keep `.releases/.gitattributes` (`*.toml -text`) committed and check \
-                 the file out again"
-                    .to_owned(),
-            );
-            let lf: Vec<u8> = String::from_utf8_lossy(&bytes)
-                .replace("\r\n", "\n")
-                .into_bytes();
-            digests.push(file_digest(&lf));
-        }
-        for digest in &digests {
-            by_digest.insert(digest, version);
-        }
-        let release = match ledger.parse(version, &bytes) {
-            Ok(release) => release,
-            Err(e) => {
-                // The first cause names the file, which the finding names already.
-                let causes: Vec<String> = e
-                    .chain()
-                    .skip(1)
-                    .filter_map(|c| c.to_string().lines().next().map(str::to_owned))
-                    .collect();
-                problem(FindingKind::Invalid, &file, causes.join(": "));
-                previous = Some(Previous {
-                    version,
-                    digests,
-                    when: None,
-                });
-                continue;
-            }
-        };
-        if let Some(prev) = &previous {
-            let link = release.previous_digest.as_deref();
-            let (p, pfile) = (prev.version, format!("v{}.toml", prev.version));
-            if prev.version + 1 < version && tier == Tier::Advanced {
-                let gap = if prev.version + 2 == version {
-                    format!("v{}.toml is", prev.version + 1)
-                } else {
-                    format!("v{}.toml to v{}.toml are", prev.version + 1, version - 1)
-                };
-                problem(
-                    FindingKind::Missing,
-                    &format!("v{}.toml", prev.version + 1),
-                    format!(
-                        "{gap} missing between {pfile} and {file}: the advanced tier keeps \
-                         every release (unless they were pruned while the tier was basic)"
-                    ),
-                );
-            } else if prev.version + 1 == version {
-                match link {
-                    Some(d) if prev.digests.iter().any(|x| x == d) => {}
-                    Some(d) => match by_digest.get(d) {
-                        Some(u) if u < p => problem(
-                            FindingKind::Fork,
-                            &file,
-                            format!(
-                                "v{version} follows v{u}, as v{} does: releases were recorded \
-                                 on two branches and merged; keep one branch's releases and \
-                                 make the other's changes again",
-                                u + 1
-                            ),
-                        ),
-                        _ => problem(
-                            FindingKind::Changed,
-                            &pfile,
-                            format!(
-                                "it changed after v{version} was recorded (v{version}'s link \
-                                 to it, its previous-digest, is broken)"
-                            ),
-                        ),
-                    },
-                    None => problem(
-                        FindingKind::Changed,
-                        &file,
-                        format!("it has no previous-digest, so nothing links it to v{p}"),
-                    ),
-                }
-            }
-        }
-        let when = release
-            .when
-            .parse::<jiff::Timestamp>()
-            .ok()
-            .map(|t| (release.when.clone(), t));
-        if let (Some((prev_text, prev)), Some((_, at))) =
-            (previous.as_ref().and_then(|p| p.when.as_ref()), &when)
-            && at < prev
-        {
-            report.warnings.push(Finding {
-                subject: file.clone(),
-                kind: FindingKind::Time,
-                message: format!(
-                    "it was recorded at {}, before the release it follows ({prev_text}): a clock was off",
-                    release.when
-                ),
-            });
-        }
-        for exe in release.codes().flat_map(|c| &c.slug.executables) {
-            needed.insert(
-                (exe.sha256.clone(), exe.name.clone()),
-                (version, exe.clone()),
-            );
-        }
-        if release.succeeded() {
-            current = Some(release);
-        }
-        previous = Some(Previous {
-            version,
-            digests,
-            when,
-        });
-    }
-    (current, needed)
 }
 
 /// Every executable a kept release runs is stored and hashes to its name.
@@ -623,99 +451,6 @@ fn check_slugs(
     Ok(())
 }
 
-/// `check --store`: every object the retained releases need, read from
-/// the store and hashed, each once however many environments need it.
-#[derive(Default)]
-struct StoreAudit {
-    /// What each store holds, by store, sha256 and name.
-    read: BTreeMap<(String, String, String), Found>,
-    checked: StoreChecked,
-}
-
-impl StoreAudit {
-    /// Reads the objects of `needed` from `remote` (nothing without a
-    /// store: the executables are then looked for here only, and
-    /// [`check_slugs`] does); each that is missing or wrong is a problem.
-    fn check(
-        &mut self,
-        ledger: &Ledger,
-        needed: &Needed,
-        remote: Option<&RemoteStore>,
-        report: &mut CheckReport,
-    ) -> anyhow::Result<()> {
-        let Some(remote) = remote else {
-            return Ok(());
-        };
-        if !self.checked.stores.iter().any(|s| s == remote.location()) {
-            self.checked.stores.push(remote.location().to_owned());
-        }
-        let slugs = ledger.slugs();
-        for (version, exe) in needed.values() {
-            let id = (
-                remote.location().to_owned(),
-                exe.sha256.clone(),
-                exe.name.clone(),
-            );
-            let found = match self.read.get(&id) {
-                Some(found) => found.clone(),
-                None => {
-                    // Never the remembered verifications: this is the check of them.
-                    let found = remote.examine(exe, Trust::Nothing)?;
-                    self.checked.objects += 1;
-                    if found == Found::Verified {
-                        self.checked.verified += 1;
-                    }
-                    self.read.insert(id, found.clone());
-                    found
-                }
-            };
-            let here = crate::files::is_regular_file(&slugs.path(exe));
-            let fix = if here {
-                "`cargo release-log push` uploads the copy here".to_owned()
-            } else {
-                format!(
-                    "`cargo release-log rebuild v{version}` where its commit is, or `push` \
-                     where a copy is, uploads it"
-                )
-            };
-            let (kind, message) = match found {
-                Found::Verified => continue,
-                Found::Missing if here => (
-                    FindingKind::StoreMissing,
-                    format!(
-                        "the executable `{}` of v{version} is not in {remote}, so another \
-                         clone cannot run it; {fix}",
-                        exe.name
-                    ),
-                ),
-                Found::Missing => (
-                    FindingKind::StoreMissing,
-                    format!(
-                        "the executable `{}` of v{version} is neither stored here nor in \
-                         {remote}; {fix}",
-                        exe.name
-                    ),
-                ),
-                Found::Wrong(damage) => (
-                    FindingKind::StoreCorrupt,
-                    format!(
-                        "the executable `{}` of v{version} in {remote} is not the bytes \
-                         recorded: {damage}, not {} bytes with sha256 {}, so `run` refuses \
-                         it; {fix}",
-                        exe.name, exe.size, exe.sha256
-                    ),
-                ),
-            };
-            report.problems.push(Finding {
-                subject: remote.object_name(exe)?,
-                kind,
-                message,
-            });
-        }
-        Ok(())
-    }
-}
-
 /// An error and its causes on one line: the first line of each, joined.
 fn one_line(err: &anyhow::Error) -> String {
     err.chain()
@@ -723,27 +458,4 @@ fn one_line(err: &anyhow::Error) -> String {
         .filter(|l| !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join(": ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_oldest_file_with_a_digest_owns_it() {
-        let digest = |n: u64| format!("sha256:{n:016x}{}", "0".repeat(48));
-        let mut owners = DigestOwners::default();
-        owners.insert(&digest(7), 1);
-        owners.insert(&digest(7), 2);
-        assert_eq!(owners.get(&digest(7)), Some(1));
-        for v in 2..=100_000 {
-            owners.insert(&digest(v + 1000), v);
-        }
-        assert_eq!(owners.get(&digest(7)), Some(1));
-        assert_eq!(owners.get(&digest(3000)), Some(2000));
-        // A link that is not a digest names no file.
-        owners.insert("sha256:xyz", 9);
-        assert_eq!(owners.get("sha256:xyz"), None);
-        assert_eq!(owners.get("md5:0000000000000000"), None);
-    }
 }
