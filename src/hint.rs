@@ -5,6 +5,18 @@ use cargo_release_log::{AddonConflict, Error, Ineligible};
 
 /// The `help:` line for `err`, when a command helps.
 pub fn hint(err: &Error) -> Option<String> {
+    if let Error::NotEligible { version, reason } = err {
+        return ineligible(version.0, reason);
+    }
+    secret_hint(err)
+        .or_else(|| deploy_hint(err))
+        .or_else(|| env_hint(err))
+        .or_else(|| addon_hint(err))
+        .or_else(|| promotion_hint(err))
+}
+
+/// The hint for a secret this machine cannot read.
+fn secret_hint(err: &Error) -> Option<String> {
     Some(match err {
         Error::SecretMissing { name, .. } => {
             format!("set it here with `cargo release-log config set --secret {name}=…`")
@@ -14,6 +26,13 @@ pub fn hint(err: &Error) -> Option<String> {
             run `cargo release-log config protect`; or point CARGO_RELEASE_LOG_IDENTITY at \
             your key"
             .to_owned(),
+        _ => return None,
+    })
+}
+
+/// The hint for a refused deploy, or a release that cannot be used here.
+fn deploy_hint(err: &Error) -> Option<String> {
+    Some(match err {
         Error::ConfirmationNeeded { .. } => "pass `--yes` to go on".to_owned(),
         Error::NoReleases { .. } => "run `cargo release-log deploy` first".to_owned(),
         Error::SlugMissing { version, .. } => rebuild(*version),
@@ -41,9 +60,13 @@ pub fn hint(err: &Error) -> Option<String> {
             "commit it (`git add Cargo.lock && git commit`), then deploy again".to_owned()
         }
         Error::Dirty { .. } => "to proceed despite this, pass the `--allow-dirty` flag".to_owned(),
-        Error::NotDeployed { .. } => {
-            "deploy them first (`cargo release-log deploy`), then change add-ons".to_owned()
-        }
+        _ => return None,
+    })
+}
+
+/// The hint for an `[env]` that differs from the current release.
+fn env_hint(err: &Error) -> Option<String> {
+    Some(match err {
         Error::EnvEdited { .. } => "to discard the edit, run `cargo release-log sync`; to record \
                                     it as a new release, run `cargo release-log deploy`"
             .to_owned(),
@@ -51,7 +74,16 @@ pub fn hint(err: &Error) -> Option<String> {
             "fix it, or run `cargo release-log sync` to regenerate it from the current release"
                 .to_owned()
         }
-        Error::NotEligible { version, reason } => return ineligible(version.0, reason),
+        _ => return None,
+    })
+}
+
+/// The hint for a refused add-on change.
+fn addon_hint(err: &Error) -> Option<String> {
+    Some(match err {
+        Error::NotDeployed { .. } => {
+            "deploy them first (`cargo release-log deploy`), then change add-ons".to_owned()
+        }
         Error::NotAnAddon { .. } => "`cargo release-log addons` lists them".to_owned(),
         Error::SeveralVersions { name, .. } => format!(
             "change the requirement with `cargo release-log addons add {name}@VERSION -p \
@@ -83,6 +115,13 @@ pub fn hint(err: &Error) -> Option<String> {
                 commands.join("; ")
             )
         }
+        _ => return None,
+    })
+}
+
+/// The hint for an unknown environment, or a refused promotion.
+fn promotion_hint(err: &Error) -> Option<String> {
+    Some(match err {
         Error::UnknownEnvironment { .. } => "declare it in Cargo.toml, as \
              `[workspace.metadata.release-log.environments.NAME]`"
             .to_owned(),

@@ -226,7 +226,7 @@ impl Workspace {
 
     /// `config protect` with `secret-recipients`: see [`Workspace::config_protect`].
     fn team_protect(&self, ctx: &Context, names: &[String]) -> crate::Result<ConfigChanged> {
-        use crate::secrets::team::{TeamKey, key_of, label, same_recipients};
+        use crate::secrets::team::same_recipients;
         let recipients = self.secret_recipients()?;
         let mut set = Vec::new();
         let mut access = None;
@@ -235,72 +235,14 @@ impl Workspace {
             let rotate = recorded
                 .as_ref()
                 .is_none_or(|team| !same_recipients(&team.recipients, &recipients));
-            // Every value is read before anything is sealed: a secret this
-            // machine cannot open refuses the whole change.
-            let mut values = Vec::new();
-            for (name, var) in config.iter() {
-                let chosen = match var.plain_value() {
-                    Some(value) if names.is_empty() => secrets::looks_secret(name, value).is_some(),
-                    Some(_) => names.contains(name),
-                    None => var.sealed.is_none() || rotate,
-                };
-                if chosen {
-                    values.push((name.clone(), self.reveal(name, var)?));
-                }
-            }
-            if let Some(missing) = names.iter().find(|n| !config.contains_key(*n)) {
-                return Err(Error::ConfigVarNotSet(format!(
-                    "config var {} not set",
-                    quote_list(&[missing], "is", "are")
-                )));
-            }
-            if values.is_empty() && !rotate {
-                return Err(Error::InvalidInput(if names.is_empty() {
-                    "no plain config var looks secret, and the secrets are sealed to \
-                     `secret-recipients` already; name the vars to protect"
-                        .to_owned()
-                } else {
-                    "those vars are sealed to `secret-recipients` already".to_owned()
-                }));
-            }
-            let ids = self.identities()?;
-            let key = if rotate {
-                let key = TeamKey::generate(&recipients)?;
-                if TeamKey::open(&key.team, &ids)?.is_none() {
-                    // Whoever seals must stay able to open.
-                    return Err(self.sealed_error("the new team key".to_owned(), &ids));
-                }
-                key
-            } else {
-                self.team_key(&recipients)?
-            };
+            let values = self.values_to_protect(config, names, rotate)?;
+            let key = self.protecting_key(&recipients, rotate)?;
             self.choose_team_key(key.clone());
-            let mut moved = Vec::new();
-            for (name, value) in &values {
-                let var = &config[name];
-                if var.plain_value().is_some() || var.sealed.is_none() {
-                    moved.push(name.clone());
-                }
-                let (fingerprint, sealed) = key.seal_var(name, value)?;
-                let secret = var.with_sealed(fingerprint, sealed);
-                set.push((name.clone(), secret.clone()));
-                config.insert(name.clone(), secret);
-            }
+            let moved = seal_values(&key, &values, config, &mut set)?;
             let mut change = Vec::new();
             if rotate {
                 let old = recorded.map(|t| t.recipients).unwrap_or_default();
-                let keys = |list: &[String]| list.iter().map(|r| key_of(r)).collect::<Vec<_>>();
-                let (old_keys, new_keys) = (keys(&old), keys(&recipients));
-                let gained: Vec<String> = recipients
-                    .iter()
-                    .filter(|r| !old_keys.contains(&key_of(r)))
-                    .map(|r| label(r))
-                    .collect();
-                let lost: Vec<String> = old
-                    .iter()
-                    .filter(|r| !new_keys.contains(&key_of(r)))
-                    .map(|r| label(r))
-                    .collect();
+                let (gained, lost) = recipients_changed(&old, &recipients);
                 let mut parts: Vec<String> = gained.iter().map(|l| format!("+{l}")).collect();
                 parts.extend(lost.iter().map(|l| format!("-{l}")));
                 change.push(format!("Recipients {}", parts.join(", ")));
@@ -312,23 +254,73 @@ impl Workspace {
             Ok(change.join("; "))
         })?;
         if let Some((gained, lost)) = access {
-            let version = changed.release.version;
-            if !gained.is_empty() {
-                ctx.warn(&format!(
-                    "{} can now open the secrets of v{version} (and of later releases)",
-                    gained.join(", ")
-                ));
-            }
-            if !lost.is_empty() {
-                ctx.warn(&format!(
-                    "{} can no longer open the secrets of v{version} and later; a removed \
-                     teammate may still hold the values of earlier releases: rotate them \
-                     (`cargo release-log config set NAME=<new value>`)",
-                    lost.join(", ")
-                ));
-            }
+            warn_access(ctx, changed.release.version, &gained, &lost);
         }
         Ok(ConfigChanged { set, ..changed })
+    }
+
+    /// The vars of `config` to seal, with their values: those `names`
+    /// names, or the plain vars that look secret; and, when the key
+    /// `rotate`s or a secret is not sealed yet, the secrets. Every value is
+    /// read before anything is sealed: a secret this machine cannot open
+    /// refuses the whole change, as does a name that is not set, or nothing
+    /// to do.
+    fn values_to_protect(
+        &self,
+        config: &ConfigVars,
+        names: &[String],
+        rotate: bool,
+    ) -> crate::Result<Vec<(String, String)>> {
+        let mut values = Vec::new();
+        for (name, var) in config.iter() {
+            let chosen = match var.plain_value() {
+                Some(value) if names.is_empty() => secrets::looks_secret(name, value).is_some(),
+                Some(_) => names.contains(name),
+                None => var.sealed.is_none() || rotate,
+            };
+            if chosen {
+                values.push((name.clone(), self.reveal(name, var)?));
+            }
+        }
+        if let Some(missing) = names.iter().find(|n| !config.contains_key(*n)) {
+            return Err(Error::ConfigVarNotSet(format!(
+                "config var {} not set",
+                quote_list(&[missing], "is", "are")
+            )));
+        }
+        if values.is_empty() && !rotate {
+            return Err(Error::InvalidInput(if names.is_empty() {
+                "no plain config var looks secret, and the secrets are sealed to \
+                 `secret-recipients` already; name the vars to protect"
+                    .to_owned()
+            } else {
+                "those vars are sealed to `secret-recipients` already".to_owned()
+            }));
+        }
+        Ok(values)
+    }
+
+    /// The team key to seal with: a new one for `recipients` when it
+    /// `rotate`s (refused unless this machine can open it), else the
+    /// current one.
+    fn protecting_key(
+        &self,
+        recipients: &[String],
+        rotate: bool,
+    ) -> crate::Result<crate::secrets::team::TeamKey> {
+        use crate::secrets::team::TeamKey;
+        let ids = self.identities()?;
+        let key = if rotate {
+            let key = TeamKey::generate(recipients)?;
+            if TeamKey::open(&key.team, &ids)?.is_none() {
+                // Whoever seals must stay able to open.
+                return Err(self.sealed_error("the new team key".to_owned(), &ids));
+            }
+            key
+        } else {
+            self.team_key(recipients)?
+        };
+        Ok(key)
     }
 
     /// `config --cargo-config`: writes the current release's secret vars as
@@ -541,4 +533,63 @@ fn change_vars_named(
         unchanged: false,
         pruned,
     })
+}
+
+/// Seals each of `values` with `key` into `config`, adding each sealed var
+/// to `set`; returns the names of the vars that were plain or not sealed
+/// before.
+fn seal_values(
+    key: &crate::secrets::team::TeamKey,
+    values: &[(String, String)],
+    config: &mut ConfigVars,
+    set: &mut Vec<(String, ConfigVar)>,
+) -> crate::Result<Vec<String>> {
+    let mut moved = Vec::new();
+    for (name, value) in values {
+        let var = &config[name];
+        if var.plain_value().is_some() || var.sealed.is_none() {
+            moved.push(name.clone());
+        }
+        let (fingerprint, sealed) = key.seal_var(name, value)?;
+        let secret = var.with_sealed(fingerprint, sealed);
+        set.push((name.clone(), secret.clone()));
+        config.insert(name.clone(), secret);
+    }
+    Ok(moved)
+}
+
+/// The labels of the recipients `recipients` adds to `old`, and of those it drops.
+fn recipients_changed(old: &[String], recipients: &[String]) -> (Vec<String>, Vec<String>) {
+    use crate::secrets::team::{key_of, label};
+    let keys = |list: &[String]| list.iter().map(|r| key_of(r)).collect::<Vec<_>>();
+    let (old_keys, new_keys) = (keys(old), keys(recipients));
+    let gained: Vec<String> = recipients
+        .iter()
+        .filter(|r| !old_keys.contains(&key_of(r)))
+        .map(|r| label(r))
+        .collect();
+    let lost: Vec<String> = old
+        .iter()
+        .filter(|r| !new_keys.contains(&key_of(r)))
+        .map(|r| label(r))
+        .collect();
+    (gained, lost)
+}
+
+/// Warns who `gained` and who `lost` access to the secrets of release `version` on.
+fn warn_access(ctx: &Context, version: u64, gained: &[String], lost: &[String]) {
+    if !gained.is_empty() {
+        ctx.warn(&format!(
+            "{} can now open the secrets of v{version} (and of later releases)",
+            gained.join(", ")
+        ));
+    }
+    if !lost.is_empty() {
+        ctx.warn(&format!(
+            "{} can no longer open the secrets of v{version} and later; a removed \
+             teammate may still hold the values of earlier releases: rotate them \
+             (`cargo release-log config set NAME=<new value>`)",
+            lost.join(", ")
+        ));
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use super::build::{BuildOptions, build, is_manifest};
+use super::build::{BuildOptions, Built, build, is_manifest};
 use super::{Shared, share};
 use crate::context::Context;
 use crate::error::Error;
@@ -89,6 +89,33 @@ impl Workspace {
         version: Option<Version>,
         opts: &RebuildOptions,
     ) -> crate::Result<Rebuilt> {
+        let (release, commit) = self.rebuild_target(version)?;
+        // Read and verified before anything is built.
+        let manifests = self.manifest_copies(&release)?;
+        let mut caveats = Vec::new();
+        if release.code.dirty {
+            caveats.push("it was deployed with uncommitted changes (--allow-dirty)".to_owned());
+        }
+        let worktree = Worktree::add(self.root(), &commit)?;
+        let built = self.build_in_worktree(&worktree, &release, &commit, &manifests, opts)?;
+        let (ledger, _) = LockedLedger::create(self.root(), self.env(), ctx.lock_wait_hook())?;
+        let executables = store_matching(&ledger, &release, &built.executables())?;
+        let matched = matched_slug(&release, &executables);
+        let shared = share(self, &ledger, &matched)?;
+        Ok(Rebuilt {
+            version: release.version,
+            commit,
+            executables,
+            manifests: manifests.into_iter().map(|(rel, _)| rel).collect(),
+            caveats,
+            shared,
+        })
+    }
+
+    /// The release `version` names (the current one without it) and the
+    /// commit its executables were built from; refuses a release with no
+    /// executables, or whose commit is not in this repository.
+    fn rebuild_target(&self, version: Option<Version>) -> crate::Result<(Release, String)> {
         let release = self.read_ledger(|ledger| match version {
             Some(v) => ledger.get(v),
             None => require_current(ledger, self),
@@ -117,17 +144,24 @@ impl Workspace {
                 release.version
             )));
         }
-        // Read and verified before anything is built.
-        let manifests = self.manifest_copies(&release)?;
-        let mut caveats = Vec::new();
-        if code.dirty {
-            caveats.push("it was deployed with uncommitted changes (--allow-dirty)".to_owned());
-        }
-        let worktree = Worktree::add(self.root(), &commit)?;
+        Ok((release, commit))
+    }
+
+    /// Builds `release` at `commit` in `worktree`, its manifest copies put
+    /// in first, into a target folder of its own; refuses a failed build.
+    fn build_in_worktree(
+        &self,
+        worktree: &Worktree,
+        release: &Release,
+        commit: &str,
+        manifests: &[(String, Vec<u8>)],
+        opts: &RebuildOptions,
+    ) -> crate::Result<Built> {
+        let code = &release.code;
         let prefix = ProcessBuilder::git(self.root())
             .args(["rev-parse", "--show-prefix"])
             .read()?;
-        for (rel, bytes) in &manifests {
+        for (rel, bytes) in manifests {
             worktree.put(&Path::new(&prefix).join(rel), bytes)?;
         }
         let dir = worktree.path().join(prefix);
@@ -159,31 +193,7 @@ impl Workspace {
             )
             .into());
         }
-        let (ledger, _) = LockedLedger::create(self.root(), self.env(), ctx.lock_wait_hook())?;
-        let executables = store_matching(&ledger, &release, &built.executables())?;
-        let matched = crate::ledger::Slug::from_executables(
-            release
-                .code
-                .slug
-                .executables
-                .iter()
-                .filter(|e| {
-                    executables
-                        .iter()
-                        .any(|r| r.name == e.name && r.reproduced())
-                })
-                .cloned()
-                .collect(),
-        );
-        let shared = share(self, &ledger, &matched)?;
-        Ok(Rebuilt {
-            version: release.version,
-            commit,
-            executables,
-            manifests: manifests.into_iter().map(|(rel, _)| rel).collect(),
-            caveats,
-            shared,
-        })
+        Ok(built)
     }
 
     /// The bytes of each manifest `release` was built with that its commit
@@ -225,6 +235,24 @@ impl Workspace {
         }
         Ok(out)
     }
+}
+
+/// The part of `release`'s slug whose executables were reproduced.
+fn matched_slug(release: &Release, executables: &[RebuiltExecutable]) -> crate::ledger::Slug {
+    crate::ledger::Slug::from_executables(
+        release
+            .code
+            .slug
+            .executables
+            .iter()
+            .filter(|e| {
+                executables
+                    .iter()
+                    .any(|r| r.name == e.name && r.reproduced())
+            })
+            .cloned()
+            .collect(),
+    )
 }
 
 /// Stores each rebuilt executable that matches the record.

@@ -256,6 +256,14 @@ impl Workspace {
 
     /// `[env]` and the add-ons of Cargo.toml and Cargo.lock against the current release.
     fn check_workspace(&self, current: &Release, report: &mut CheckReport) -> crate::Result<()> {
+        self.check_env(current, report);
+        self.check_secrets(current, report);
+        self.check_addons(current, report);
+        Ok(())
+    }
+
+    /// `[env]` against the plain config vars of `current`: each difference is a problem.
+    fn check_env(&self, current: &Release, report: &mut CheckReport) {
         let v = current.version;
         let (env_path, vars) = match EnvFile::load(self.root()) {
             Ok(env) => (env.relative_path(self.root()), env.vars()),
@@ -301,6 +309,12 @@ impl Workspace {
                 }
             }
         }
+    }
+
+    /// Each secret config var of `current` whose value this machine cannot
+    /// supply: a warning, or a problem when its sealed value is unusable.
+    fn check_secrets(&self, current: &Release, report: &mut CheckReport) {
+        let v = current.version;
         for (name, var) in current.config.iter().filter(|(_, var)| var.is_secret()) {
             let message = match self.reveal(name, var) {
                 Err(Error::SecretMissing { .. }) => format!(
@@ -330,6 +344,11 @@ impl Workspace {
                 message,
             });
         }
+    }
+
+    /// The add-ons of Cargo.toml and Cargo.lock against the latest build of
+    /// `current`: each difference, or an unreadable manifest, is a problem.
+    fn check_addons(&self, current: &Release, report: &mut CheckReport) {
         let latest = current.latest_code();
         let workspace_addons = match self.workspace_addons() {
             Ok(addons) => addons,
@@ -339,7 +358,7 @@ impl Workspace {
                     kind: FindingKind::Addon,
                     message: format!("the add-ons cannot be read: {}", one_line(&e)),
                 });
-                return Ok(());
+                return;
             }
         };
         let addons = AddonDiff::between(&latest.addons, &workspace_addons);
@@ -377,7 +396,6 @@ impl Workspace {
                 format!("Cargo.toml and Cargo.lock moved it since {build}: {m}"),
             );
         }
-        Ok(())
     }
 }
 
