@@ -81,6 +81,8 @@ mod goal {
     pub const RELEASES_GIT: &str = "releases (15 rows) <= 2x git log --oneline -n 15";
     pub const INFO_SCALE: &str = "info v5 on 100,000 <= 1.2x on 10 releases";
     pub const ROLLBACK_SCALE: &str = "rollback v5 on 100,000 <= 1.2x on 10 releases";
+    pub const APPEND_SCALE: &str =
+        "config set on 100,000 (chain verified first) <= 1.2x on 10 releases";
     pub const DEPLOY: &str = "deploy --no-build <= 1.5x cargo metadata --offline --no-deps";
     pub const CHECK: &str = "check <= 5x sha256sum of the release files, peak RSS <= 50 MB";
     pub const SLUG: &str = "slug store of a 50 MiB binary <= 1.5x cp";
@@ -256,10 +258,13 @@ impl Env {
         })
     }
 
-    /// `cargo release-log <args>` in `ws`, as cargo starts it.
+    /// `cargo release-log <args>` in `ws`, as cargo starts it: this build's
+    /// binary, or the one `RELEASE_LOG_BENCH_TOOL` names (an older build,
+    /// to compare two on the same machine).
     fn tool(&self, ws: &Path, args: &[&str]) -> Step<'_> {
+        let tool = std::env::var_os("RELEASE_LOG_BENCH_TOOL").unwrap_or_else(|| TOOL.into());
         self.step(
-            TOOL,
+            tool,
             ws,
             std::iter::once("release-log").chain(args.iter().copied()),
         )
@@ -958,6 +963,7 @@ impl<'a> Bench<'a> {
                     Target::Ratio(1.5),
                 ));
             }
+            self.config_set_scaling(smallest, larger);
         }
         if self.settings.wants("release phase") {
             let (with, without) = (fx.ledger_with_release_phase(), fx.ledger(smallest));
@@ -985,6 +991,55 @@ impl<'a> Bench<'a> {
         }
         if self.settings.wants("slug store") {
             self.slug_store();
+        }
+    }
+
+    /// `config set` on `n` releases and on `smallest`: a writer verifies the
+    /// chain it extends, through the verified prefix it cached. Then the
+    /// same after the folder changed under it (as a checkout or pull
+    /// changes it), when the writer lists the folder and reads every
+    /// release file once again: measured for the diagnosis only.
+    fn config_set_scaling(&mut self, smallest: u64, larger: &[u64]) {
+        let (env, fx) = (self.env, self.fixtures);
+        let setter = |ws: PathBuf, name: &'static str| {
+            let value = Cell::new(0_u64);
+            move || {
+                value.set(value.get() + 1);
+                env.tool(&ws, &["config", "set", &format!("{name}={}", value.get())])()
+            }
+        };
+        // A file made and removed: the folder's time moves, as a checkout moves it.
+        let touch = |ws: PathBuf| {
+            move || {
+                let path = ws.join(".releases/.bench-touch");
+                std::fs::write(&path, "").unwrap();
+                std::fs::remove_file(&path).unwrap();
+            }
+        };
+        for &n in larger {
+            let (big, small) = (fx.ledger(n), fx.ledger(smallest));
+            let same = format!("the same on {} releases", thousands(smallest));
+            self.measure(Case {
+                operation: "config set (scaling)".to_owned(),
+                size: thousands(n),
+                goal: Some(goal::APPEND_SCALE),
+                tool: Job::new("config set SCALE=<i>", setter(big.clone(), "SCALE")),
+                compared: Job::new(same.clone(), setter(small.clone(), "SCALE")),
+                target: Target::Ratio(1.2),
+                watch: None,
+                own_peak: false,
+            });
+            self.measure(Case {
+                operation: "config set, folder changed".to_owned(),
+                size: thousands(n),
+                goal: None,
+                tool: Job::new("config set TOUCHED=<i>", setter(big.clone(), "TOUCHED"))
+                    .prepared(touch(big)),
+                compared: Job::new(same, setter(small.clone(), "TOUCHED")).prepared(touch(small)),
+                target: Target::Info,
+                watch: None,
+                own_peak: false,
+            });
         }
     }
 

@@ -106,8 +106,11 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
     let output = shell.clone();
     let warnings = shell.clone();
     let ctx = context()?
-        .on_lock_wait(move || {
-            notes.note("    Blocking waiting for file lock on the release ledger");
+        .on_lock_wait(move |holder| {
+            let held = holder.map(|h| format!(", held by {h}")).unwrap_or_default();
+            notes.note(&format!(
+                "    Blocking waiting for file lock on the release ledger{held}"
+            ));
         })
         // What the release phase, the health check and hooks print is
         // theirs: shown as it comes, on stderr, as cargo's build output is.

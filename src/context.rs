@@ -36,6 +36,9 @@ pub fn system_time_zone() -> jiff::tz::TimeZone {
 /// Where what the commands a release runs print goes.
 type OutputHook = dyn Fn(&[u8]) + Send + Sync;
 
+/// Told who holds the ledger lock, when that is known, as a command waits for it.
+type LockWaitHook = dyn Fn(Option<&str>) + Send + Sync;
+
 /// What a command takes from its surroundings, so that its output can be reproduced.
 ///
 /// ```
@@ -52,7 +55,7 @@ pub struct Context {
     /// Whether "now" is read again when a release is recorded.
     live: bool,
     user: Option<String>,
-    on_lock_wait: Box<dyn Fn() + Send + Sync>,
+    on_lock_wait: Box<LockWaitHook>,
     on_output: Box<OutputHook>,
     on_warning: Box<dyn Fn(&str) + Send + Sync>,
     interrupt: Option<Arc<AtomicBool>>,
@@ -68,7 +71,7 @@ impl Context {
             now,
             live: false,
             user: None,
-            on_lock_wait: Box::new(|| {}),
+            on_lock_wait: Box::new(|_| {}),
             on_output: Box::new(|_| {}),
             on_warning: Box::new(|_| {}),
             interrupt: None,
@@ -93,8 +96,10 @@ impl Context {
     }
 
     /// Calls `hook` once whenever another process holds the ledger lock and
-    /// this one has to wait for it (cargo says "Blocking waiting for file lock").
-    pub fn on_lock_wait(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+    /// this one has to wait for it (cargo says "Blocking waiting for file lock"),
+    /// with who holds it when that is known (`process 1234 (cargo release-log
+    /// config set A=1)`, and whether that process is stopped).
+    pub fn on_lock_wait(mut self, hook: impl Fn(Option<&str>) + Send + Sync + 'static) -> Self {
         self.on_lock_wait = Box::new(hook);
         self
     }
@@ -174,7 +179,7 @@ impl Context {
         self.user.as_deref()
     }
 
-    pub(crate) fn lock_wait_hook(&self) -> &(dyn Fn() + Send + Sync) {
+    pub(crate) fn lock_wait_hook(&self) -> &LockWaitHook {
         &*self.on_lock_wait
     }
 }

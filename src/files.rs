@@ -13,30 +13,30 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use fs_err as fs;
 
+pub(crate) mod beneath;
+
+use beneath::{Access, Kind};
+
 /// The largest file the tool reads: a release file, `.releases/current`,
 /// `.cargo/config.toml`. A release file is a few kilobytes.
 pub(crate) const MAX_FILE: u64 = 1 << 20;
 
 /// Opens `path` for reading when it is a regular file: never through a
-/// symbolic link, never waiting on a FIFO. `Ok(None)` when it is missing.
+/// symbolic link (under `.releases/`, at no component from there down, see
+/// [`beneath`]), never waiting on a FIFO. `Ok(None)` when it is missing.
 pub(crate) fn open_regular(path: &Path) -> anyhow::Result<Option<std::fs::File>> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        // O_NONBLOCK: opening a FIFO must not wait for a writer.
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    #[cfg(not(unix))]
-    if path.is_symlink() {
-        bail!("{}", link_refused(path));
-    }
-    let file = match options.open(path) {
+    let Some((dir, name)) = beneath::parent_of(path)? else {
+        return Ok(None);
+    };
+    let file = match dir.open(name, Access::Read) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(_) if path.is_symlink() => bail!("{}", link_refused(path)),
-        Err(e) => return Err(e).with_context(|| format!("failed to open `{}`", path.display())),
+        Err(e) => {
+            return match dir.lstat(name) {
+                Ok(Some(entry)) if entry.kind == Kind::Link => bail!("{}", link_refused(path)),
+                _ => Err(e).with_context(|| format!("failed to open `{}`", path.display())),
+            };
+        }
     };
     let meta = file
         .metadata()
@@ -119,14 +119,10 @@ fn boot_id() -> &'static str {
 /// file, and not synced. Its readers must recognise a torn write, and
 /// losing it must cost only time.
 pub(crate) fn overwrite_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(
-        &mut options,
-        libc::O_NOFOLLOW | libc::O_NONBLOCK,
-    );
-    let mut file = options.open(path)?;
+    let (dir, name) = beneath::parent_of(path)
+        .map_err(std::io::Error::other)?
+        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+    let mut file = dir.open(name, Access::Update)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
@@ -140,39 +136,49 @@ pub(crate) fn overwrite_cache(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     file.write_all(bytes)
 }
 
-/// Whether `dir` exists as a real folder: an error when it is a symbolic
-/// link or not a folder, so nothing is read or written through it.
-pub(crate) fn real_dir(dir: &Path) -> anyhow::Result<bool> {
-    match std::fs::symlink_metadata(dir) {
-        Ok(meta) if meta.file_type().is_symlink() => bail!("{}", link_refused(dir)),
-        Ok(meta) if meta.is_dir() => Ok(true),
-        Ok(_) => bail!("`{}` is not a folder", dir.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("failed to look at `{}`", dir.display())),
+/// Makes the cache file `path` exist (empty), so that writing it later
+/// with [`overwrite_cache`] is in place and leaves the folder's time alone;
+/// returns whether it made it.
+pub(crate) fn ensure_cache(path: &Path) -> bool {
+    if is_regular_file(path) {
+        return false;
     }
+    overwrite_cache(path, b"").is_ok()
+}
+
+/// Whether `dir` exists as a real folder: an error when it is a symbolic
+/// link or not a folder (or, under `.releases/`, when any folder from
+/// there down is a link), so nothing is read or written through it.
+pub(crate) fn real_dir(dir: &Path) -> anyhow::Result<bool> {
+    Ok(beneath::open_dir(dir, false)?.is_some())
 }
 
 /// Creates `dir` (one level) unless it exists as a real folder.
 pub(crate) fn create_real_dir(dir: &Path) -> anyhow::Result<()> {
-    if !real_dir(dir)? {
-        match fs::create_dir(dir) {
-            Ok(()) => {}
-            // Another process made it first: it must still be a real folder.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                real_dir(dir)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if real_dir(dir)? {
+        return Ok(());
     }
-    Ok(())
+    let Some((parent, name)) = beneath::parent_of(dir)? else {
+        bail!("`{}` does not exist", parent(dir).display());
+    };
+    match parent.mkdir(name) {
+        Ok(()) => Ok(()),
+        // Another process made it first: it must still be a real folder.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => real_dir(dir).map(|_| ()),
+        Err(e) => Err(e).with_context(|| format!("failed to create `{}`", dir.display())),
+    }
 }
 
-/// Whether `path` is a regular file (not a link to one).
+/// Whether `path` is a regular file (not a link to one, nor under `.releases/`
+/// reached through one).
 pub(crate) fn is_regular_file(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+    matches!(
+        beneath::parent_of(path).map(|found| found.map(|(dir, name)| dir.lstat(name))),
+        Ok(Some(Ok(Some(entry)))) if entry.kind == Kind::File
+    )
 }
 
-fn link_refused(path: &Path) -> String {
+pub(crate) fn link_refused(path: &Path) -> String {
     format!(
         "`{}` is a symbolic link; cargo release-log never follows links for the files it \
          writes or trusts (a cloned repository may hold one pointing anywhere): replace it \
@@ -182,15 +188,17 @@ fn link_refused(path: &Path) -> String {
 }
 
 /// Refuses a `path` to write that is a symbolic link or not a regular file.
-fn writable_target(path: &Path) -> anyhow::Result<Option<std::fs::Metadata>> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => bail!("{}", link_refused(path)),
-        Ok(meta) if !meta.is_file() => bail!(
+fn writable_target(path: &Path) -> anyhow::Result<Option<beneath::Entry>> {
+    let Some((dir, name)) = beneath::parent_of(path)? else {
+        return Ok(None);
+    };
+    match dir.lstat(name) {
+        Ok(Some(entry)) if entry.kind == Kind::Link => bail!("{}", link_refused(path)),
+        Ok(Some(entry)) if entry.kind != Kind::File => bail!(
             "`{}` is not a regular file; cargo release-log replaces only regular files",
             path.display()
         ),
-        Ok(meta) => Ok(Some(meta)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Ok(entry) => Ok(entry),
         Err(e) => Err(e).with_context(|| format!("failed to look at `{}`", path.display())),
     }
 }
@@ -201,6 +209,22 @@ fn writable_target(path: &Path) -> anyhow::Result<Option<std::fs::Metadata>> {
 #[derive(Debug, Clone)]
 pub(crate) struct Scratch {
     dir: PathBuf,
+}
+
+/// A file's new contents, written and synced in the scratch folder: one
+/// rename from replacing it ([`Scratch::prepare`]).
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+    scratch: Scratch,
+}
+
+impl Prepared {
+    /// Renames it into place, durably.
+    pub(crate) fn put(self) -> anyhow::Result<()> {
+        self.scratch.put_in_place(self.tmp, &self.path, true)
+    }
 }
 
 /// The scratch folder's name inside `.releases/`.
@@ -252,6 +276,21 @@ impl Scratch {
     /// exactly `contents`; refuses a `path` that is a link, and a folder
     /// that is one. Returns whether it wrote.
     pub(crate) fn write(&self, path: &Path, contents: &[u8]) -> anyhow::Result<bool> {
+        match self.prepare(path, contents)? {
+            Some(prepared) => {
+                prepared.put()?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The first half of [`Scratch::write`]: `contents` written and synced
+    /// in the scratch folder, so that the space it needs is taken and every
+    /// check is done, and only the rename that puts it in place remains.
+    /// `None` when the file already holds exactly `contents`. Dropped
+    /// without [`Prepared::put`], it leaves `path` as it was.
+    pub(crate) fn prepare(&self, path: &Path, contents: &[u8]) -> anyhow::Result<Option<Prepared>> {
         let dir = parent(path);
         if !real_dir(dir)? {
             bail!("`{}` does not exist", dir.display());
@@ -261,7 +300,7 @@ impl Scratch {
             && read_bounded(path, contents.len() as u64)
                 .is_ok_and(|b| b.as_deref() == Some(contents))
         {
-            return Ok(false);
+            return Ok(None);
         }
         let mut tmp = self.temp_file()?;
         // Keep the permissions of a file being replaced (a script, a
@@ -272,8 +311,11 @@ impl Scratch {
         tmp.write_all(contents)
             .and_then(|()| tmp.as_file().sync_all())
             .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-        self.put_in_place(tmp, path, true)?;
-        Ok(true)
+        Ok(Some(Prepared {
+            tmp,
+            path: path.to_owned(),
+            scratch: self.clone(),
+        }))
     }
 
     /// Copies the open file `source` (a build's output, read from its
@@ -328,52 +370,76 @@ impl Scratch {
         path: &Path,
         durable: bool,
     ) -> anyhow::Result<()> {
-        let dir = parent(path);
-        let tmp = match tmp.persist(path) {
-            Ok(_) => None,
-            Err(e) if e.error.kind() == std::io::ErrorKind::CrossesDevices => Some(e.file),
-            Err(e) => {
-                return Err(e.error)
-                    .with_context(|| format!("failed to replace `{}`", path.display()));
-            }
+        let failed = || format!("failed to replace `{}`", path.display());
+        let Some((dir, name)) = beneath::parent_of(path)? else {
+            bail!("`{}` does not exist", parent(path).display());
         };
-        if let Some(tmp) = tmp {
-            let beside = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempfile_in(dir)
-                .with_context(|| {
-                    format!("failed to create a temporary file in `{}`", dir.display())
-                })?;
-            fs::copy(tmp.path(), beside.path())?;
-            if durable {
-                beside.as_file().sync_all()?;
+        let scratch = beneath::open_dir(&self.dir, false)?
+            .with_context(|| format!("`{}` does not exist", self.dir.display()))?;
+        let tmp = tmp.into_temp_path();
+        let tmp_name = tmp.file_name().context("a temporary file with no name")?;
+        // Renamed between the two folders as opened: no link on either
+        // path is followed, and one at `path` is replaced, not followed.
+        match dir.rename_from(&scratch, tmp_name, name) {
+            Ok(()) => {
+                let _ = tmp.keep();
             }
-            beside
-                .persist(path)
-                .map_err(|e| e.error)
-                .with_context(|| format!("failed to replace `{}`", path.display()))?;
+            // Across file systems (a `.cargo` mounted elsewhere), the file is
+            // first copied beside its target.
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+                let beside = tempfile::Builder::new()
+                    .prefix(".tmp-")
+                    .tempfile_in(parent(path))
+                    .with_context(|| {
+                        format!(
+                            "failed to create a temporary file in `{}`",
+                            parent(path).display()
+                        )
+                    })?;
+                fs::copy(&*tmp, beside.path())?;
+                if durable {
+                    beside.as_file().sync_all()?;
+                }
+                let beside = beside.into_temp_path();
+                let beside_name = beside
+                    .file_name()
+                    .context("a temporary file with no name")?;
+                dir.rename_from(&dir, beside_name, name)
+                    .with_context(failed)?;
+                let _ = beside.keep();
+            }
+            Err(e) => return Err(e).with_context(failed),
         }
-        if durable { sync_dir(dir) } else { Ok(()) }
+        if durable {
+            dir.sync()
+                .with_context(|| format!("failed to sync `{}`", parent(path).display()))?;
+        }
+        Ok(())
     }
 }
 
 /// Removes `path` durably; a missing file is not an error. A link is
-/// removed itself, never what it points at.
+/// removed itself, never what it points at, nor through one.
 pub(crate) fn remove(path: &Path) -> anyhow::Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => sync_dir(parent(path)),
+    let Some((dir, name)) = beneath::parent_of(path)? else {
+        return Ok(());
+    };
+    match dir.unlink(name) {
+        Ok(()) => dir
+            .sync()
+            .with_context(|| format!("failed to sync `{}`", parent(path).display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e).with_context(|| format!("failed to remove `{}`", path.display())),
     }
 }
 
 /// Makes a rename or removal in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    let opened = beneath::open_dir(dir, true)?
+        .with_context(|| format!("`{}` does not exist", dir.display()))?;
+    opened
+        .sync()
+        .with_context(|| format!("failed to sync `{}`", dir.display()))
 }
 
 fn parent(path: &Path) -> &Path {

@@ -24,7 +24,7 @@ pub fn write_ledger(
     start: i64,
 ) -> crate::Result<()> {
     let (mut ledger, _) =
-        LockedLedger::create(root, &crate::ledger::Environment::default(), &|| {})?;
+        LockedLedger::create(root, &crate::ledger::Environment::default(), &|_| {})?;
     if let Some(newest) = ledger.newest() {
         return Err(anyhow::anyhow!(
             "`{}` already holds releases (up to v{newest}); a ledger is generated into an empty one",

@@ -17,6 +17,8 @@ use anyhow::Context as _;
 use crate::context::Context;
 use crate::files;
 use crate::ledger::{Executable, Ledger, LockedLedger, PhaseStatus, Release, ReleasePhase};
+#[cfg(unix)]
+use crate::process::signal_group;
 use crate::workspace::Workspace;
 
 /// The most output kept of one run: enough for any migration log, bounded
@@ -351,17 +353,6 @@ fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| files::is_regular_file(candidate) || candidate.is_file())
-}
-
-/// Sends `sig` (`-TERM`, `-KILL`) to the process group `leader` leads.
-#[cfg(unix)]
-fn signal_group(leader: u32, sig: &str) {
-    let group = format!("-{leader}");
-    let _ = Command::new("kill")
-        .args([sig, "--", &group])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// Stops the command and everything it started: its process group is

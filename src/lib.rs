@@ -32,6 +32,7 @@
 
 mod commands;
 mod context;
+mod crash;
 mod error;
 mod files;
 #[doc(hidden)]

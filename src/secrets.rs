@@ -22,16 +22,36 @@ pub(crate) mod team;
 pub(crate) const FINGERPRINT_PREFIX: &str = "hmac-sha256:";
 
 /// The parts of a var name that make it look secret.
-const SECRET_WORDS: [&str; 9] = [
+const SECRET_WORDS: [&str; 10] = [
     "KEY",
     "SECRET",
     "TOKEN",
     "PASSWORD",
     "PASSWD",
+    "PASSPHRASE",
     "CREDENTIAL",
     "PRIVATE",
     "AUTH",
     "DSN",
+];
+
+/// Words that make a var name look secret only as a whole `_`-separated
+/// word (`DB_PASS`, `MYSQL_PWD`), since they start or end everyday words
+/// (`PASSENGER`, `BYPASS`).
+const SECRET_WHOLE_WORDS: [&str; 3] = ["PASS", "PWD", "PW"];
+
+/// The keys of a connection string (`Server=db;User Id=app;Password=…`,
+/// `host=db password=…`, Azure's `AccountKey=…`) whose value is secret,
+/// in lowercase.
+const SECRET_KEYS: [&str; 8] = [
+    "password",
+    "pwd",
+    "passwd",
+    "pass",
+    "accountkey",
+    "sharedaccesskey",
+    "secret",
+    "token",
 ];
 
 /// Why a var is kept secret when nobody said so.
@@ -42,21 +62,48 @@ pub(crate) fn looks_secret(name: &str, value: &str) -> Option<&'static str> {
     if url_has_password(value) {
         return Some("its value is a URL with a password");
     }
+    if connection_string_has_secret(value) {
+        return Some("its value is a connection string with a password or key");
+    }
     None
 }
 
 /// `API_KEY`, `GITHUB_TOKEN`, `DB_PASSWORD`, `OAUTH_CLIENT`, `SENTRY_DSN`,
 /// `APIKEY`, `SECRETS`: a `_`-separated word that is, starts or ends with
-/// one of the secret words. (`AUTHOR` is not `AUTH`.)
+/// one of the secret words (`AUTHOR` is not `AUTH`); `DB_PASS`,
+/// `MYSQL_PWD`: a word that is one of the whole secret words.
 fn name_looks_secret(name: &str) -> bool {
-    name.to_ascii_uppercase().split('_').any(|word| {
-        SECRET_WORDS.iter().any(|secret| {
-            word == *secret
-                || word.ends_with(secret)
-                || (word.starts_with(secret) && *secret != "AUTH")
-                || (*secret == "AUTH" && matches!(word, "AUTHN" | "AUTHZ" | "AUTHORIZATION"))
-        })
+    let name = name.to_ascii_uppercase();
+    // The shell's working folder, not a password.
+    if matches!(name.as_str(), "PWD" | "OLDPWD") {
+        return false;
+    }
+    name.split('_').any(|word| {
+        SECRET_WHOLE_WORDS.contains(&word)
+            || SECRET_WORDS.iter().any(|secret| {
+                word == *secret
+                    || word.ends_with(secret)
+                    || (word.starts_with(secret) && *secret != "AUTH")
+                    || (*secret == "AUTH" && matches!(word, "AUTHN" | "AUTHZ" | "AUTHORIZATION"))
+            })
     })
+}
+
+/// `Server=db;Password=…`, `DefaultEndpointsProtocol=https;AccountKey=…`,
+/// `host=db password=…`, `…?sslmode=require&password=…`: a `key=value`
+/// list (split on `;`, `&`, `?` and spaces) with a non-empty secret key.
+fn connection_string_has_secret(value: &str) -> bool {
+    value
+        .split([';', '&', '?', ' ', '\t', '\n'])
+        .filter_map(|pair| pair.split_once('='))
+        .any(|(key, secret)| {
+            let key: String = key
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            SECRET_KEYS.contains(&key.as_str()) && !secret.trim().is_empty()
+        })
 }
 
 /// `postgres://admin:pw@db/prod`: a URL whose user info carries a password.
@@ -289,6 +336,11 @@ mod tests {
             "APIKEY",
             "api_key",
             "AUTH",
+            "DB_PASS",
+            "SMTP_PASS",
+            "MYSQL_PWD",
+            "REDIS_PW",
+            "GPG_PASSPHRASE",
         ] {
             assert!(name_looks_secret(name), "{name}");
         }
@@ -298,8 +350,33 @@ mod tests {
             "GIT_AUTHOR_NAME",
             "DATABASE_URL",
             "MYVAR",
+            "PWD",
+            "OLDPWD",
+            "PASSENGER_LIMIT",
+            "CACHE_BYPASS",
+            "COMPASS_URL",
         ] {
             assert!(!name_looks_secret(name), "{name}");
+        }
+        for value in [
+            "DefaultEndpointsProtocol=https;AccountName=app;AccountKey=abc123==;EndpointSuffix=core.windows.net",
+            "Server=db;Database=app;User Id=app;Password=hunter2;",
+            "Driver={ODBC};Server=db;Uid=app;Pwd=hunter2",
+            "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=abc=",
+            "host=db port=5432 user=app password=hunter2",
+            "mongodb://db/app?authSource=admin&password=hunter2",
+        ] {
+            assert!(connection_string_has_secret(value), "{value}");
+            assert!(looks_secret("CONN", value).is_some(), "{value}");
+        }
+        for value in [
+            "Server=db;Database=app;Trusted_Connection=True",
+            "Server=db;Password=;",
+            "host=db port=5432",
+            "a=b",
+            "plain text",
+        ] {
+            assert!(!connection_string_has_secret(value), "{value}");
         }
         assert!(url_has_password("postgres://admin:pw@db/prod"));
         assert!(!url_has_password("postgres://admin@db/prod"));

@@ -318,11 +318,10 @@ impl Built {
 
     /// Copies the executables into the ledger's slug store, refusing any
     /// that changed since the build finished (another build overwrote it).
-    /// An executable cargo did not rebuild since it was last stored is not
-    /// hashed again.
+    /// Each is hashed, as git hashes a file it adds: what is recorded is
+    /// what its bytes hash to.
     pub(crate) fn store(&self, ledger: &LockedLedger) -> anyhow::Result<Slug> {
         let slugs = ledger.slugs();
-        let known = ledger.known_digests();
         let mut stored = Vec::new();
         for (name, path, stamp) in &self.executables {
             let output = Output::open(path.as_std_path())?;
@@ -332,20 +331,9 @@ impl Built {
                      (another build?); nothing was recorded, try again"
                 );
             }
-            let sha256 = match known.get(&output) {
-                Some(sha256) => sha256,
-                None => output.sha256()?,
-            };
-            let exe = slugs.store(name, &output, sha256, ledger.scratch())?;
-            stored.push((output, exe));
+            let sha256 = output.sha256()?;
+            stored.push(slugs.store(name, &output, sha256, ledger.scratch())?);
         }
-        let remembered: Vec<_> = stored
-            .iter()
-            .map(|(output, exe)| (output, exe.sha256.as_str()))
-            .collect();
-        ledger.remember_digests(&remembered);
-        Ok(Slug::from_executables(
-            stored.into_iter().map(|(_, exe)| exe).collect(),
-        ))
+        Ok(Slug::from_executables(stored))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::ledger::config_vars::{MAX_CONFIG, MAX_VALUE, plain_vars};
+use crate::ledger::config_vars::{check_value, plain_vars};
 use crate::ledger::retention::Pruned;
 use crate::ledger::{ChangeKind, ConfigDiff, ConfigVar, ConfigVars, Release, VarValue};
 use crate::secrets;
@@ -123,14 +123,7 @@ impl Workspace {
             if given.iter().any(|(n, _)| *n == name) {
                 return Err(given_twice(&name));
             }
-            if value.len() as u64 > MAX_VALUE {
-                return Err(Error::InvalidInput(format!(
-                    "the value of `{name}` is {} KiB; a config var holds at most {} KiB \
-                     (a program's environment must fit the system's limits)",
-                    value.len() / 1024,
-                    MAX_VALUE / 1024
-                )));
-            }
+            check_value(&name, value.len())?;
             given.push((name, value));
         }
         if given.is_empty() {
@@ -155,11 +148,26 @@ impl Workspace {
             }
             Ok(())
         })?;
+        if !changed.unchanged {
+            self.warn_risky(ctx, given.iter().map(|(name, _)| name));
+        }
         Ok(ConfigChanged {
             set,
             secrets,
             ..changed
         })
+    }
+
+    /// Warns of each var among `names` that changes how programs start and
+    /// that `allow-env` does not name: recorded, but not applied.
+    fn warn_risky<'a>(&self, ctx: &Context, names: impl IntoIterator<Item = &'a String>) {
+        for name in self.risky_not_allowed(names).unwrap_or_default() {
+            ctx.warn(&format!(
+                "`{name}` changes how programs start: it is recorded, but `run`, `--shell` and \
+                 the release's commands refuse it until `allow-env = [\"{name}\"]` is added to {}",
+                self.settings_section()
+            ));
+        }
     }
 
     /// `config protect [NAME…]`: moves the values of plain vars into the
@@ -488,17 +496,6 @@ fn change_vars_named(
     let current = tx.require_current()?.clone();
     let mut config = current.config.clone();
     let change = edit(&mut config)?;
-    let size: usize = config
-        .iter()
-        .map(|(name, var)| name.len() + var.plain_value().map_or(0, str::len))
-        .sum();
-    if size > MAX_CONFIG {
-        return Err(Error::InvalidInput(format!(
-            "the config vars would hold {} KiB; a release holds at most {} KiB of them",
-            size / 1024,
-            MAX_CONFIG / 1024
-        )));
-    }
     let latest = current.latest_code();
     let restored = current.runs_rolled_back_code();
     // Only a real change makes a release, in every tier.

@@ -7,6 +7,7 @@ use super::{Shared, share};
 use crate::commands::config::Secrecy;
 use crate::context::Context;
 use crate::error::Error;
+use crate::ledger::config_vars::check_limits;
 use crate::ledger::release::short_sha;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{
@@ -78,6 +79,9 @@ impl Workspace {
 }
 
 fn deploy(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Deployed> {
+    // The manifests a killed add-on change left are put back before the
+    // tree is looked at, and are not taken for uncommitted work.
+    Transaction::finish_interrupted(ws, ctx)?;
     let plan = plan(ws, ctx, opts)?;
     let built = build_planned(ws, ctx, opts, plan.tree, plan.addons_checked)?;
     // Ctrl-C while cargo built: nothing is recorded.
@@ -205,7 +209,9 @@ fn plan(ws: &Workspace, ctx: &Context, opts: &DeployOptions) -> crate::Result<Pl
     let env = EnvFile::load(ws.root())?;
     let env_path = env.relative_path(ws.root());
     if ws.env().is_default() {
-        env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
+        let vars = env.vars().map_err(|e| unreadable_env(&env_path, &e))?;
+        // Over the limits, refused before a long build.
+        env_within_limits(ws, &vars)?;
     }
     // A ledger that cannot be read is refused before a long build, too.
     let before = ws.read_ledger(|ledger| Ok(ledger.current()?))?;
@@ -435,6 +441,8 @@ fn record_env(
     vars: ConfigVars,
     current: Option<&Release>,
 ) -> crate::Result<(ConfigVars, Vec<(String, String)>)> {
+    // Before a value moves to the secret store.
+    env_within_limits(ws, &vars)?;
     let mut config: ConfigVars = current
         .map(|c| {
             c.config
@@ -457,6 +465,16 @@ fn record_env(
         config.insert(name, var);
     }
     Ok((config, secrets))
+}
+
+/// Refuses `[env]` vars a program could not be started with, naming the file.
+fn env_within_limits(ws: &Workspace, vars: &ConfigVars) -> crate::Result<()> {
+    check_limits(vars).map_err(|e| {
+        Error::InvalidInput(format!(
+            "`[env]` in {}: {e}",
+            EnvFile::shown_path(ws.root())
+        ))
+    })
 }
 
 /// `Deploy 1a2b3c4`, naming briefly the add-ons that moved with it:

@@ -13,7 +13,7 @@ pub(crate) mod promote;
 pub(crate) mod push;
 pub(crate) mod rebuild;
 pub(crate) mod releases;
-mod restore;
+pub(crate) mod restore;
 pub(crate) mod retry;
 pub(crate) mod rollback;
 pub(crate) mod run;

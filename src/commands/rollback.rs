@@ -3,6 +3,7 @@
 use super::{SlugTransfer, fetch};
 use crate::context::Context;
 use crate::error::Error;
+use crate::ledger::config_vars::check_release;
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::retention::Pruned;
 use crate::ledger::{AddonDiff, ChangeKind, ConfigDiff, Ineligible, Ledger, Release, Version};
@@ -43,6 +44,9 @@ impl Workspace {
         let current = tx.require_current()?.clone();
         let ledger = tx.ledger();
         let (target, skipped) = choose(self, ledger, &current, tier, target)?;
+        // Its file may have been crafted in a clone: over the limits, it is
+        // refused before anything is fetched or written.
+        check_release(target.version, &target.config)?;
         // Eligible, its slug is here or in the shared store: fetch it now.
         let fetched = fetch(self, ledger, &target.code.slug)?;
         // A secret comes back only from this machine's store.

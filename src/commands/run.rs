@@ -87,8 +87,9 @@ impl Workspace {
         // sealed to others, one not in its store) fetches nothing.
         let environment = self.environment(&current.config, current.team.as_ref())?;
         let path = slugs.path(exe);
+        // A link on the way (`slugs`, `slugs/<sha256>`) is refused, not followed.
         let fetched = match self.slug_store()? {
-            Some(remote) if !crate::files::is_regular_file(&path) => {
+            Some(remote) if !slugs.is_stored(exe)? => {
                 let slug = crate::ledger::Slug::from_executables(vec![exe.clone()]);
                 slugs
                     .fetch_missing(&slug, Some(remote))?
@@ -103,13 +104,14 @@ impl Workspace {
             }
             _ => Vec::new(),
         };
-        if !crate::files::is_regular_file(&path) {
+        if !slugs.is_stored(exe)? {
             return Err(Error::SlugMissing {
                 version: current.version,
                 executables: vec![exe.name.clone()],
             });
         }
-        // What starts is what was built: the stored bytes are checked against the record.
+        // What starts is what was built: the stored bytes, reached through no
+        // link, are checked against the record.
         slugs.verify(exe)?;
         let mut cmd = Command::new(path);
         cmd.args(&opts.args)

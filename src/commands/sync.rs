@@ -3,6 +3,7 @@
 use super::{SlugTransfer, fetch};
 use crate::context::Context;
 use crate::ledger::ConfigDiff;
+use crate::ledger::config_vars::check_release;
 use crate::ledger::retention::Pruned;
 use crate::transaction::Transaction;
 use crate::workspace::{EnvFile, Workspace};
@@ -40,13 +41,16 @@ impl Workspace {
         // `sync` is how a broken state is repaired, so a bad tier setting
         // does not stop it: it only skips retention.
         let tier = self.tier();
-        let Some(mut tx) = Transaction::begin(self, ctx)? else {
+        let Some(mut tx) = Transaction::begin_repair(self, ctx)? else {
             return Ok(Synced::default());
         };
         tx.ledger().write_support_files()?;
         let Some(current) = tx.current().cloned() else {
             return Ok(Synced::default());
         };
+        // A release file over the limits (a clone may have crafted it) is
+        // refused before anything is fetched or `[env]` is rewritten.
+        check_release(current.version, &current.config)?;
         let fetched = fetch(self, tx.ledger(), &current.code.slug)?;
         let (diff, env_changed, switched_current) = tx.regenerate()?;
         // Retention too may not have run before a crash.

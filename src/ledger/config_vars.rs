@@ -57,12 +57,77 @@ pub enum VarValue {
     Secret(String),
 }
 
-/// The most a value may hold: a program's environment must still fit the
-/// command line limits of the systems cargo runs on.
+/// The most a value may hold, in bytes: a program's environment must still
+/// fit the command line limits of the systems cargo runs on.
 pub(crate) const MAX_VALUE: u64 = 32 * 1024;
 
-/// The most all of a release's values may hold together.
+/// The most all of a release's names and values may hold together, in bytes.
 pub(crate) const MAX_CONFIG: usize = 256 * 1024;
+
+/// Refuses config vars a program could not be started with: a plain value
+/// over [`MAX_VALUE`], or names and values over [`MAX_CONFIG`] together.
+/// Whatever records or applies a config asks here, whoever wrote it: `config
+/// set`, `[env]` at a deploy, a release file brought back or synced.
+pub(crate) fn check_limits(vars: &ConfigVars) -> crate::Result<()> {
+    check_sizes(
+        vars.iter()
+            .map(|(name, var)| (name.as_str(), var.plain_value().map_or(0, str::len))),
+    )
+}
+
+/// [`check_limits`] for the config of release `version`, as recorded (a
+/// clone may have crafted its file): refused before it is applied.
+pub(crate) fn check_release(version: u64, vars: &ConfigVars) -> crate::Result<()> {
+    check_limits(vars)
+        .map_err(|e| crate::Error::InvalidInput(format!("v{version} cannot be applied: {e}")))
+}
+
+/// [`check_limits`] for values given by their sizes: `(name, bytes)`.
+pub(crate) fn check_sizes<'a>(
+    values: impl IntoIterator<Item = (&'a str, usize)>,
+) -> crate::Result<()> {
+    let mut total = 0;
+    for (name, size) in values {
+        check_value(name, size)?;
+        total += name.len() + size;
+    }
+    if total > MAX_CONFIG {
+        return Err(crate::Error::InvalidInput(format!(
+            "the config vars hold {} bytes; a release's names and values are at most {} bytes \
+             together (a program's environment must fit the system's limits)",
+            bytes(total),
+            bytes(MAX_CONFIG)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a value of `size` bytes for var `name` over [`MAX_VALUE`].
+pub(crate) fn check_value(name: &str, size: usize) -> crate::Result<()> {
+    if size as u64 > MAX_VALUE {
+        return Err(crate::Error::InvalidInput(format!(
+            "`{}` is {} bytes; a config value is at most {} bytes \
+             (a program's environment must fit the system's limits)",
+            printable(name),
+            bytes(size),
+            bytes(MAX_VALUE as usize)
+        )));
+    }
+    Ok(())
+}
+
+/// `32,769`: a size as people read it.
+fn bytes(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
 
 impl ConfigVar {
     /// A var with `value` and no options.
@@ -250,16 +315,28 @@ impl From<ConfigVar> for ConfigVarRepr {
 }
 
 /// Var `name` as a diff or a check shows it: as [`ConfigVar`]'s `Display`
-/// does, and hiding a plain value that looks secret.
+/// does, hiding a plain value that looks secret, and cutting a long one
+/// short (`abc… (204,800 bytes)`).
 pub(crate) fn shown(name: &str, var: &ConfigVar) -> String {
+    /// The most characters of a value shown.
+    const SHOWN: usize = 60;
+    let options = var.options();
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", options.join(", "))
+    };
     match var.plain_value() {
         Some(value) if crate::secrets::looks_secret(name, value).is_some() => {
-            let options = var.options();
-            if options.is_empty() {
-                "<hidden>".to_owned()
-            } else {
-                format!("<hidden> [{}]", options.join(", "))
-            }
+            format!("<hidden>{options}")
+        }
+        Some(value) if value.chars().nth(SHOWN).is_some() => {
+            let start: String = value.chars().take(SHOWN).collect();
+            format!(
+                "{}… ({} bytes){options}",
+                printable(&start),
+                bytes(value.len())
+            )
         }
         _ => var.to_string(),
     }
@@ -392,6 +469,46 @@ impl fmt::Display for ConfigDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_name_the_var_and_the_exact_sizes() {
+        let over = |vars: &[(&str, usize)]| {
+            let vars: ConfigVars = vars
+                .iter()
+                .map(|(n, size)| ((*n).to_owned(), ConfigVar::plain("x".repeat(*size))))
+                .collect();
+            check_limits(&vars).err().map(|e| e.to_string())
+        };
+        assert_eq!(over(&[("A", 32 * 1024)]), None);
+        assert_eq!(
+            over(&[("BIG", 32 * 1024 + 1)]).unwrap(),
+            "`BIG` is 32,769 bytes; a config value is at most 32,768 bytes \
+             (a program's environment must fit the system's limits)"
+        );
+        let many: Vec<(String, usize)> = (0..9).map(|i| (format!("V{i}"), 30_000)).collect();
+        let many: Vec<(&str, usize)> = many.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        assert!(over(&many).unwrap().starts_with(
+            "the config vars hold 270,018 bytes; a release's names and values \
+                              are at most 262,144 bytes"
+        ));
+        // A secret's value is not in the release: only its size when revealed counts.
+        let secret: ConfigVars = [("S".to_owned(), ConfigVar::secret("hmac-sha256:00"))].into();
+        assert!(check_limits(&secret).is_ok());
+        assert_eq!(bytes(0), "0");
+        assert_eq!(bytes(999), "999");
+        assert_eq!(bytes(1000), "1,000");
+        assert_eq!(bytes(1_234_567), "1,234,567");
+        // A diff shows a long value cut short.
+        let long = ConfigVar::plain("x".repeat(200 * 1024));
+        assert_eq!(
+            shown("BIG", &long),
+            format!("{}… (204,800 bytes)", "x".repeat(60))
+        );
+        assert_eq!(
+            shown("A", &ConfigVar::plain("x".repeat(60))),
+            "x".repeat(60)
+        );
+    }
 
     #[test]
     fn config_vars_read_as_cargo_spells_them_and_nothing_else() {

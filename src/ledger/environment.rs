@@ -24,6 +24,7 @@ pub(crate) const GITIGNORE: &str = "\
 # the current pointer and the index stay local.
 /current
 /.index
+/.chain
 ";
 
 /// An environment of the workspace: the default one, or one named with `--env`.

@@ -43,6 +43,20 @@ impl Stamp {
         Some(Self { nanos, inode })
     }
 
+    /// The stamp as the caches write it: `<nanoseconds> <inode>`.
+    pub(crate) fn render(&self) -> String {
+        format!("{} {}", self.nanos, self.inode)
+    }
+
+    /// A stamp as [`Stamp::render`] writes it.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let (nanos, inode) = text.split_once(' ')?;
+        Some(Self {
+            nanos: nanos.parse().ok()?,
+            inode: inode.parse().ok()?,
+        })
+    }
+
     /// Whether the folder changed long enough ago that a change within the
     /// same tick of the file system's clock could no longer go unseen.
     fn settled(&self) -> bool {
@@ -55,6 +69,10 @@ impl Stamp {
 
 /// The release numbers the index of `dir` holds, if it matches the folder.
 pub(crate) fn read(dir: &Path) -> Option<(Stamp, Versions)> {
+    // One a clone committed names the stamp of a folder on another
+    // machine, which no checkout reproduces (the folder's inode and time
+    // are this machine's): it never matches, so it is never trusted, and
+    // no command pays for asking git about it (`check` does).
     let stamp = Stamp::of(dir)?;
     let bytes = files::read_bounded(&dir.join(INDEX), files::MAX_FILE).ok()??;
     let text = std::str::from_utf8(&bytes).ok()?;
@@ -62,11 +80,7 @@ pub(crate) fn read(dir: &Path) -> Option<(Stamp, Versions)> {
     if lines.next()? != HEADER {
         return None;
     }
-    let mut stamp_words = lines.next()?.split(' ');
-    let recorded = Stamp {
-        nanos: stamp_words.next()?.parse().ok()?,
-        inode: stamp_words.next()?.parse().ok()?,
-    };
+    let recorded = Stamp::parse(lines.next()?)?;
     if recorded != stamp {
         return None;
     }
@@ -99,9 +113,8 @@ pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &Versions, trusted: bool
         })
         .collect();
     let text = format!(
-        "{HEADER}\n{} {}\n{}\ncount {}\n",
-        stamp.nanos,
-        stamp.inode,
+        "{HEADER}\n{}\n{}\ncount {}\n",
+        stamp.render(),
         runs.join(" "),
         versions.len()
     );
@@ -111,10 +124,7 @@ pub(crate) fn write(dir: &Path, stamp: Stamp, versions: &Versions, trusted: bool
 /// Makes the index file exist, so that writing it later is in place and
 /// leaves the folder's time alone; returns whether it made it.
 pub(crate) fn ensure(dir: &Path) -> bool {
-    if files::is_regular_file(&dir.join(INDEX)) {
-        return false;
-    }
-    files::overwrite_cache(&dir.join(INDEX), b"").is_ok()
+    files::ensure_cache(&dir.join(INDEX))
 }
 
 #[cfg(test)]

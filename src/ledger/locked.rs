@@ -1,6 +1,6 @@
 //! The writer's side of the ledger: [`LockedLedger`], the only way to add, remove or switch anything.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::ops::Deref;
 use std::path::Path;
@@ -8,11 +8,12 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use fs_err as fs;
 
+use super::chain::{self, Verified, Walker};
 use super::lock::LedgerLock;
-use super::slugs::{KnownDigests, Output};
+use super::slugs::SlugStore;
 use super::versions::Versions;
-use super::{Environment, Ledger, Release, environment, index};
-use crate::files::{self, Scratch};
+use super::{Environment, Ledger, Release, environment, file_digest, index};
+use crate::files::{self, Prepared, Scratch};
 
 const GITIGNORE: &str = "\
 # Written by cargo release-log. Commit the release files (v*.toml);
@@ -21,9 +22,11 @@ const GITIGNORE: &str = "\
 /current
 /.lock
 /.index
+/.chain
 /.built
 /.tmp/
 /.tmp-*
+/.journal/
 ";
 
 /// Release files are hashed as they are: a checkout that converts their
@@ -46,6 +49,12 @@ pub(crate) struct LockedLedger {
     /// the writer's own that found the folder as it was. `None` once
     /// anything else changed it, or a change of its own failed midway.
     known: Cell<Option<index::Stamp>>,
+    /// What `.chain` vouched for when the lock was taken, if the folder
+    /// was still as it was when the cache was written.
+    cached: Option<Verified>,
+    /// The newest file, once this writer verified the chain through it
+    /// (or wrote it on top of a verified chain).
+    verified: RefCell<Option<Verified>>,
     _lock: LedgerLock,
 }
 
@@ -54,16 +63,28 @@ impl Drop for LockedLedger {
     /// pruned, `current` switched, all of which change the folder's time):
     /// it indexes it before letting go of the lock, so that the next
     /// command need not list the folder, but only while no one else
-    /// changed the folder since it was listed.
+    /// changed the folder since it was listed. So is the verified prefix
+    /// of the chain (`.chain`, see [`chain`]).
     fn drop(&mut self) {
         if std::thread::panicking() || !files::real_dir(&self.dir).unwrap_or(false) {
             return;
         }
         index::ensure(&self.dir);
+        chain::ensure(&self.dir);
         if let Some(known) = self.known.get()
             && index::Stamp::of(&self.dir) == Some(known)
         {
             index::write(&self.dir, known, &self.ledger.versions, true);
+            // What was verified holds while the newest file is the one
+            // verified: pruning and `current` leave the links alone.
+            let verified = self
+                .verified
+                .borrow()
+                .clone()
+                .or_else(|| self.cached.clone());
+            if let Some(verified) = verified.filter(|v| Some(v.version) == self.newest()) {
+                chain::write(&self.dir, known, &verified);
+            }
         }
     }
 }
@@ -84,7 +105,7 @@ impl LockedLedger {
     pub(crate) fn acquire(
         root: &Path,
         env: &Environment,
-        on_wait: &dyn Fn(),
+        on_wait: &dyn Fn(Option<&str>),
     ) -> anyhow::Result<Option<Self>> {
         let base = Environment::base(root);
         if !files::real_dir(&base)? {
@@ -100,6 +121,8 @@ impl LockedLedger {
             ledger,
             scratch,
             known: Cell::new(stamp),
+            cached: None,
+            verified: RefCell::new(None),
             _lock: lock,
         };
         // The index is a cache, and a writer must never number from a stale
@@ -111,13 +134,15 @@ impl LockedLedger {
         let stale = std::fs::symlink_metadata(locked.path(next)).is_ok()
             || newest.is_some_and(|v| std::fs::symlink_metadata(locked.path(v)).is_err());
         let leftovers = if stale {
-            let (versions, leftovers, stamp) = Ledger::list_now(&locked.ledger.dir)?;
-            locked.ledger.versions = versions;
+            let (listing, stamp) = Ledger::list_now(&locked.ledger.dir)?;
+            locked.ledger.versions = listing.versions;
+            locked.ledger.misnamed = listing.misnamed;
             locked.known.set(stamp);
-            leftovers
+            listing.leftovers
         } else {
             leftovers
         };
+        locked.cached = chain::read(&locked.ledger.dir, locked.known.get());
         for path in leftovers {
             locked.own_change(|| files::remove(&path))?;
         }
@@ -152,24 +177,13 @@ impl LockedLedger {
         &self.scratch
     }
 
-    /// The digests of the build outputs stored last.
-    pub(crate) fn known_digests(&self) -> KnownDigests {
-        KnownDigests::load(&self.ledger.base)
-    }
-
-    /// Remembers the digests of the build outputs just stored, in place of
-    /// those remembered before.
-    pub(crate) fn remember_digests(&self, stored: &[(&Output, &str)]) {
-        KnownDigests::save(&self.ledger.base, stored);
-    }
-
     /// Creates `.releases/` with its `.gitignore` and `.gitattributes` (each
     /// kept as it is once it exists), and the folder of environment `env`,
     /// and takes the lock; says whether anything was written.
     pub(crate) fn create(
         root: &Path,
         env: &Environment,
-        on_wait: &dyn Fn(),
+        on_wait: &dyn Fn(Option<&str>),
     ) -> anyhow::Result<(Self, bool)> {
         let base = Environment::base(root);
         let created = !files::real_dir(&base)?;
@@ -183,7 +197,7 @@ impl LockedLedger {
 
     /// Creates the folder of a named environment, with its `.gitignore`,
     /// unless it exists; says whether it did.
-    fn create_env_dir(&mut self) -> anyhow::Result<bool> {
+    pub(crate) fn create_env_dir(&mut self) -> anyhow::Result<bool> {
         if self.env.is_default() || files::real_dir(&self.ledger.dir)? {
             return Ok(false);
         }
@@ -258,7 +272,7 @@ impl LockedLedger {
         // A named environment's folder is made with its first release.
         self.create_env_dir()?;
         release.version = self.next_version()?;
-        release.previous_digest = self.newest().map(|v| self.digest(v)).transpose()?;
+        release.previous_digest = self.verified_link()?;
         let path = self.path(release.version);
         if std::fs::symlink_metadata(&path).is_ok() {
             bail!("`{}` already exists", path.display());
@@ -266,7 +280,54 @@ impl LockedLedger {
         let text = release.to_toml()?;
         self.own_change(|| self.scratch.write(&path, text.as_bytes()))?;
         self.ledger.versions.push(release.version);
+        *self.verified.borrow_mut() = Some(Verified {
+            version: release.version,
+            digest: file_digest(text.as_bytes()),
+        });
         Ok(())
+    }
+
+    /// The digest of the newest file, for the next release's link, once the
+    /// chain through it is verified (see [`chain`]); a broken link refuses.
+    pub(crate) fn verified_link(&self) -> anyhow::Result<Option<String>> {
+        let Some(newest) = self.newest() else {
+            return Ok(None);
+        };
+        if let Some(verified) = self.verified.borrow().as_ref()
+            && verified.version == newest
+        {
+            return Ok(Some(verified.digest.clone()));
+        }
+        let bytes = self.read_bytes(newest)?;
+        let digest = file_digest(&bytes);
+        let vouched = self
+            .cached
+            .as_ref()
+            .is_some_and(|c| c.version == newest && c.digest == digest);
+        if !(vouched && self.links_back(newest, &bytes)?)
+            && let Some(found) = chain::first_break(&self.ledger)?
+        {
+            return Err(chain::refusal(&self.ledger, &found));
+        }
+        *self.verified.borrow_mut() = Some(Verified {
+            version: newest,
+            digest: digest.clone(),
+        });
+        Ok(Some(digest))
+    }
+
+    /// Whether file `newest` (its `bytes`) links to the file before it, if kept.
+    fn links_back(&self, newest: u64, bytes: &[u8]) -> anyhow::Result<bool> {
+        let Some(before) = self.versions().iter().rev().nth(1) else {
+            return Ok(true);
+        };
+        if before + 1 != newest {
+            return Ok(true);
+        }
+        let link = self.parse(newest, bytes)?.previous_digest;
+        let mut walker = Walker::default();
+        walker.advance(before, Some(Walker::digests(&self.read_bytes(before)?)));
+        Ok(walker.check(newest, link.as_deref()).is_none())
     }
 
     /// Counts `version`, newer than any, as a release file written without
@@ -304,23 +365,76 @@ impl LockedLedger {
 
     /// Switches `.releases/current` to `release` atomically; returns whether it changed.
     pub(crate) fn switch_current(&self, release: &Release) -> anyhow::Result<bool> {
-        let slugs = self.slugs();
-        let mut text = format!(
-            "# The release this workspace runs; `cargo release-log sync` regenerates it.\n\
-             release = {}\n\n[executables]\n",
-            release.version
-        );
-        for exe in &release.code.slug.executables {
-            let path = slugs.path(exe);
-            let rel = path.strip_prefix(&self.base).unwrap_or(&path);
-            let value = toml_edit::Value::from(rel.display().to_string());
-            let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
+        match self.prepare_current(release)? {
+            Some(prepared) => {
+                self.put_current(prepared)?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        self.own_change(|| {
-            self.scratch
-                .write(&self.current_pointer_path(), text.as_bytes())
-        })
     }
+
+    /// `.releases/current` pointing at `release`, written and synced in the
+    /// scratch folder, one rename from replacing it ([`Self::put_current`]);
+    /// `None` when it already does. A `current` that is not a regular file
+    /// (a link or FIFO a clone committed) is refused: `sync` replaces it.
+    pub(crate) fn prepare_current(&self, release: &Release) -> anyhow::Result<Option<Prepared>> {
+        let path = self.current_pointer_path();
+        if let Ok(meta) = std::fs::symlink_metadata(&path)
+            && !meta.is_file()
+        {
+            let what = if meta.file_type().is_symlink() {
+                "is a symbolic link, which cargo release-log never follows"
+            } else {
+                "is not a regular file (a FIFO, device or folder)"
+            };
+            bail!(
+                "`{}` {what}; it is local state the tool writes (a clone may have committed \
+                 it): run `cargo release-log sync`, which replaces it",
+                path.display()
+            );
+        }
+        self.scratch.prepare(
+            &path,
+            current_text(&self.slugs(), &self.base, release).as_bytes(),
+        )
+    }
+
+    /// Puts a prepared `current` in place.
+    pub(crate) fn put_current(&self, prepared: Prepared) -> anyhow::Result<()> {
+        self.own_change(|| prepared.put())
+    }
+
+    /// Removes a `current` that is a link, FIFO or device (never a
+    /// folder, nor what a link points at), so that it can be written
+    /// again; says whether there was one.
+    pub(crate) fn remove_foreign_current(&self) -> anyhow::Result<bool> {
+        let path = self.current_pointer_path();
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                self.own_change(|| files::remove(&path))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// The text of `.releases/current` pointing at `release`, whose slugs are
+/// in `slugs` under the ledger's `base` folder.
+pub(crate) fn current_text(slugs: &SlugStore, base: &Path, release: &Release) -> String {
+    let mut text = format!(
+        "# The release this workspace runs; `cargo release-log sync` regenerates it.\n\
+         release = {}\n\n[executables]\n",
+        release.version
+    );
+    for exe in &release.code.slug.executables {
+        let path = slugs.path(exe);
+        let rel = path.strip_prefix(base).unwrap_or(&path);
+        let value = toml_edit::Value::from(rel.display().to_string());
+        let _ = writeln!(text, "{} = {value}", toml_key(&exe.name));
+    }
+    text
 }
 
 fn toml_key(name: &str) -> String {
@@ -374,7 +488,7 @@ mod tests {
     fn a_writer_leaves_an_index_that_matches_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let (mut ledger, _) =
-            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
+            LockedLedger::create(dir.path(), &Environment::default(), &|_| {}).unwrap();
         for _ in 0..3 {
             ledger.append(&mut release(&[])).unwrap();
         }
@@ -391,7 +505,7 @@ mod tests {
         let leftover = dir.path().join(DIR).join(".tmp-1234");
         fs::write(&leftover, "A=secret").unwrap();
         fs::remove_file(dir.path().join(DIR).join(index::INDEX)).unwrap();
-        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|_| {})
             .unwrap()
             .unwrap();
         assert!(!leftover.exists());
@@ -403,7 +517,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let releases = dir.path().join(DIR);
         let (mut ledger, _) =
-            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
+            LockedLedger::create(dir.path(), &Environment::default(), &|_| {}).unwrap();
         for _ in 0..3 {
             ledger.append(&mut release(&[])).unwrap();
         }
@@ -418,14 +532,14 @@ mod tests {
             .unwrap();
 
         // A checkout removes the newest file while a writer holds the lock.
-        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+        let ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|_| {})
             .unwrap()
             .unwrap();
         fs::remove_file(releases.join("v3.toml")).unwrap();
         drop(ledger);
         // No index claims v3; the next writer lists the folder and goes on.
         assert!(index::read(&releases).is_none_or(|(_, v)| !v.contains(3)));
-        let mut ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+        let mut ledger = LockedLedger::acquire(dir.path(), &Environment::default(), &|_| {})
             .unwrap()
             .unwrap();
         assert_eq!(ledger.versions().to_vec(), [1, 2]);
@@ -439,7 +553,7 @@ mod tests {
     fn numbers_and_chain() {
         let dir = tempfile::tempdir().unwrap();
         let (mut ledger, _) =
-            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
+            LockedLedger::create(dir.path(), &Environment::default(), &|_| {}).unwrap();
         for i in 0..3 {
             let mut r = release(&[("A", &i.to_string())]);
             ledger.append(&mut r).unwrap();
@@ -456,7 +570,7 @@ mod tests {
         // Pruning old files never brings their numbers back.
         ledger.remove(&[1, 2]).unwrap();
         drop(ledger);
-        let reopened = LockedLedger::acquire(dir.path(), &Environment::default(), &|| {})
+        let reopened = LockedLedger::acquire(dir.path(), &Environment::default(), &|_| {})
             .unwrap()
             .unwrap();
         assert_eq!(reopened.versions().to_vec(), [3]);
@@ -472,7 +586,7 @@ mod tests {
     fn current_is_the_newest_that_succeeded() {
         let dir = tempfile::tempdir().unwrap();
         let (mut ledger, _) =
-            LockedLedger::create(dir.path(), &Environment::default(), &|| {}).unwrap();
+            LockedLedger::create(dir.path(), &Environment::default(), &|_| {}).unwrap();
         assert!(ledger.current().unwrap().is_none());
         ledger.append(&mut release(&[])).unwrap();
         let mut failed = release(&[]);

@@ -5,12 +5,14 @@
 
 pub(crate) mod addons;
 mod build;
+pub(crate) mod chain;
+pub(crate) mod committed;
 pub(crate) mod config_vars;
 pub(crate) mod eligibility;
 pub(crate) mod environment;
 mod index;
 pub(crate) mod lock;
-mod locked;
+pub(crate) mod locked;
 pub(crate) mod manifests;
 mod provenance;
 pub(crate) mod release;
@@ -58,6 +60,10 @@ pub(crate) struct Ledger {
     env: Environment,
     /// Numbers of the release files present.
     versions: Versions,
+    /// Names that look like release files but are not (`v0.toml`,
+    /// `v04.toml`, a number past the largest a release can have), when
+    /// the folder was listed rather than indexed.
+    misnamed: Vec<String>,
 }
 
 impl Ledger {
@@ -73,6 +79,7 @@ impl Ledger {
             dir: env.dir(root),
             env: env.clone(),
             versions: Versions::default(),
+            misnamed: Vec::new(),
         }
     }
 
@@ -93,10 +100,9 @@ impl Ledger {
 
     /// Lists the folder `dir`: its release numbers, the temporary files
     /// older versions left in it, and its stamp from before the listing.
-    fn list_now(dir: &Path) -> anyhow::Result<(Versions, Vec<PathBuf>, Option<index::Stamp>)> {
+    fn list_now(dir: &Path) -> anyhow::Result<(Listing, Option<index::Stamp>)> {
         let stamp = index::Stamp::of(dir);
-        let (versions, leftovers) = list(dir)?;
-        Ok((versions, leftovers, stamp))
+        Ok((list(dir)?, stamp))
     }
 
     /// [`Ledger::open`], with the temporary files an interrupted older
@@ -124,17 +130,26 @@ impl Ledger {
             ledger.versions = versions;
             return Ok((ledger, Vec::new(), Some(stamp)));
         }
-        let created = index::ensure(dir);
-        let (versions, leftovers, stamp) = Self::list_now(dir)?;
-        if let (Some(stamp), false, true) = (stamp, created, leftovers.is_empty()) {
-            index::write(dir, stamp, &versions, false);
+        let created = index::ensure(dir) | chain::ensure(dir);
+        let (listing, stamp) = Self::list_now(dir)?;
+        if let (Some(stamp), false, true) = (stamp, created, listing.leftovers.is_empty()) {
+            index::write(dir, stamp, &listing.versions, false);
         }
-        ledger.versions = versions;
-        Ok((ledger, leftovers, stamp))
+        ledger.versions = listing.versions;
+        ledger.misnamed = listing.misnamed;
+        Ok((ledger, listing.leftovers, stamp))
     }
 
     pub(crate) fn versions(&self) -> &Versions {
         &self.versions
+    }
+
+    /// Files named like release files that are not (`v0.toml`, `v04.toml`,
+    /// `v18446744073709551615.toml`): no command reads them, `check`
+    /// names them. Known only when the folder was listed ([`Ledger::open_fresh`]
+    /// without the index).
+    pub(crate) fn misnamed(&self) -> &[String] {
+        &self.misnamed
     }
 
     pub(crate) fn newest(&self) -> Option<u64> {
@@ -200,16 +215,21 @@ impl Ledger {
     }
 
     /// `sha256:<hex>` of a release file's bytes, for the next release's chain link.
+    #[cfg(test)]
     pub(crate) fn digest(&self, version: u64) -> anyhow::Result<String> {
         Ok(file_digest(&self.read_bytes(version)?))
     }
 
-    fn current_pointer_path(&self) -> PathBuf {
+    pub(crate) fn current_pointer_path(&self) -> PathBuf {
         self.dir.join("current")
     }
 
     /// The release `.releases/current` points at, if it exists and reads.
     pub(crate) fn current_pointer(&self) -> Option<u64> {
+        // One a clone committed is not this clone's (see `committed`).
+        if committed::is_committed(&self.current_pointer_path()) {
+            return None;
+        }
         let bytes = files::read_bounded(&self.current_pointer_path(), files::MAX_FILE).ok()??;
         let table: toml::Table = toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
         table.get("release")?.as_integer()?.try_into().ok()
@@ -231,31 +251,61 @@ fn unusable(path: &Path, env: &Environment, version: u64) -> String {
     )
 }
 
-/// The numbers of the release files in `dir`, ascending, by listing it,
-/// and the temporary files older versions left there (regular files only:
-/// anything else is not theirs).
-fn list(dir: &Path) -> anyhow::Result<(Versions, Vec<PathBuf>)> {
+/// What listing a ledger folder finds.
+struct Listing {
+    /// The numbers of the release files, ascending.
+    versions: Versions,
+    /// The temporary files older versions left there (regular files only:
+    /// anything else is not theirs).
+    leftovers: Vec<PathBuf>,
+    /// Names like release files' that are not, sorted.
+    misnamed: Vec<String>,
+}
+
+/// Lists the folder `dir`.
+fn list(dir: &Path) -> anyhow::Result<Listing> {
     let mut versions = Vec::new();
     let mut leftovers = Vec::new();
+    let mut misnamed = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        if let Some(v) = name.to_str().and_then(release_file_version) {
+        let text = name.to_str();
+        if let Some(v) = text.and_then(release_file_version) {
             versions.push(v);
+        } else if let Some(text) = text.filter(|t| looks_like_a_release_file(t)) {
+            misnamed.push(text.to_owned());
         } else if files::is_legacy_temporary(&name) && files::is_regular_file(&entry.path()) {
             leftovers.push(entry.path());
         }
     }
     versions.sort_unstable();
-    Ok((versions.into_iter().collect(), leftovers))
+    misnamed.sort_unstable();
+    Ok(Listing {
+        versions: versions.into_iter().collect(),
+        leftovers,
+        misnamed,
+    })
 }
 
+/// The number of release file `name`: `v<N>.toml`, N from 1 to the
+/// largest a TOML integer holds, written without leading zeros. Any other
+/// name is not a release file, whatever it holds.
 fn release_file_version(name: &str) -> Option<u64> {
     let digits = name.strip_prefix('v')?.strip_suffix(".toml")?;
     if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    let version: u64 = digits.parse().ok()?;
+    // TOML integers are i64: a larger number could not be recorded in the file.
+    i64::try_from(version).is_ok().then_some(version)
+}
+
+/// Whether `name` is `v<digits>.toml`, as a release file's is.
+fn looks_like_a_release_file(name: &str) -> bool {
+    name.strip_prefix('v')
+        .and_then(|n| n.strip_suffix(".toml"))
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -266,9 +316,16 @@ mod tests {
     fn release_file_names() {
         assert_eq!(release_file_version("v1.toml"), Some(1));
         assert_eq!(release_file_version("v120.toml"), Some(120));
+        assert_eq!(
+            release_file_version("v9223372036854775807.toml"),
+            Some(i64::MAX as u64)
+        );
         for name in [
             "v0.toml",
             "v01.toml",
+            "v9223372036854775808.toml",
+            "v18446744073709551615.toml",
+            "v99999999999999999999999.toml",
             "v.toml",
             "v1.toml.tmp",
             "x1.toml",

@@ -320,7 +320,7 @@ impl Release {
                 );
             }
             Err(e) => {
-                return anyhow::anyhow!("{}", e.message().trim_end())
+                return anyhow::anyhow!("{}", printable(e.message().trim_end()))
                     .context(format!("not valid TOML{}", at_line(text, &e)));
             }
         };
@@ -330,11 +330,14 @@ impl Release {
             }
             Some(toml::Value::Integer(_)) => {}
             Some(other) => {
-                return anyhow::anyhow!("unknown release format `{other}` (expected {FORMAT})");
+                return anyhow::anyhow!(
+                    "unknown release format `{}` (expected {FORMAT})",
+                    printable(&other.to_string())
+                );
             }
             None => return anyhow::anyhow!("missing `format` field"),
         }
-        anyhow::anyhow!("{}", strict.message())
+        anyhow::anyhow!("{}", printable(strict.message()))
             .context(format!("invalid release file{}", at_line(text, strict)))
     }
 
@@ -385,12 +388,19 @@ impl Release {
                 );
             }
         }
-        jiff::Timestamp::from_str(&self.when)
-            .with_context(|| format!("`when = \"{}\"` is not an RFC 3339 time", self.when))?;
+        jiff::Timestamp::from_str(&self.when).with_context(|| {
+            format!(
+                "`when = \"{}\"` is not an RFC 3339 time",
+                printable(&self.when)
+            )
+        })?;
         for code in self.codes() {
             for exe in &code.slug.executables {
                 if !is_sha256(&exe.sha256) {
-                    bail!("executable `{}` has an invalid sha256", exe.name);
+                    bail!(
+                        "executable `{}` has an invalid sha256",
+                        printable(&exe.name)
+                    );
                 }
                 if !is_executable_name(&exe.name) {
                     bail!(
@@ -487,5 +497,7 @@ impl fmt::Display for Version {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -58,8 +58,10 @@ impl SlugStore {
                 );
             }
             // Best effort: without it the first run hashes the copy.
-            let _ =
-                files::overwrite_cache(&self.verified_path(&exe), files::stamp(&meta).as_bytes());
+            let _ = files::overwrite_cache(
+                &self.verified_path(&exe),
+                verified_stamp(&exe, &meta).as_bytes(),
+            );
         }
         Ok(exe)
     }
@@ -81,6 +83,23 @@ impl SlugStore {
         self.dir
             .join(&exe.sha256)
             .join(format!(".verified-{}", exe.name))
+    }
+
+    /// Whether `exe` is stored here as a regular file; an error names a
+    /// symbolic link on its path (at `slugs`, `slugs/<sha256>` or the file),
+    /// which is never followed.
+    pub(crate) fn is_stored(&self, exe: &Executable) -> anyhow::Result<bool> {
+        let path = self.path(exe);
+        let Some((dir, name)) = files::beneath::parent_of(&path)? else {
+            return Ok(false);
+        };
+        match dir.lstat(name) {
+            Ok(Some(entry)) if entry.kind == files::beneath::Kind::Link => {
+                bail!("{}", files::link_refused(&path))
+            }
+            Ok(entry) => Ok(entry.is_some_and(|e| e.kind == files::beneath::Kind::File)),
+            Err(e) => Err(e).with_context(|| format!("failed to look at `{}`", path.display())),
+        }
     }
 
     /// The executables of `slug` that are not stored here (a link in the
@@ -151,21 +170,25 @@ impl SlugStore {
     }
 
     /// Checks that the stored `exe` is a regular file whose bytes are those
-    /// recorded: what `run` starts is what was built. A full hash is done
-    /// once; its result is remembered beside the file by size, time and
-    /// inode, so later runs only stat it.
+    /// recorded: what `run` starts is what was built. No link on its path
+    /// is followed. A full hash is done once; its result is remembered
+    /// beside the file by the recorded digest and size and the file's
+    /// identity (size, times, inode, boot), so later runs only stat it: a
+    /// remembered stamp never vouches for other bytes, nor for another
+    /// digest.
     pub(crate) fn verify(&self, exe: &Executable) -> anyhow::Result<()> {
         let path = self.path(exe);
         let Some(file) = files::open_regular(&path)? else {
             bail!("`{}` is not stored", path.display());
         };
         let stamp_path = self.verified_path(exe);
-        let stamp = files::stamp(&file.metadata()?);
+        let stamp = verified_stamp(exe, &file.metadata()?);
         let remembered = files::read_bounded(&stamp_path, 1024).ok().flatten();
         if remembered.as_deref() == Some(stamp.as_bytes()) {
             return Ok(());
         }
-        let (sha256, size) = sha256_file(&path)?;
+        // The bytes of the file opened, not of whatever the path holds next.
+        let (sha256, size) = sha256_read(&file, &path)?;
         if sha256 != exe.sha256 || size != exe.size {
             bail!(
                 "`{}` was changed after it was stored: its sha256 is {sha256}, not {}; \
@@ -180,6 +203,17 @@ impl SlugStore {
     }
 }
 
+/// What a `.verified-<name>` file holds once the stored `exe` hashed to
+/// its record: the recorded digest and size, and the file's identity then.
+fn verified_stamp(exe: &Executable, meta: &std::fs::Metadata) -> String {
+    format!(
+        "verified {} {} {}",
+        exe.sha256,
+        exe.size,
+        files::stamp(meta)
+    )
+}
+
 /// A build's output opened to be stored: hashed and copied through one
 /// descriptor, so what is recorded is what is stored.
 #[derive(Debug)]
@@ -188,6 +222,8 @@ pub(crate) struct Output {
     file: std::fs::File,
     stamp: String,
     size: u64,
+    /// Its sha256, once hashed.
+    sha256: std::sync::OnceLock<String>,
 }
 
 impl Output {
@@ -204,6 +240,7 @@ impl Output {
             stamp: files::stamp(&meta),
             size: meta.len(),
             file,
+            sha256: std::sync::OnceLock::new(),
         })
     }
 
@@ -212,73 +249,27 @@ impl Output {
         &self.stamp
     }
 
-    /// The file's sha256, read from its start.
+    /// The file's sha256, read from its start (once).
     pub(crate) fn sha256(&self) -> anyhow::Result<String> {
         use std::io::Seek as _;
+        if let Some(sha256) = self.sha256.get() {
+            return Ok(sha256.clone());
+        }
         let mut file = &self.file;
         file.seek(std::io::SeekFrom::Start(0))
             .with_context(|| format!("failed to read `{}`", self.path.display()))?;
-        Ok(sha256_read(file, &self.path)?.0)
+        let sha256 = sha256_read(file, &self.path)?.0;
+        Ok(self.sha256.get_or_init(|| sha256).clone())
     }
 }
 
-/// The digests of the build outputs stored last, by path and stamp, kept
-/// in `.releases/.built` (local, ignored by git), so that an executable
-/// cargo did not rebuild is not hashed again, as git trusts its index for a
-/// file whose stamp did not change. Best effort: a file that cannot be read
-/// is no cache, one that cannot be written is not kept.
-#[derive(Debug, Default)]
-pub(crate) struct KnownDigests {
-    /// `(path, stamp, sha256)`.
-    entries: Vec<(String, String, String)>,
-}
-
-/// The known digests' file name in `.releases/`.
-pub(crate) const KNOWN_DIGESTS: &str = ".built";
-
-impl KnownDigests {
-    /// Reads the digests remembered in the ledger folder `dir`.
-    pub(crate) fn load(dir: &Path) -> Self {
-        let Ok(Some(bytes)) = files::read_bounded(&dir.join(KNOWN_DIGESTS), files::MAX_FILE) else {
-            return Self::default();
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        let entries = text
-            .lines()
-            .filter_map(|line| {
-                let (head, path) = line.split_once('\t')?;
-                let (sha256, stamp) = head.split_once(' ')?;
-                is_sha256(sha256).then(|| (path.to_owned(), stamp.to_owned(), sha256.to_owned()))
-            })
-            .collect();
-        Self { entries }
-    }
-
-    /// The digest of `output`, when it is known for its path and stamp.
-    pub(crate) fn get(&self, output: &Output) -> Option<String> {
-        let path = output.path.to_str()?;
-        self.entries
-            .iter()
-            .find(|(p, stamp, _)| p == path && *stamp == output.stamp)
-            .map(|(_, _, sha256)| sha256.clone())
-    }
-
-    /// Remembers `stored` (outputs with their digests) in the ledger folder
-    /// `dir`, in place of what was remembered.
-    pub(crate) fn save(dir: &Path, stored: &[(&Output, &str)]) {
-        let mut text = String::new();
-        for (output, sha256) in stored {
-            if let Some(path) = output.path.to_str().filter(|p| !p.contains(['\n', '\t'])) {
-                text.push_str(&format!("{sha256} {}\t{path}\n", output.stamp));
-            }
-        }
-        let _ = files::overwrite_cache(&dir.join(KNOWN_DIGESTS), text.as_bytes());
-    }
-}
-
-/// The hex sha256 and size of a file, streamed.
+/// The hex sha256 and size of regular file `path`, streamed; no link on
+/// its path under `.releases/` is followed.
 pub(crate) fn sha256_file(path: &Path) -> anyhow::Result<(String, u64)> {
-    sha256_read(fs::File::open(path)?, path)
+    let Some(file) = files::open_regular(path)? else {
+        bail!("`{}` does not exist", path.display());
+    };
+    sha256_read(file, path)
 }
 
 /// The hex sha256 and size of what `file` (named `path` in errors) holds from where it is.

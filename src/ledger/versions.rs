@@ -14,11 +14,16 @@ pub(crate) struct Versions {
 
 impl Versions {
     /// From runs of consecutive numbers, ascending; `None` when they
-    /// overlap, are out of order, or hold zero.
+    /// overlap, are out of order, or hold zero or a number past the largest
+    /// a release can have (a TOML integer, i64).
     pub(crate) fn from_runs(runs: impl IntoIterator<Item = (u64, u64)>) -> Option<Self> {
         let mut versions = Self::default();
         for (start, end) in runs {
-            if start == 0 || end < start || versions.last().is_some_and(|last| start <= last) {
+            if start == 0
+                || end < start
+                || i64::try_from(end).is_err()
+                || versions.last().is_some_and(|last| start <= last)
+            {
                 return None;
             }
             versions.push_run(start, end);
@@ -128,6 +133,7 @@ mod tests {
         assert!(Versions::from_runs([(3, 1)]).is_none());
         assert!(Versions::from_runs([(1, 3), (3, 4)]).is_none());
         assert!(Versions::from_runs([(5, 6), (1, 2)]).is_none());
+        assert!(Versions::from_runs([(1, u64::MAX)]).is_none());
         let v = Versions::from_runs([(1, 100_000)]).unwrap();
         assert_eq!(v.len(), 100_000);
         assert_eq!(v.iter().rev().nth(14), Some(99_986));

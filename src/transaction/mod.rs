@@ -8,14 +8,17 @@
 //! applies the tier's retention. No command knows where an environment's
 //! files live: the transaction and [`Environment`] do.
 
+mod journal;
 mod phase;
 mod read;
+mod recover;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 
 use crate::context::Context;
+use crate::crash;
 use crate::error::Error;
 use crate::ledger::config_vars::plain_vars;
 use crate::ledger::retention::{self, Pruned};
@@ -24,8 +27,10 @@ use crate::ledger::{
 };
 use crate::workspace::{EnvFile, Workspace};
 
+use journal::{Intent, Journal};
 pub(crate) use read::{env_state, require_current, unreadable_env};
 use read::{no_releases, other_environments_slugs};
+pub(crate) use recover::change_pending;
 
 /// A release about to be recorded: what the command decided, before the
 /// transaction assigns its number, time and chain link.
@@ -100,6 +105,11 @@ pub(crate) struct Transaction<'ws> {
     /// `[env]` of `.cargo/config.toml`: the default environment's plain vars.
     env_file: Option<EnvFile>,
     current: Option<Release>,
+    journal: Journal,
+    /// The change journaled, until it is applied or undone.
+    intent: Option<Intent>,
+    /// Whether the journaled change's release file was written.
+    recorded: bool,
 }
 
 impl<'ws> Transaction<'ws> {
@@ -108,15 +118,32 @@ impl<'ws> Transaction<'ws> {
     /// writes nothing.
     pub(crate) fn begin(ws: &'ws Workspace, ctx: &Context) -> crate::Result<Option<Self>> {
         match LockedLedger::acquire(ws.root(), ws.env(), ctx.lock_wait_hook())? {
-            Some(ledger) => Ok(Some(Self::with(ws, ledger)?)),
+            Some(ledger) => Ok(Some(Self::with(ws, ledger, ctx)?)),
             None => Ok(None),
         }
+    }
+
+    /// [`Transaction::begin`] for `sync`, the repair: a `.releases/current`
+    /// that is a link, FIFO or device (a clone may commit one) is removed
+    /// first, with a warning, so that it can be written again.
+    pub(crate) fn begin_repair(ws: &'ws Workspace, ctx: &Context) -> crate::Result<Option<Self>> {
+        let Some(ledger) = LockedLedger::acquire(ws.root(), ws.env(), ctx.lock_wait_hook())? else {
+            return Ok(None);
+        };
+        if ledger.remove_foreign_current()? {
+            ctx.warn(&format!(
+                "`{}current` was not a regular file (a link, FIFO or device); it was removed, \
+                 and is written again",
+                ws.env().folder()
+            ));
+        }
+        Ok(Some(Self::with(ws, ledger, ctx)?))
     }
 
     /// Takes the lock, creating the ledger and the environment's folder if needed.
     pub(crate) fn create(ws: &'ws Workspace, ctx: &Context) -> crate::Result<(Self, bool)> {
         let (ledger, created) = LockedLedger::create(ws.root(), ws.env(), ctx.lock_wait_hook())?;
-        Ok((Self::with(ws, ledger)?, created))
+        Ok((Self::with(ws, ledger, ctx)?, created))
     }
 
     /// Takes the lock of a ledger that has a current release, and makes
@@ -134,6 +161,8 @@ impl<'ws> Transaction<'ws> {
             return Err(no_releases(ws, &[]));
         };
         tx.ensure_runs_current()?;
+        // A forked or changed ledger is refused before any work is done on it.
+        tx.ledger.verified_link()?;
         Ok(tx)
     }
 
@@ -157,16 +186,23 @@ impl<'ws> Transaction<'ws> {
         }
     }
 
-    fn with(ws: &'ws Workspace, ledger: LockedLedger) -> crate::Result<Self> {
+    /// The transaction on `ledger`, once the change a killed command left
+    /// in progress is finished or undone.
+    fn with(ws: &'ws Workspace, ledger: LockedLedger, ctx: &Context) -> crate::Result<Self> {
         let env_file = ws.env_file()?;
         let current = ledger.current()?;
         ws.note_recorded_team(current.as_ref().and_then(|c| c.team.clone()));
-        Ok(Self {
+        let mut tx = Self {
             ws,
             ledger,
             env_file,
             current,
-        })
+            journal: Journal::of(ws.root()),
+            intent: None,
+            recorded: false,
+        };
+        tx.recover(ctx)?;
+        Ok(tx)
     }
 
     /// The ledger, locked.
@@ -201,6 +237,7 @@ impl<'ws> Transaction<'ws> {
     /// `[env]`, then `current` switched to it (finishing an interrupted change).
     pub(crate) fn apply_current(&mut self) -> crate::Result<()> {
         let current = self.require_current()?.clone();
+        crate::ledger::config_vars::check_release(current.version, &current.config)?;
         let mut switch = || -> anyhow::Result<()> {
             if let Some(env) = &mut self.env_file {
                 env.set_vars(&current.config)?;
@@ -271,6 +308,11 @@ impl<'ws> Transaction<'ws> {
         let hooks = ws.hooks()?.clone();
         // Never write a file that would be refused when read back.
         release.validate()?;
+        crate::ledger::config_vars::check_limits(&release.config)?;
+        if hooks.any() {
+            // The release's commands would get its config: refused now, not once recorded.
+            ws.refuse_risky_env(release.config.keys())?;
+        }
         let previous = self.current.clone();
         let phase_failure = self.release_phase(ctx, &mut release, &hooks, remote)?;
         if release.succeeded()
@@ -287,24 +329,7 @@ impl<'ws> Transaction<'ws> {
         } else {
             BTreeSet::new()
         };
-        self.ledger.append(&mut release)?;
-        if release.succeeded() {
-            let mut switch = || -> anyhow::Result<()> {
-                if let Some(env) = &mut self.env_file {
-                    env.save(self.ledger.scratch())?;
-                }
-                self.ledger.switch_current(&release)?;
-                Ok(())
-            };
-            switch().with_context(|| {
-                format!(
-                    "v{} was recorded, but the workspace was not switched to it; \
-                     run `cargo release-log sync` to finish",
-                    release.version
-                )
-            })?;
-            self.current = Some(release.clone());
-        }
+        self.record(&mut release)?;
         let others = || Ok(others.clone());
         let pruned = retention::apply(&mut self.ledger, tier, remote, keep_slugs, &others)
             .with_context(|| {
@@ -334,6 +359,56 @@ impl<'ws> Transaction<'ws> {
             self.check_health(ctx, &release, previous, argv, &hooks)?;
         }
         Ok(Committed { release, pruned })
+    }
+
+    /// Writes `release` as the next release file and, if it succeeded,
+    /// switches the workspace to it (`[env]` first, `current` last); a
+    /// failed one leaves nothing in the workspace. The change is journaled
+    /// first, and everything it writes is prepared before the release file
+    /// (a link, a FIFO or a full disk refuses it then): after the release
+    /// file, only renames remain, and the next command finishes them if
+    /// this one is killed.
+    fn record(&mut self, release: &mut Release) -> crate::Result<()> {
+        // A named environment's folder is made with its first release.
+        self.ledger.create_env_dir()?;
+        release.version = self.ledger.next_version()?;
+        let (env, current) = if release.succeeded() {
+            let env = match &mut self.env_file {
+                Some(env) => env.prepare(self.ledger.scratch())?,
+                None => None,
+            };
+            (env, self.ledger.prepare_current(release)?)
+        } else {
+            (None, None)
+        };
+        self.begin_journal(&[])?;
+        self.ledger.append(release)?;
+        self.recorded = true;
+        crash::point("recorded");
+        if !release.succeeded() {
+            self.undo_journaled()?;
+            return Ok(());
+        }
+        let switch = || -> anyhow::Result<()> {
+            if let Some(env) = env {
+                env.put()?;
+                crash::point("env-written");
+            }
+            if let Some(current) = current {
+                self.ledger.put_current(current)?;
+                crash::point("switched");
+            }
+            self.end_journal()
+        };
+        switch().with_context(|| {
+            format!(
+                "v{} was recorded, but the workspace was not switched to it; the next \
+                 command finishes that, or run `cargo release-log sync`",
+                release.version
+            )
+        })?;
+        self.current = Some(release.clone());
+        Ok(())
     }
 
     /// The release `draft` describes, as it will be written: by whom and

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::Error;
-use crate::files::{self, Scratch};
+use crate::files::{self, Prepared, Scratch};
 use crate::ledger::config_vars::{is_var_name, plain_vars};
 use crate::ledger::{ConfigVar, ConfigVars, VarValue};
 use crate::text::printable;
@@ -60,6 +60,11 @@ impl EnvFile {
                 .with_context(|| format!("`{}` is not UTF-8 text", path.display()))?,
             None => String::new(),
         };
+        Self::parse(path, original)
+    }
+
+    /// The file at `path` from its text `original`.
+    fn parse(path: PathBuf, original: String) -> anyhow::Result<Self> {
         // A BOM and CRLF line endings (an editor on Windows) are kept as found.
         let text = original.strip_prefix('\u{feff}').unwrap_or(&original);
         let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
@@ -204,22 +209,54 @@ impl EnvFile {
 
     /// Writes the file atomically if its text changed; returns whether it did.
     pub(crate) fn save(&mut self, scratch: &Scratch) -> anyhow::Result<bool> {
-        let mut text = self.doc.to_string();
-        if self.crlf {
-            text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        match self.prepare(scratch)? {
+            Some(prepared) => {
+                prepared.put()?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        if self.bom {
-            text.insert(0, '\u{feff}');
-        }
+    }
+
+    /// The file's new text written and synced in the scratch folder, one
+    /// rename from replacing it; `None` when its text did not change. The
+    /// text counts as saved from here on: put it in place, or load the file again.
+    pub(crate) fn prepare(&mut self, scratch: &Scratch) -> anyhow::Result<Option<Prepared>> {
+        let text = self.text();
         if text == self.original {
-            return Ok(false);
+            return Ok(None);
         }
         if let Some(dir) = self.path.parent() {
             files::create_real_dir(dir)?;
         }
-        scratch.write(&self.path, text.as_bytes())?;
+        let prepared = scratch.prepare(&self.path, text.as_bytes())?;
         self.original = text;
-        Ok(true)
+        Ok(prepared)
+    }
+
+    /// The file's text as it is saved: in the line endings found, with
+    /// the byte order mark found.
+    fn text(&self) -> String {
+        let mut text = self.doc.to_string();
+        if self.crlf {
+            let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+            // A line break in a multi-line string is part of its value:
+            // where one is a lone LF, the file keeps the LF endings
+            // `toml_edit` writes rather than change a value.
+            // (Compared as debug text, in which `nan` equals itself.)
+            let values = |text: &str| {
+                toml::from_str::<toml::Table>(text)
+                    .ok()
+                    .map(|table| format!("{table:?}"))
+            };
+            if values(&crlf) == values(&text) {
+                text = crlf;
+            }
+        }
+        if self.bom {
+            text.insert(0, '\u{feff}');
+        }
+        text
     }
 }
 
@@ -269,10 +306,10 @@ fn entry_var(item: &Item) -> anyhow::Result<ConfigVar> {
 fn new_entry(var: &ConfigVar) -> Item {
     let value = var.plain_value().unwrap_or_default();
     if var.options().is_empty() {
-        return toml_edit::value(value);
+        return Item::Value(string(value));
     }
     let mut table = toml_edit::InlineTable::new();
-    table.insert("value", value.into());
+    table.insert("value", string(value));
     for option in var.options() {
         table.insert(option, true.into());
     }
@@ -287,9 +324,9 @@ fn set_entry(item: &mut Item, var: &ConfigVar) {
     match item.as_table_like_mut() {
         Some(table) => {
             match table.get_mut("value").and_then(Item::as_value_mut) {
-                Some(slot) => replace_keeping_decor(slot, Value::from(value)),
+                Some(slot) => replace_keeping_decor(slot, string(value)),
                 None => {
-                    table.insert("value", toml_edit::value(value));
+                    table.insert("value", Item::Value(string(value)));
                 }
             }
             for (key, on) in [("force", var.force), ("relative", var.relative)] {
@@ -316,6 +353,33 @@ fn set_entry(item: &mut Item, var: &ConfigVar) {
     if let (true, Item::Value(Value::InlineTable(table))) = (reshaped, item) {
         table.fmt();
     }
+}
+
+/// `value` as a TOML string on one line: a line break is written `\n`,
+/// never as a multi-line string, whose line breaks are part of the value
+/// and would change with the file's line endings.
+fn string(value: &str) -> Value {
+    if !value.contains(['\n', '\r']) {
+        return Value::from(value);
+    }
+    let mut quoted = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c if c.is_control() && c <= '\u{7f}' => {
+                quoted.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    let mut string = quoted.parse().unwrap_or_else(|_| Value::from(value));
+    string.decor_mut().clear();
+    string
 }
 
 fn replace_keeping_decor(slot: &mut Value, mut new: Value) {
@@ -358,5 +422,7 @@ pub(crate) fn check_name(name: &str) -> crate::Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use cargo_metadata::{Dependency, DependencyKind, Metadata, Package};
-use fs_err as fs;
 use serde::Deserialize;
+
+use super::cargo_files::{self, MAX_CARGO_LOCK};
 
 use crate::ledger::Addon;
 use crate::ledger::addons::IndirectMove;
@@ -27,15 +27,14 @@ struct LockedPackage {
     dependencies: Vec<String>,
 }
 
-/// Reads `Cargo.lock` at the workspace root; a missing file resolves nothing.
+/// Reads `Cargo.lock` at the workspace root, refused unless it is a
+/// regular file of at most [`MAX_CARGO_LOCK`] bytes; a missing file
+/// resolves nothing.
 fn read_lock(root: &Path) -> anyhow::Result<LockFile> {
     let path = root.join("Cargo.lock");
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            toml::from_str(&text).with_context(|| format!("failed to parse `{}`", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile::default()),
-        Err(e) => Err(e.into()),
+    match cargo_files::read_text(&path, MAX_CARGO_LOCK, Some(root))? {
+        Some(text) => cargo_files::parse(&path, &text),
+        None => Ok(LockFile::default()),
     }
 }
 

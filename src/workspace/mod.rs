@@ -1,5 +1,6 @@
 //! The workspace a command is about: its root, name and tier, and what is read from it.
 
+mod cargo_files;
 pub(crate) mod env_config;
 pub(crate) mod git;
 pub(crate) mod lockfile;
@@ -10,6 +11,7 @@ mod settings;
 
 use std::cell::OnceCell;
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use cargo_metadata::{Metadata, MetadataCommand};
@@ -17,7 +19,10 @@ use cargo_metadata::{Metadata, MetadataCommand};
 use crate::error::Error;
 use crate::ledger::remote::RemoteStore;
 use crate::ledger::{Addon, Environment, Tier};
+use crate::process::{ProcessBuilder, Running};
 use crate::secrets::SecretStore;
+
+use cargo_files::CargoReads;
 
 pub(crate) use env_config::EnvFile;
 use secrets::TeamState;
@@ -51,9 +56,11 @@ pub struct Workspace {
     slugs: Result<(Option<String>, Option<usize>), String>,
     /// The slug store, opened on first use.
     remote: OnceCell<RemoteStore>,
+    /// What the root manifest says cargo reads besides it.
+    cargo_reads: CargoReads,
     metadata: OnceCell<Metadata>,
     /// `cargo metadata` started early, not read yet.
-    pending: std::cell::RefCell<Option<std::process::Child>>,
+    pending: std::cell::RefCell<Option<Running>>,
     /// `git config user.email` started early, not read yet.
     pending_user: std::cell::RefCell<Option<std::process::Child>>,
     /// Where secret values are kept.
@@ -78,7 +85,7 @@ impl Workspace {
                 manifest_path.display()
             )));
         }
-        if !manifest_path.is_file() {
+        if !manifest_path.exists() {
             return Err(Error::InvalidInput(format!(
                 "the manifest path `{}` does not exist",
                 manifest_path.display()
@@ -95,8 +102,8 @@ impl Workspace {
     }
 
     fn load(manifest: PathBuf) -> crate::Result<Self> {
-        let (manifest_path, manifest) =
-            root::workspace_manifest(&manifest).context("could not read the Cargo workspace")?;
+        // Its errors name the manifest and what is wrong with it.
+        let (manifest_path, manifest) = root::workspace_manifest(&manifest)?;
         let root = manifest_path
             .parent()
             .with_context(|| format!("`{}` has no folder", manifest_path.display()))?
@@ -127,6 +134,7 @@ impl Workspace {
             hooks: Ok(Hooks::default()),
             slugs: Ok((None, None)),
             remote: OnceCell::new(),
+            cargo_reads: CargoReads::of(&manifest),
             metadata: OnceCell::new(),
             pending: Default::default(),
             pending_user: Default::default(),
@@ -305,13 +313,9 @@ impl Workspace {
         if self.metadata.get().is_some() || self.pending.borrow().is_some() {
             return;
         }
-        let mut cmd = self.metadata_command().cargo_command();
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        // Failing to start is reported when the members are read.
-        if let Ok(child) = cmd.spawn() {
-            *self.pending.borrow_mut() = Some(child);
+        // Failing to start, or a file refused, is reported when the members are read.
+        if let Ok(running) = self.start_metadata() {
+            *self.pending.borrow_mut() = Some(running);
         }
     }
 
@@ -330,41 +334,50 @@ impl Workspace {
         git::acting_user(self.pending_user.borrow_mut().take())
     }
 
-    fn metadata_command(&self) -> MetadataCommand {
-        let mut cmd = MetadataCommand::new();
-        cmd.no_deps().manifest_path(&self.manifest_path);
-        cmd
+    /// Starts `cargo metadata --no-deps` in the workspace root, once the
+    /// files it reads there are known to be regular files within their
+    /// limits, in a process group of its own. Failing to start it names
+    /// the command.
+    fn start_metadata(&self) -> anyhow::Result<Running> {
+        // Its errors name the file and what is wrong with it.
+        self.cargo_reads.check(&self.root, &self.manifest_path)?;
+        ProcessBuilder::cargo()
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--manifest-path",
+            ])
+            .arg(&self.manifest_path)
+            .cwd(&self.root)
+            .start(MAX_METADATA_OUTPUT)
     }
 
+    /// The members, as `cargo metadata` says: the run started early, else a
+    /// new one; either is stopped after [`METADATA_TIMEOUT`].
     fn read_metadata(&self) -> anyhow::Result<Metadata> {
-        let failed = |stderr: &str| {
-            anyhow::anyhow!("{}", stderr.trim().trim_start_matches("error: ").to_owned())
-                .context("could not read the members of the Cargo workspace")
+        let context = "could not read the members of the Cargo workspace";
+        let pending = self.pending.borrow_mut().take();
+        let running = match pending {
+            Some(running) => running,
+            None => self.start_metadata()?,
         };
-        if let Some(child) = self.pending.borrow_mut().take() {
-            let output = child
-                .wait_with_output()
-                .context("failed to wait for `cargo metadata`")?;
-            if !output.status.success() {
-                return Err(failed(&String::from_utf8_lossy(&output.stderr)));
-            }
-            let text = String::from_utf8_lossy(&output.stdout);
-            let json = text
-                .lines()
-                .find(|l| l.starts_with('{'))
-                .unwrap_or_default();
-            return MetadataCommand::parse(json)
-                .context("could not read the members of the Cargo workspace");
+        let output = running.finish(METADATA_TIMEOUT).context(context)?;
+        if !output.status.success() {
+            return Err(anyhow::anyhow!("{}", cargo_said(&output.stderr)).context(context));
         }
-        self.metadata_command().exec().map_err(|e| match e {
-            cargo_metadata::Error::CargoMetadata { stderr } => failed(&stderr),
-            other => anyhow::Error::new(other)
-                .context("could not read the members of the Cargo workspace"),
-        })
+        let text = String::from_utf8_lossy(&output.stdout);
+        let json = text
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        MetadataCommand::parse(json).context(context)
     }
 
     /// The files an add-on change may edit: every member's `Cargo.toml`,
-    /// the root one, and `Cargo.lock`.
+    /// the root one, and `Cargo.lock`; refused unless each is a regular
+    /// file within its limit.
     pub(crate) fn manifests(&self) -> anyhow::Result<Vec<PathBuf>> {
         let mut paths: Vec<PathBuf> = self
             .metadata()?
@@ -376,6 +389,7 @@ impl Workspace {
         paths.push(self.root.join("Cargo.lock"));
         paths.sort();
         paths.dedup();
+        cargo_files::check_all(&self.root, &paths)?;
         Ok(paths)
     }
 
@@ -423,14 +437,39 @@ impl Workspace {
     }
 }
 
+/// How long `cargo metadata --no-deps` may run: it answers in well under
+/// a second, but waits while another cargo holds a lock it needs.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The most `cargo metadata --no-deps` may print: a workspace of thousands
+/// of members is described in tens of megabytes.
+const MAX_METADATA_OUTPUT: usize = 128 << 20;
+
+/// What cargo printed on stderr, for an error: escaped, each line cut
+/// short, the first lines only (it quotes the files it cannot parse).
+fn cargo_said(stderr: &[u8]) -> String {
+    const MAX_LINES: usize = 20;
+    let text = String::from_utf8_lossy(stderr);
+    let text = text.trim();
+    let mut lines: Vec<String> = text
+        .trim_start_matches("error: ")
+        .lines()
+        .take(MAX_LINES)
+        .map(|line| cargo_files::excerpt(line, 120))
+        .collect();
+    if text.lines().nth(MAX_LINES).is_some() {
+        lines.push("…".to_owned());
+    }
+    lines.join("\n")
+}
+
 /// What was started in the background and not read is stopped with the workspace.
 impl Drop for Workspace {
     fn drop(&mut self) {
-        for pending in [self.pending.get_mut(), self.pending_user.get_mut()] {
-            if let Some(mut child) = pending.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        // A pending `cargo metadata` stops itself when dropped.
+        if let Some(mut child) = self.pending_user.get_mut().take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

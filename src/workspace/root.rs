@@ -3,14 +3,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use fs_err as fs;
+
+use super::cargo_files::{self, MAX_CARGO_TOML};
+use crate::text::printable;
 
 /// The manifest a command started in `dir` is about: the nearest `Cargo.toml`
-/// in `dir` or above it (cargo's `find_root_manifest_for_wd`).
+/// in `dir` or above it (cargo's `find_root_manifest_for_wd`). One that is
+/// not a regular file is found too, to be refused when it is read.
 pub(crate) fn manifest_above(dir: &Path) -> anyhow::Result<PathBuf> {
     for ancestor in dir.ancestors() {
         let manifest = ancestor.join("Cargo.toml");
-        if manifest.is_file() {
+        if manifest.exists() {
             return Ok(manifest);
         }
     }
@@ -50,7 +53,7 @@ pub(crate) fn workspace_manifest(manifest: &Path) -> anyhow::Result<(PathBuf, to
             break;
         }
         let candidate = ancestor.join("Cargo.toml");
-        if !candidate.is_file() {
+        if !candidate.exists() {
             continue;
         }
         let candidate_table = read_manifest(&candidate)?;
@@ -79,9 +82,17 @@ fn is_excluded(ws: &toml::Value, root: &Path, manifest: &Path) -> bool {
     under("exclude") && !under("members")
 }
 
+/// A manifest as cargo would read it, but refused when it is not a regular
+/// file of at most [`MAX_CARGO_TOML`] bytes within its own folder.
 fn read_manifest(path: &Path) -> anyhow::Result<toml::Table> {
-    let text = fs::read_to_string(path)?;
-    toml::from_str(&text).with_context(|| format!("failed to parse `{}`", path.display()))
+    let text =
+        cargo_files::read_text(path, MAX_CARGO_TOML, Some(parent(path)))?.with_context(|| {
+            format!(
+                "`{}` does not exist",
+                printable(&path.display().to_string())
+            )
+        })?;
+    cargo_files::parse(path, &text)
 }
 
 fn parent(path: &Path) -> &Path {
@@ -91,6 +102,7 @@ fn parent(path: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fs_err as fs;
 
     fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
         let path = root.join(rel);

@@ -225,7 +225,28 @@ impl Workspace {
     /// records under `team`'s key: anyone can seal a value to the
     /// recipients' public keys, but only a recipient can fingerprint one, so
     /// a value swapped in a release file is refused, never run.
+    ///
+    /// Whatever starts a program with a release's config, or prints it for
+    /// a shell, gets it here: a var that changes how programs start is
+    /// refused unless `allow-env` names it, and values over the limits are
+    /// refused, whoever wrote the release file.
     pub fn environment(
+        &self,
+        config: &ConfigVars,
+        team: Option<&crate::ledger::Team>,
+    ) -> crate::Result<Vec<(String, String)>> {
+        self.refuse_risky_env(config.keys())?;
+        let vars = self.values(config, team)?;
+        // What the program gets: secrets' values too.
+        crate::ledger::config_vars::check_sizes(
+            vars.iter()
+                .map(|(name, value)| (name.as_str(), value.len())),
+        )?;
+        Ok(vars)
+    }
+
+    /// The values of [`Workspace::environment`], unchecked.
+    fn values(
         &self,
         config: &ConfigVars,
         team: Option<&crate::ledger::Team>,

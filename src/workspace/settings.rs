@@ -1,5 +1,8 @@
-//! The manifest's release-log settings: tier, `promote-from`, slugs, the commands a release runs.
+//! The manifest's release-log settings: tier, `promote-from`, slugs, the
+//! commands a release runs, the risky config vars it may set.
 
+use crate::error::Error;
+use crate::ledger::config_vars::is_var_name;
 use crate::ledger::{Environment, Tier};
 
 /// The release-log settings of the root manifest, as one environment sees them.
@@ -61,6 +64,13 @@ pub(crate) struct Hooks {
     pub(crate) health_retries: u32,
     /// `post-release`: runs after every recorded release.
     pub(crate) post_release: Option<Vec<String>>,
+}
+
+impl Hooks {
+    /// Whether any command runs with a release's config vars.
+    pub(crate) fn any(&self) -> bool {
+        self.release_command.is_some() || self.health_check.is_some() || self.post_release.is_some()
+    }
 }
 
 impl Default for Hooks {
@@ -205,4 +215,182 @@ pub(super) fn read_secret_recipients(settings: &Settings<'_>) -> Result<Vec<Stri
     };
     crate::secrets::team::check_recipients(&keys).map_err(|e| format!("`{name}`: {e}"))?;
     Ok(keys)
+}
+
+/// Whether config var `name` changes how programs start rather than what
+/// they do: the dynamic loader's variables (`LD_*`, `DYLD_*`), the ones a
+/// shell reads at start (`BASH_ENV`, `ENV`, `PROMPT_COMMAND`, `IFS`, …),
+/// `PATH`, and those that make git or cargo run another program. A release
+/// records them, but nothing starts a program with them, or prints them for
+/// a shell, unless `allow-env` names them.
+pub(crate) fn is_risky(name: &str) -> bool {
+    const NAMES: [&str; 17] = [
+        "PATH",
+        "IFS",
+        "ENV",
+        "BASH_ENV",
+        "PROMPT_COMMAND",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_ASKPASS",
+        "GIT_EXEC_PATH",
+        "GIT_PROXY_COMMAND",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_HOME",
+    ];
+    const PREFIXES: [&str; 4] = ["LD_", "DYLD_", "GIT_CONFIG", "CARGO_BUILD_"];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// `allow-env`: the risky config vars ([`is_risky`]) the workspace lets a
+/// release apply, by name or by a prefix ending in `*` (`"DYLD_*"`); empty
+/// without the setting.
+pub(super) fn read_allow_env(settings: &Settings<'_>) -> Result<Vec<String>, String> {
+    let Some((value, name)) = settings.get("allow-env") else {
+        return Ok(Vec::new());
+    };
+    let names: Option<Vec<String>> = value
+        .as_array()
+        .and_then(|a| a.iter().map(|n| n.as_str().map(str::to_owned)).collect());
+    match names {
+        Some(names)
+            if names
+                .iter()
+                .all(|n| is_var_name(n.strip_suffix('*').unwrap_or(n))) =>
+        {
+            Ok(names)
+        }
+        _ => Err(format!(
+            "`{name}`: expected an array of config var names, like [\"PATH\", \"DYLD_*\"], \
+             found {value}"
+        )),
+    }
+}
+
+impl super::Workspace {
+    /// Refuses a risky config var ([`is_risky`]) among `names` that
+    /// `allow-env` does not name: `run`, `--shell` and the commands a
+    /// release runs start nothing with it. The message names the var and
+    /// the setting that allows it.
+    pub(crate) fn refuse_risky_env<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> crate::Result<()> {
+        match self.risky_not_allowed(names)?.first() {
+            None => Ok(()),
+            Some(name) => Err(Error::InvalidInput(format!(
+                "config var `{name}` changes how programs start, so it is not applied unless \
+                 the workspace allows it: add `allow-env = [\"{name}\"]` to {}",
+                self.settings_section()
+            ))),
+        }
+    }
+
+    /// The risky config vars among `names` that `allow-env` does not name.
+    pub(crate) fn risky_not_allowed<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> crate::Result<Vec<String>> {
+        let settings = Settings {
+            table: self.settings.as_ref(),
+            env: &self.env,
+        };
+        let allowed = read_allow_env(&settings).map_err(|e| {
+            Error::InvalidSetting(format!(
+                "invalid {e} in `{}`",
+                self.manifest_path().display()
+            ))
+        })?;
+        let allows = |name: &str| {
+            allowed.iter().any(|a| match a.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => a == name,
+            })
+        };
+        Ok(names
+            .into_iter()
+            .filter(|name| is_risky(name) && !allows(name))
+            .cloned()
+            .collect())
+    }
+
+    /// Where the release-log settings go, as a message names it.
+    pub(crate) fn settings_section(&self) -> String {
+        match &self.settings {
+            Some((_, section)) => format!("`[{section}.metadata.release-log]` in Cargo.toml"),
+            None => "`[workspace.metadata.release-log]` (or `[package.metadata.release-log]`) \
+                     in Cargo.toml"
+                .to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risky_names() {
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "LD_AUDIT",
+            "DYLD_INSERT_LIBRARIES",
+            "BASH_ENV",
+            "ENV",
+            "PROMPT_COMMAND",
+            "PATH",
+            "IFS",
+            "GIT_SSH_COMMAND",
+            "GIT_CONFIG_COUNT",
+            "RUSTC_WRAPPER",
+        ] {
+            assert!(is_risky(name), "{name}");
+        }
+        for name in [
+            "DATABASE_URL",
+            "PORT",
+            "GIT_SHA",
+            "ENVIRONMENT",
+            "MY_PATH",
+            "RUST_LOG",
+        ] {
+            assert!(!is_risky(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn allow_env_takes_names_and_prefixes() {
+        let read = |text: &str| {
+            let table: toml::Table = toml::from_str(text).unwrap();
+            let pair = (table, "workspace");
+            let env = Environment::default();
+            read_allow_env(&Settings {
+                table: Some(&pair),
+                env: &env,
+            })
+        };
+        assert_eq!(read("").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            read("allow-env = [\"PATH\", \"DYLD_*\"]").unwrap(),
+            ["PATH", "DYLD_*"]
+        );
+        for bad in [
+            "allow-env = \"PATH\"",
+            "allow-env = [\"A B\"]",
+            "allow-env = [1]",
+        ] {
+            assert!(
+                read(bad)
+                    .unwrap_err()
+                    .starts_with("`workspace.metadata.release-log.allow-env`: expected"),
+                "{bad}"
+            );
+        }
+    }
 }

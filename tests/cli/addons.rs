@@ -420,16 +420,7 @@ impl Drop for KillGroup {
 /// Cargo.lock in any clone.
 #[test]
 fn crates_beneath_the_addons_are_named_when_they_move() {
-    let p = Project::with_crates(
-        REGISTRY,
-        &[
-            (
-                "Cargo.toml",
-                "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
-            ),
-            ("src/main.rs", "fn main() {}\n"),
-        ],
-    );
+    let p = Project::with_registry();
     p.ok(&["deploy"]);
     p.ok(&["addons:add", "memstore"]);
     let v2 = p.read(".releases/v2.toml");

@@ -19,16 +19,7 @@ fn on(p: &Project, dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn another_machine_hears_every_missing_piece_and_the_command_that_helps() {
-    let p = Project::with_crates(
-        REGISTRY,
-        &[
-            (
-                "Cargo.toml",
-                "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
-            ),
-            ("src/main.rs", "fn main() {}\n"),
-        ],
-    );
+    let p = Project::with_registry();
     p.ok(&["deploy"]);
     p.ok(&["config", "set", "--secret", "API_KEY=k1", "DB_PASSWORD=p1"]);
     p.ok(&["config", "set", "OTHER_TOKEN=t1"]);

@@ -367,10 +367,14 @@ fn a_ledger_from_before_environments_keeps_working_unchanged() {
     assert!(!p.exists(".releases/environments"));
     let after = p.snapshot_files();
     for (path, bytes) in &before {
-        if path.starts_with(".releases/v") || path.starts_with(".releases/.git") {
+        if path.starts_with(".releases/v") || path == ".releases/.gitattributes" {
             assert_eq!(after.get(path), Some(bytes), "{path} changed");
         }
     }
+    // The ignores a newer version needs are added at the end, nothing else changes.
+    let gitignore = &after[".releases/.gitignore"];
+    assert!(gitignore.starts_with(&before[".releases/.gitignore"]));
+    assert!(String::from_utf8_lossy(gitignore).ends_with("/.journal/\n"));
 }
 
 #[cfg(unix)]

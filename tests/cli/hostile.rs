@@ -59,13 +59,16 @@ fn links_out_of_the_workspace_are_refused_and_nothing_outside_changes() {
 
     // `.releases/current` leads outside.
     symlink(&victim, &p.path(".releases/current"));
-    for args in [&["config", "set", "B=2"][..], &["sync"], &["rollback"]] {
+    for args in [&["config", "set", "B=2"][..], &["rollback"]] {
         let run = p.run(args);
         assert_ne!(run.code, 0, "{run}");
         assert!(run.stderr.contains("is a symbolic link"), "{run}");
+        assert!(run.stderr.contains("run `cargo release-log sync`"), "{run}");
     }
-    fs::remove_file(p.path(".releases/current")).unwrap();
-    p.ok(&["sync"]);
+    // `sync` replaces the link itself, never what it points at.
+    let sync = ok(&p, &["sync"]);
+    assert!(sync.stderr.contains("was not a regular file"), "{sync}");
+    assert!(!p.path(".releases/current").is_symlink());
 
     // The lock file leads outside (to a file not there yet).
     let ghost = sentinel.dir.join("created-by-the-lock");

@@ -234,5 +234,9 @@ fn values_have_a_size_limit() {
     let big = format!("BIG={}", "x".repeat(40 * 1024));
     let run = refused(&p, &["config", "set", &big]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("holds at most 32 KiB"), "{run}");
+    assert!(
+        run.stderr
+            .contains("a config value is at most 32,768 bytes"),
+        "{run}"
+    );
 }

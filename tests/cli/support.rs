@@ -54,6 +54,21 @@ impl Project {
         ])
     }
 
+    /// `myapp` with no dependency yet and `main` doing nothing, with the
+    /// local registry of [`REGISTRY`] served, for add-on releases.
+    pub fn with_registry() -> Self {
+        Self::with_crates(
+            REGISTRY,
+            &[
+                (
+                    "Cargo.toml",
+                    "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+                ),
+                ("src/main.rs", "fn main() {}\n"),
+            ],
+        )
+    }
+
     /// A workspace of the given files (plus `.gitignore` and, unless given,
     /// a generated Cargo.lock), committed.
     pub fn with_files(files: &[(&str, &str)]) -> Self {
@@ -305,7 +320,8 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
         // git, like the lock): whether a command refreshed it says nothing.
         if rel == ".git"
             || rel == "target"
-            || (rel.starts_with(".releases/") && rel.ends_with("/.index"))
+            || (rel.starts_with(".releases/")
+                && (rel.ends_with("/.index") || rel.ends_with("/.chain")))
         {
             continue;
         }
@@ -523,6 +539,16 @@ pub fn ok(p: &Project, args: &[&str]) -> Run {
 pub fn refused(p: &Project, args: &[&str]) -> Run {
     let run = p.run(args);
     run.assert_refused();
+    run
+}
+
+/// Runs a command that must be refused, changing nothing, with `message`
+/// in what it says (a warning may come first).
+pub fn refused_saying(p: &Project, args: &[&str], message: &str) -> Run {
+    let run = p.run(args);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(run.changes.is_empty(), "{run}");
+    assert!(run.stderr.contains(&format!("error: {message}")), "{run}");
     run
 }
 

@@ -109,7 +109,7 @@ impl<'p> Machine<'p> {
             for entry in fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                if [".git", "target", ".lock", ".index"].contains(&name.as_str()) {
+                if [".git", "target", ".lock", ".index", ".chain"].contains(&name.as_str()) {
                     continue;
                 }
                 if path.is_dir() {

@@ -8,10 +8,10 @@ use super::{AddonChange, Section, interrupted};
 use crate::commands::restore::Backup;
 use crate::context::Context;
 use crate::error::{CargoSaid, Error};
-use crate::files::Scratch;
 use crate::ledger::Addon;
 use crate::process::ProcessBuilder;
 use crate::text::printable;
+use crate::transaction::Transaction;
 use crate::workspace::Workspace;
 
 /// The cargo commands that make a change, run one after the other.
@@ -61,15 +61,17 @@ pub(super) fn cargo_commands(
     requirement::plan(ws, name, version, allowed, update)
 }
 
-/// Backs up the manifests and runs `plan`, then its pin; refuses a plan
-/// that changed nothing in them.
+/// Journals the manifests (a copy of each, so that whatever kills the
+/// command, the next one puts them back unless the release was recorded)
+/// and runs `plan`, then its pin; refuses a plan that changed nothing in them.
 pub(super) fn run_plan(
     ws: &Workspace,
     ctx: &Context,
-    scratch: &Scratch,
+    tx: &mut Transaction<'_>,
     plan: &Plan,
 ) -> crate::Result<Backup> {
-    let backup = Backup::take(ws.manifests()?, scratch)?;
+    let backup = tx.save_files(ws.manifests()?)?;
+    crate::crash::point("manifests-saved");
     let backup = run_cargo(ctx, backup, &plan.commands)?;
     let backup = match &plan.pin {
         Some((name, version)) => requirement::pin(ws, ctx, backup, name, version)?,

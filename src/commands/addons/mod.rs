@@ -267,7 +267,7 @@ fn change_addons(
         return Err(Error::Interrupted("nothing was changed".into()));
     }
 
-    let backup = run_plan(ws, ctx, tx.ledger().scratch(), &plan)?;
+    let backup = run_plan(ws, ctx, &mut tx, &plan)?;
     let addons = ws.workspace_addons_now()?;
     let moved = AddonDiff::between(&latest.addons, &addons);
     // The latest deploy's code, built the way it was.

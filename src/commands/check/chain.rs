@@ -1,44 +1,11 @@
 //! The hash chain: every release file read once, oldest first, each checked
 //! with its link to the one before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{CheckReport, Finding, FindingKind, one_line};
-use crate::ledger::{Executable, Ledger, Release, Tier, file_digest};
-
-/// What is known of the file before the one being read.
-struct Previous {
-    version: u64,
-    /// Its digest, and the digest it would have with LF line endings.
-    digests: Vec<String>,
-    /// When it was recorded, as written and as a time.
-    when: Option<(String, jiff::Timestamp)>,
-}
-
-/// Which release file first had each digest, so that a link to an older
-/// one than the file before can name it (a fork after a merge). Keyed by
-/// the digest's first 64 bits, so that a hundred thousand releases take a
-/// few megabytes; the links themselves are compared whole.
-#[derive(Default)]
-struct DigestOwners(HashMap<u64, u64>);
-
-impl DigestOwners {
-    fn key(digest: &str) -> Option<u64> {
-        let hex = digest.strip_prefix("sha256:")?.get(..16)?;
-        u64::from_str_radix(hex, 16).ok()
-    }
-
-    /// Remembers `digest` as `version`'s, unless an older file has it.
-    fn insert(&mut self, digest: &str, version: u64) {
-        if let Some(key) = Self::key(digest) {
-            self.0.entry(key).or_insert(version);
-        }
-    }
-
-    fn get(&self, digest: &str) -> Option<u64> {
-        self.0.get(&Self::key(digest)?).copied()
-    }
-}
+use crate::ledger::chain::{Break, Walker};
+use crate::ledger::{Executable, Ledger, Release, Tier};
 
 /// The executables kept releases run, each once, with the newest release running it.
 pub(super) type Needed = BTreeMap<(String, String), (u64, Executable)>;
@@ -51,8 +18,9 @@ pub(super) fn walk_the_chain(
     tier: Tier,
     report: &mut CheckReport,
 ) -> (Option<Release>, Needed) {
-    let mut by_digest = DigestOwners::default();
-    let mut previous: Option<Previous> = None;
+    let mut walker = Walker::default();
+    // When the file before was recorded, as written and as a time.
+    let mut previous_when: Option<(String, jiff::Timestamp)> = None;
     let mut current = None;
     let mut needed = Needed::new();
     for version in ledger.versions().iter() {
@@ -69,12 +37,13 @@ pub(super) fn walk_the_chain(
             Ok(bytes) => bytes,
             Err(e) => {
                 problem(FindingKind::Unreadable, &file, one_line(&e));
-                previous = None;
+                walker.advance(version, None);
+                previous_when = None;
                 continue;
             }
         };
-        let mut digests = vec![file_digest(&bytes)];
-        if bytes.windows(2).any(|w| w == b"\r\n") {
+        let digests = Walker::digests(&bytes);
+        if digests.len() > 1 {
             problem(
                 FindingKind::LineEndings,
                 &file,
@@ -83,14 +52,8 @@ pub(super) fn walk_the_chain(
                  the file out again"
                     .to_owned(),
             );
-            let lf: Vec<u8> = String::from_utf8_lossy(&bytes)
-                .replace("\r\n", "\n")
-                .into_bytes();
-            digests.push(file_digest(&lf));
         }
-        for digest in &digests {
-            by_digest.insert(digest, version);
-        }
+        walker.saw(version, &digests);
         let release = match ledger.parse(version, &bytes) {
             Ok(release) => release,
             Err(e) => {
@@ -101,69 +64,42 @@ pub(super) fn walk_the_chain(
                     .filter_map(|c| c.to_string().lines().next().map(str::to_owned))
                     .collect();
                 problem(FindingKind::Invalid, &file, causes.join(": "));
-                previous = Some(Previous {
-                    version,
-                    digests,
-                    when: None,
-                });
+                walker.advance(version, Some(digests));
+                previous_when = None;
                 continue;
             }
         };
-        if let Some(prev) = &previous {
-            let link = release.previous_digest.as_deref();
-            let (p, pfile) = (prev.version, format!("v{}.toml", prev.version));
-            if prev.version + 1 < version && tier == Tier::Advanced {
-                let gap = if prev.version + 2 == version {
-                    format!("v{}.toml is", prev.version + 1)
-                } else {
-                    format!("v{}.toml to v{}.toml are", prev.version + 1, version - 1)
-                };
-                problem(
-                    FindingKind::Missing,
-                    &format!("v{}.toml", prev.version + 1),
-                    format!(
-                        "{gap} missing between {pfile} and {file}: the advanced tier keeps \
-                         every release (unless they were pruned while the tier was basic)"
-                    ),
-                );
-            } else if prev.version + 1 == version {
-                match link {
-                    Some(d) if prev.digests.iter().any(|x| x == d) => {}
-                    Some(d) => match by_digest.get(d) {
-                        Some(u) if u < p => problem(
-                            FindingKind::Fork,
-                            &file,
-                            format!(
-                                "v{version} follows v{u}, as v{} does: releases were recorded \
-                                 on two branches and merged; keep one branch's releases and \
-                                 make the other's changes again",
-                                u + 1
-                            ),
-                        ),
-                        _ => problem(
-                            FindingKind::Changed,
-                            &pfile,
-                            format!(
-                                "it changed after v{version} was recorded (v{version}'s link \
-                                 to it, its previous-digest, is broken)"
-                            ),
-                        ),
-                    },
-                    None => problem(
-                        FindingKind::Changed,
-                        &file,
-                        format!("it has no previous-digest, so nothing links it to v{p}"),
-                    ),
-                }
-            }
+        if let Some(p) = walker.previous()
+            && p + 1 < version
+            && tier == Tier::Advanced
+        {
+            let gap = if p + 2 == version {
+                format!("v{}.toml is", p + 1)
+            } else {
+                format!("v{}.toml to v{}.toml are", p + 1, version - 1)
+            };
+            problem(
+                FindingKind::Missing,
+                &format!("v{}.toml", p + 1),
+                format!(
+                    "{gap} missing between v{p}.toml and {file}: the advanced tier keeps \
+                     every release (unless they were pruned while the tier was basic)"
+                ),
+            );
+        }
+        if let Some(found) = walker.check(version, release.previous_digest.as_deref()) {
+            let kind = match found {
+                Break::Fork { .. } => FindingKind::Fork,
+                Break::Changed { .. } | Break::Unlinked { .. } => FindingKind::Changed,
+            };
+            problem(kind, &found.file(), found.message());
         }
         let when = release
             .when
             .parse::<jiff::Timestamp>()
             .ok()
             .map(|t| (release.when.clone(), t));
-        if let (Some((prev_text, prev)), Some((_, at))) =
-            (previous.as_ref().and_then(|p| p.when.as_ref()), &when)
+        if let (Some((prev_text, prev)), Some((_, at))) = (&previous_when, &when)
             && at < prev
         {
             report.warnings.push(Finding {
@@ -184,34 +120,8 @@ pub(super) fn walk_the_chain(
         if release.succeeded() {
             current = Some(release);
         }
-        previous = Some(Previous {
-            version,
-            digests,
-            when,
-        });
+        walker.advance(version, Some(digests));
+        previous_when = when;
     }
     (current, needed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_oldest_file_with_a_digest_owns_it() {
-        let digest = |n: u64| format!("sha256:{n:016x}{}", "0".repeat(48));
-        let mut owners = DigestOwners::default();
-        owners.insert(&digest(7), 1);
-        owners.insert(&digest(7), 2);
-        assert_eq!(owners.get(&digest(7)), Some(1));
-        for v in 2..=100_000 {
-            owners.insert(&digest(v + 1000), v);
-        }
-        assert_eq!(owners.get(&digest(7)), Some(1));
-        assert_eq!(owners.get(&digest(3000)), Some(2000));
-        // A link that is not a digest names no file.
-        owners.insert("sha256:xyz", 9);
-        assert_eq!(owners.get("sha256:xyz"), None);
-        assert_eq!(owners.get("md5:0000000000000000"), None);
-    }
 }

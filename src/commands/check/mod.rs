@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::files;
 use crate::ledger::config_vars::shown;
 use crate::ledger::eligibility::Eligibility;
+use crate::ledger::lock::LedgerLock;
 use crate::ledger::remote::RemoteStore;
 use crate::ledger::slugs::sha256_file;
-use crate::ledger::{AddonDiff, Ledger, Release, Tier};
+use crate::ledger::{AddonDiff, Environment, Ledger, Release, Tier};
+use crate::transaction::{EnvState, env_state};
 use crate::workspace::{EnvFile, Workspace};
 use chain::{Needed, walk_the_chain};
 use store::StoreAudit;
@@ -120,6 +123,16 @@ pub enum FindingKind {
     SecretMissing,
     /// A release was recorded before the one it follows.
     Time,
+    /// A file is named like a release file (`v04.toml`) but is not one.
+    Misnamed,
+    /// `.releases/current` names another release than the current one.
+    Current,
+    /// A change was interrupted and waits to be finished.
+    Interrupted,
+    /// A symbolic link under `.releases/`, which is never followed.
+    Link,
+    /// A local cache of `.releases/` is tracked by git; it is ignored.
+    CommittedCache,
 }
 
 impl Workspace {
@@ -156,7 +169,26 @@ impl Workspace {
                 message: e.to_string(),
             });
         }
-        let ledger = self.read_ledger(|ledger| Ok(Ledger::open(self.root(), ledger.env())?))?;
+        // Writers wait while the ledger is read, so that no change is seen
+        // half made; the folder is listed, not taken from its index.
+        let _lock = self.lock_shared()?;
+        self.report_interrupted_change(&mut report);
+        let ledger = Ledger::open_fresh(self.root(), self.env(), false)?;
+        report_misnamed(&ledger, &mut report);
+        let (links, caches) = crate::ledger::committed::findings(self.root());
+        let finding = |kind| {
+            move |(subject, message)| Finding {
+                subject,
+                kind,
+                message,
+            }
+        };
+        report
+            .problems
+            .extend(links.into_iter().map(finding(FindingKind::Link)));
+        report
+            .warnings
+            .extend(caches.into_iter().map(finding(FindingKind::CommittedCache)));
         if self.env().is_default() {
             for env in self.environments().iter().filter(|e| !e.is_default()) {
                 self.check_other_environment(env, &mut report, audit.as_mut())?;
@@ -183,8 +215,9 @@ impl Workspace {
                 audit.is_some(),
                 &mut report,
             )?;
+            check_current_pointer(&ledger, current, &mut report);
             if self.env().is_default() {
-                self.check_workspace(current, &mut report)?;
+                self.check_workspace(&ledger, current, &mut report)?;
             }
         }
         if let Some(audit) = audit {
@@ -221,7 +254,8 @@ impl Workspace {
             }
         };
         let tier = ws.read_tier();
-        let ledger = Ledger::open(ws.root(), env)?;
+        let ledger = Ledger::open_fresh(ws.root(), env, false)?;
+        report_misnamed(&ledger, report);
         let (current, needed) = walk_the_chain(&ledger, tier, report);
         let checks_store = audit.is_some();
         if let Some(audit) = audit {
@@ -236,6 +270,7 @@ impl Workspace {
                 checks_store,
                 report,
             )?;
+            check_current_pointer(&ledger, current, report);
         }
         report
             .environments
@@ -254,17 +289,64 @@ impl Workspace {
         Ok(())
     }
 
+    /// The ledger's lock, shared with other readers: writers wait until the
+    /// check is done. `None` where there is no ledger, or no lock file and
+    /// no way to make one (a read-only checkout, where no writer runs).
+    fn lock_shared(&self) -> crate::Result<Option<LedgerLock>> {
+        let base = Environment::base(self.root());
+        if !files::real_dir(&base)? {
+            return Ok(None);
+        }
+        Ok(LedgerLock::acquire_shared(&base.join(".lock"), &|_| {})?)
+    }
+
+    /// A change a killed command left half made, which the next command
+    /// that takes the lock, or `sync`, finishes or undoes.
+    fn report_interrupted_change(&self, report: &mut CheckReport) {
+        if crate::transaction::change_pending(self.root()) {
+            report.problems.push(Finding {
+                subject: ".releases/.journal".to_owned(),
+                kind: FindingKind::Interrupted,
+                message: "a change was interrupted and is pending: the next command that \
+                          changes the ledger finishes it, or run `cargo release-log sync`"
+                    .to_owned(),
+            });
+        }
+    }
+
     /// `[env]` and the add-ons of Cargo.toml and Cargo.lock against the current release.
-    fn check_workspace(&self, current: &Release, report: &mut CheckReport) -> crate::Result<()> {
-        self.check_env(current, report);
+    fn check_workspace(
+        &self,
+        ledger: &Ledger,
+        current: &Release,
+        report: &mut CheckReport,
+    ) -> crate::Result<()> {
+        self.check_env(ledger, current, report);
         self.check_secrets(current, report);
         self.check_addons(current, report);
         Ok(())
     }
 
-    /// `[env]` against the plain config vars of `current`: each difference is a problem.
-    fn check_env(&self, current: &Release, report: &mut CheckReport) {
+    /// `[env]` against the plain config vars of `current`: each difference
+    /// is a problem, whose remedy is `sync` when `[env]` is behind the
+    /// ledger (a change was interrupted after recording its release, or
+    /// git brought newer releases).
+    fn check_env(&self, ledger: &Ledger, current: &Release, report: &mut CheckReport) {
         let v = current.version;
+        let behind = EnvFile::load(self.root()).is_ok_and(|env| {
+            matches!(
+                env_state(ledger, Some(&env), current, self),
+                Ok(EnvState::Behind)
+            )
+        });
+        let remedy = if behind {
+            format!(
+                "; `[env]` is behind the ledger (a change was interrupted, or git brought \
+                 newer releases): `cargo release-log sync` applies v{v}"
+            )
+        } else {
+            String::new()
+        };
         let (env_path, vars) = match EnvFile::load(self.root()) {
             Ok(env) => (env.relative_path(self.root()), env.vars()),
             Err(e) => (
@@ -285,7 +367,7 @@ impl Workspace {
                     report.problems.push(Finding {
                         subject: env_path.clone(),
                         kind: FindingKind::Env,
-                        message,
+                        message: message + &remedy,
                     });
                 };
                 for (name, var) in &diff.added {
@@ -417,7 +499,7 @@ fn check_slugs(
     for (version, exe) in needed.values() {
         let path = slugs.path(exe);
         let subject = format!("slugs/{}/{}", exe.sha256, exe.name);
-        if !path.is_file() {
+        if !crate::files::is_regular_file(&path) {
             // What the shared store has can be fetched when it is needed.
             if let Some(remote) = remote {
                 if store_checked || remote.contains(exe)? {
@@ -467,6 +549,44 @@ fn check_slugs(
         }
     }
     Ok(())
+}
+
+/// Each file named like a release file that is not one: no command reads
+/// it, so a release it was meant to be is not in the ledger.
+fn report_misnamed(ledger: &Ledger, report: &mut CheckReport) {
+    for name in ledger.misnamed() {
+        report.problems.push(Finding {
+            subject: name.clone(),
+            kind: FindingKind::Misnamed,
+            message: format!(
+                "it is not a release file, and no command reads it: release files are named \
+                 v<N>.toml, N from 1 to {} without leading zeros; rename it or remove it",
+                i64::MAX
+            ),
+        });
+    }
+}
+
+/// `.releases/current` names the release the workspace runs: one that is
+/// not the current release was left behind by an interrupted change or by
+/// git bringing newer releases (a fresh clone has none yet, which the next
+/// command writes).
+fn check_current_pointer(ledger: &Ledger, current: &Release, report: &mut CheckReport) {
+    let Some(pointer) = ledger.current_pointer() else {
+        return;
+    };
+    if pointer != current.version {
+        let v = current.version;
+        report.problems.push(Finding {
+            subject: format!("{}current", ledger.env().folder()),
+            kind: FindingKind::Current,
+            message: format!(
+                "it points at v{pointer}, not at the current release v{v} (a change was \
+                 interrupted, or git brought newer releases): `cargo release-log sync` \
+                 applies v{v}"
+            ),
+        });
+    }
 }
 
 /// An error and its causes on one line: the first line of each, joined.

@@ -99,13 +99,7 @@ impl Remembered {
     fn tracked(&self) -> bool {
         *self.tracked.get_or_init(|| {
             std::fs::symlink_metadata(self.path()).is_ok()
-                && self.base.parent().is_some_and(|root| {
-                    crate::workspace::git::is_tracked(
-                        root,
-                        &Path::new(crate::ledger::DIR).join(REMEMBERED),
-                    )
-                    .unwrap_or(true)
-                })
+                && crate::ledger::committed::tracked(&self.path()).unwrap_or(true)
         })
     }
 
@@ -258,8 +252,14 @@ fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("failed to write `{}`", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
+    // Renamed within the folder as opened, through no link.
+    let (folder, name) = crate::files::beneath::parent_of(path)?
+        .with_context(|| format!("`{}` does not exist", dir.display()))?;
+    let tmp = tmp.into_temp_path();
+    let tmp_name = tmp.file_name().context("a temporary file with no name")?;
+    folder
+        .rename_from(&folder, tmp_name, name)
         .with_context(|| format!("failed to replace `{}`", path.display()))?;
+    let _ = tmp.keep();
     Ok(())
 }
