@@ -373,7 +373,7 @@ pub fn run(cli: Cli, shell: &Shell) -> Result<ExitCode, Error> {
         Command::Check(args) => {
             let mut opts = CheckOptions::default();
             opts.store = args.store;
-            let report = ws.check_with(&opts)?;
+            let report = ws.check_in(&ctx, &opts)?;
             if args.json {
                 shell.out(&json(&report)?);
             } else {

@@ -75,8 +75,8 @@ impl LedgerLock {
     /// Writes this process's id and command line into the lock file.
     fn record_holder(&self) {
         use std::io::Write as _;
-        let command = std::env::args().collect::<Vec<_>>().join(" ");
-        let record = format!("{}\n{}\n", std::process::id(), clip(&command));
+        let command = shown_command(std::env::args());
+        let record = format!("{}\n{}\n", std::process::id(), command);
         let mut file = self.file.file();
         let _ = file.set_len(0);
         #[cfg(unix)]
@@ -213,12 +213,30 @@ fn process_state(pid: u32, command: &str) -> Option<char> {
         .filter(|arg| !arg.is_empty())
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
         .collect();
-    if clip(&running.join(" ")) != command {
+    if shown_command(running.into_iter()) != command {
         return None;
     }
     let stat = std::fs::read_to_string(proc.join("stat")).ok()?;
     // `pid (name) S ...`: the name may hold anything, the state follows its last `)`.
     stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// What a lock file says of the command holding it: the program and its
+/// leading words (`cargo-release-log release-log config set`), up to the
+/// first argument that may carry a value (`A=1`, a message, a secret):
+/// the file is readable by others, and waiting commands print it.
+fn shown_command(args: impl Iterator<Item = String>) -> String {
+    let words: Vec<String> = args
+        .enumerate()
+        .take_while(|(i, arg)| {
+            *i == 0
+                || arg.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b':' | b'_')
+                })
+        })
+        .map(|(_, arg)| arg)
+        .collect();
+    clip(&words.join(" "))
 }
 
 /// A command line on one line, control characters replaced, cut to a bound.

@@ -41,6 +41,10 @@ pub(crate) struct Intent {
     pub(crate) env: String,
     /// The number its release gets.
     pub(crate) release: u64,
+    /// The digest of its release file, once it is known: a file of that
+    /// number with another digest was not written by this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) digest: Option<String>,
     /// The workspace's files the change edits, with their copies.
     #[serde(default, rename = "file", skip_serializing_if = "Vec::is_empty")]
     pub(crate) files: Vec<Saved>,
@@ -93,6 +97,7 @@ impl Journal {
         let mut intent = Intent {
             env: env.name().to_owned(),
             release,
+            digest: None,
             files: Vec::new(),
         };
         for (i, path) in paths.iter().enumerate() {
@@ -115,12 +120,18 @@ impl Journal {
                 copy,
             });
         }
-        let text = toml::to_string(&intent)?;
+        self.write_intent(scratch, &intent)?;
+        Ok(intent)
+    }
+
+    /// Writes `intent` durably, in place of what the journal said.
+    pub(crate) fn write_intent(&self, scratch: &Scratch, intent: &Intent) -> anyhow::Result<()> {
+        let text = toml::to_string(intent)?;
         let text = format!(
             "# A change in progress: the next cargo release-log command finishes or undoes it.\n{text}"
         );
         scratch.write(&self.dir.join(INTENT), text.as_bytes())?;
-        Ok(intent)
+        Ok(())
     }
 
     /// The change in progress, if a journal is there. An unreadable one

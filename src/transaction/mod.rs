@@ -160,9 +160,10 @@ impl<'ws> Transaction<'ws> {
         let Some(mut tx) = Self::begin(ws, ctx)? else {
             return Err(no_releases(ws, &[]));
         };
-        tx.ensure_runs_current()?;
-        // A forked or changed ledger is refused before any work is done on it.
+        // A forked or changed ledger is refused before any work is done on
+        // it, and before its newest release is applied.
         tx.ledger.verified_link()?;
+        tx.ensure_runs_current()?;
         Ok(tx)
     }
 
@@ -314,6 +315,8 @@ impl<'ws> Transaction<'ws> {
             ws.refuse_risky_env(release.config.keys())?;
         }
         let previous = self.current.clone();
+        // The chain it extends holds, before the release's command runs.
+        self.ledger.verified_link()?;
         let phase_failure = self.release_phase(ctx, &mut release, &hooks, remote)?;
         if release.succeeded()
             && let Some(env) = &mut self.env_file
@@ -382,6 +385,11 @@ impl<'ws> Transaction<'ws> {
             (None, None)
         };
         self.begin_journal(&[])?;
+        // The journal names the file it is about to write, so that a
+        // release of the same number from elsewhere (a pull) is not taken
+        // for it.
+        release.previous_digest = self.ledger.verified_link()?;
+        self.note_digest(crate::ledger::file_digest(release.to_toml()?.as_bytes()))?;
         self.ledger.append(release)?;
         self.recorded = true;
         crash::point("recorded");

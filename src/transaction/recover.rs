@@ -10,10 +10,10 @@ use crate::crash;
 use crate::error::Error;
 use crate::ledger::locked::current_text;
 use crate::ledger::{Environment, Ledger};
-use crate::workspace::Workspace;
+use crate::workspace::{EnvFile, Workspace};
 
 use super::journal::{Intent, Journal};
-use super::{EnvState, Transaction};
+use super::{EnvState, Transaction, env_state};
 
 impl Transaction<'_> {
     /// Finishes or undoes a change a killed command left, if its journal
@@ -51,6 +51,15 @@ impl Transaction<'_> {
         self.intent = Some(intent);
         self.recorded = false;
         crash::point("journaled");
+        Ok(())
+    }
+
+    /// Notes in the journal the digest of the release file about to be written.
+    pub(super) fn note_digest(&mut self, digest: String) -> anyhow::Result<()> {
+        if let Some(intent) = &mut self.intent {
+            intent.digest = Some(digest);
+            self.journal.write_intent(self.ledger.scratch(), intent)?;
+        }
         Ok(())
     }
 
@@ -105,8 +114,21 @@ impl Transaction<'_> {
         };
         let recorded = {
             let ledger = other.as_ref().unwrap_or(&self.ledger);
+            // The file this change wrote: one of that number from elsewhere
+            // (a pull) is not it.
+            let ours = |bytes: &[u8]| {
+                intent
+                    .digest
+                    .as_ref()
+                    .is_none_or(|d| *d == crate::ledger::file_digest(bytes))
+            };
             match ledger.versions().contains(intent.release) {
-                true => Some(ledger.read(intent.release)?),
+                true => {
+                    let bytes = ledger.read_bytes(intent.release)?;
+                    ours(&bytes)
+                        .then(|| ledger.parse(intent.release, &bytes))
+                        .transpose()?
+                }
                 false => None,
             }
         };
@@ -145,9 +167,18 @@ impl Transaction<'_> {
         }
     }
 
-    /// Switches another environment's `current` to its current release.
+    /// Switches another environment's `current` to its current release,
+    /// and `[env]` too when that environment is the default one and `[env]`
+    /// is behind it.
     fn switch_other(&self, ledger: &Ledger) -> crate::Result<()> {
         if let Some(current) = ledger.current()? {
+            if ledger.env().is_default() {
+                let mut env = EnvFile::load(self.ws.root())?;
+                if let EnvState::Behind = env_state(ledger, Some(&env), &current, self.ws)? {
+                    env.set_vars(&current.config)?;
+                    env.save(self.ledger.scratch())?;
+                }
+            }
             let text = current_text(
                 &ledger.slugs(),
                 &Environment::base(self.ws.root()),
@@ -200,6 +231,8 @@ impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         if let Some(intent) = self.intent.take()
             && !self.recorded
+            // A release file written whose folder sync failed is recorded.
+            && std::fs::symlink_metadata(self.ledger.path(intent.release)).is_err()
         {
             // Best effort: the next command retries from the journal.
             if self.journal.restore(&intent, self.ledger.scratch()).is_ok() {

@@ -339,3 +339,28 @@ fn a_journal_a_clone_committed_is_never_replayed() {
     assert!(!p.exists(".releases/.journal/intent.toml"));
     ok(&p, &["check"]);
 }
+
+#[test]
+fn a_change_killed_in_one_environment_is_finished_by_a_command_in_another() {
+    let p = Project::with_pipeline();
+    p.ok(&["deploy"]);
+    p.ok(&["--env", "staging", "deploy", "--no-build"]);
+    assert!(killed_at(&p, "recorded", &["config", "set", "A=1"]));
+    // A staging command takes the lock first: the default environment's
+    // `[env]` and `current` are switched to the release it recorded.
+    let staging = ok(&p, &["--env", "staging", "config", "set", "B=2"]);
+    assert!(
+        staging
+            .stderr
+            .contains("v2 was recorded by a command that was interrupted"),
+        "{staging}"
+    );
+    assert_eq!(p.read(".cargo/config.toml"), "[env]\nA = \"1\"\n");
+    assert!(p.read(".releases/current").contains("release = 2"));
+    ok(&p, &["check"]);
+    ok(&p, &["config", "set", "C=3"]);
+    assert_eq!(
+        p.read(".cargo/config.toml"),
+        "[env]\nA = \"1\"\nC = \"3\"\n"
+    );
+}

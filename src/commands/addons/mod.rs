@@ -406,11 +406,13 @@ fn record(
     let committed = match tx.commit(ctx, draft) {
         Ok(committed) => committed,
         Err(e) => {
-            // Recorded and running despite the error (a step after it
-            // failed): the manifests it was built from stay.
-            if tx
-                .current()
-                .is_some_and(|c| c.version != current.version && c.kind == ChangeKind::Addon)
+            // Recorded despite the error (a step after it failed, which
+            // the next command finishes): the manifests it was built from
+            // stay. Rolled back by its health check, they go.
+            let newest = tx.ledger().newest().filter(|&v| v > current.version);
+            if newest
+                .and_then(|v| tx.ledger().read(v).ok())
+                .is_some_and(|r| r.kind == ChangeKind::Addon && r.succeeded())
             {
                 backup.keep();
             }

@@ -1,6 +1,7 @@
 //! `check`: for CI, the ledger is intact and the workspace matches the current release.
 
 mod chain;
+mod local;
 mod store;
 
 use std::collections::BTreeMap;
@@ -12,13 +13,14 @@ use crate::files;
 use crate::ledger::config_vars::shown;
 use crate::ledger::eligibility::Eligibility;
 use crate::ledger::lock::LedgerLock;
-use crate::ledger::remote::RemoteStore;
-use crate::ledger::slugs::sha256_file;
 use crate::ledger::{AddonDiff, Environment, Ledger, Release, Tier};
 use crate::transaction::{EnvState, env_state};
 use crate::workspace::{EnvFile, Workspace};
-use chain::{Needed, walk_the_chain};
+use chain::walk_the_chain;
+use local::{check_current_pointer, check_slugs, report_misnamed};
 use store::StoreAudit;
+
+use crate::context::Context;
 
 /// How to check.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +153,20 @@ impl Workspace {
     /// downloaded and hashed: one missing or not the recorded bytes is a
     /// problem. Without a store to read: [`Error::InvalidSetting`].
     pub fn check_with(&self, opts: &CheckOptions) -> crate::Result<CheckReport> {
+        self.check_waiting(opts, &|_| {})
+    }
+
+    /// [`Workspace::check_with`], telling `ctx`'s lock-wait hook when a
+    /// writer holds the ledger and the check waits for it to finish.
+    pub fn check_in(&self, ctx: &Context, opts: &CheckOptions) -> crate::Result<CheckReport> {
+        self.check_waiting(opts, ctx.lock_wait_hook())
+    }
+
+    fn check_waiting(
+        &self,
+        opts: &CheckOptions,
+        on_wait: &dyn Fn(Option<&str>),
+    ) -> crate::Result<CheckReport> {
         let mut report = CheckReport::default();
         let mut audit = opts.store.then(StoreAudit::default);
         let tier = self.tier().unwrap_or_else(|e| {
@@ -171,7 +187,7 @@ impl Workspace {
         }
         // Writers wait while the ledger is read, so that no change is seen
         // half made; the folder is listed, not taken from its index.
-        let _lock = self.lock_shared()?;
+        let _lock = self.lock_shared(on_wait)?;
         self.report_interrupted_change(&mut report);
         let ledger = Ledger::open_fresh(self.root(), self.env(), false)?;
         report_misnamed(&ledger, &mut report);
@@ -292,12 +308,12 @@ impl Workspace {
     /// The ledger's lock, shared with other readers: writers wait until the
     /// check is done. `None` where there is no ledger, or no lock file and
     /// no way to make one (a read-only checkout, where no writer runs).
-    fn lock_shared(&self) -> crate::Result<Option<LedgerLock>> {
+    fn lock_shared(&self, on_wait: &dyn Fn(Option<&str>)) -> crate::Result<Option<LedgerLock>> {
         let base = Environment::base(self.root());
         if !files::real_dir(&base)? {
             return Ok(None);
         }
-        Ok(LedgerLock::acquire_shared(&base.join(".lock"), &|_| {})?)
+        Ok(LedgerLock::acquire_shared(&base.join(".lock"), on_wait)?)
     }
 
     /// A change a killed command left half made, which the next command
@@ -478,114 +494,6 @@ impl Workspace {
                 format!("Cargo.toml and Cargo.lock moved it since {build}: {m}"),
             );
         }
-    }
-}
-
-/// Every executable a kept release runs is stored and hashes to its name.
-/// Slugs are not committed: one that is missing here is a problem for the
-/// release this workspace runs, and a warning for the others. With a
-/// store, one that is missing here is fine when the store has it (with
-/// `store_checked`, [`StoreAudit`] said whether it does).
-fn check_slugs(
-    ledger: &Ledger,
-    current: &Release,
-    needed: &Needed,
-    remote: Option<&RemoteStore>,
-    store_checked: bool,
-    report: &mut CheckReport,
-) -> anyhow::Result<()> {
-    let slugs = ledger.slugs();
-    let running = ledger.current_pointer() == Some(current.version);
-    for (version, exe) in needed.values() {
-        let path = slugs.path(exe);
-        let subject = format!("slugs/{}/{}", exe.sha256, exe.name);
-        if !crate::files::is_regular_file(&path) {
-            // What the shared store has can be fetched when it is needed.
-            if let Some(remote) = remote {
-                if store_checked || remote.contains(exe)? {
-                    continue;
-                }
-                report.problems.push(Finding {
-                    subject,
-                    kind: FindingKind::SlugMissing,
-                    message: format!(
-                        "the executable `{}` of v{version} is neither stored here nor in {remote}",
-                        exe.name
-                    ),
-                });
-                continue;
-            }
-            let needed = running && current.code.slug.executables.contains(exe);
-            let finding = Finding {
-                subject,
-                kind: FindingKind::SlugMissing,
-                message: format!(
-                    "the executable `{}` of v{version} is not stored here{}",
-                    exe.name,
-                    if needed {
-                        "; `run` cannot start the current release"
-                    } else {
-                        " (slugs are not committed)"
-                    }
-                ),
-            };
-            if needed {
-                report.problems.push(finding);
-            } else {
-                report.warnings.push(finding);
-            }
-            continue;
-        }
-        let (sha256, size) = sha256_file(&path)?;
-        if sha256 != exe.sha256 || size != exe.size {
-            report.problems.push(Finding {
-                subject,
-                kind: FindingKind::SlugCorrupt,
-                message: format!(
-                    "its bytes hash to {sha256} ({size} bytes), not to its name: it was \
-                         changed after it was stored"
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Each file named like a release file that is not one: no command reads
-/// it, so a release it was meant to be is not in the ledger.
-fn report_misnamed(ledger: &Ledger, report: &mut CheckReport) {
-    for name in ledger.misnamed() {
-        report.problems.push(Finding {
-            subject: name.clone(),
-            kind: FindingKind::Misnamed,
-            message: format!(
-                "it is not a release file, and no command reads it: release files are named \
-                 v<N>.toml, N from 1 to {} without leading zeros; rename it or remove it",
-                i64::MAX
-            ),
-        });
-    }
-}
-
-/// `.releases/current` names the release the workspace runs: one that is
-/// not the current release was left behind by an interrupted change or by
-/// git bringing newer releases (a fresh clone has none yet, which the next
-/// command writes).
-fn check_current_pointer(ledger: &Ledger, current: &Release, report: &mut CheckReport) {
-    let Some(pointer) = ledger.current_pointer() else {
-        return;
-    };
-    if pointer != current.version {
-        let v = current.version;
-        report.problems.push(Finding {
-            subject: format!("{}current", ledger.env().folder()),
-            kind: FindingKind::Current,
-            message: format!(
-                "it points at v{pointer}, not at the current release v{v} (a change was \
-                 interrupted, or git brought newer releases): `cargo release-log sync` \
-                 applies v{v}"
-            ),
-        });
     }
 }
 
