@@ -9,16 +9,6 @@ fn env_with(name: &str, size: usize) -> String {
     format!("[env]\n{name} = \"{}\"\n", "x".repeat(size))
 }
 
-/// Puts `line` at the top of the `[config]` table of release file `file`.
-fn craft(p: &Project, file: &str, line: &str) {
-    let text = p.read(file);
-    assert!(text.contains("\n[config]\n"), "{text}");
-    p.write(
-        file,
-        &text.replacen("\n[config]\n", &format!("\n[config]\n{line}\n"), 1),
-    );
-}
-
 /// Points `previous-digest` of release file `file` at `previous`'s bytes,
 /// as a clone that rewrote the chain would.
 fn relink(p: &Project, file: &str, previous: &str) {
@@ -104,7 +94,7 @@ fn a_crafted_release_over_the_limit_is_refused_before_env_changes() {
     let huge = format!("BIG = \"{}\"", "x".repeat(200 * 1024));
 
     // An older release, its chain rewritten to hold: `rollback` to it.
-    craft(&p, ".releases/v2.toml", &huge);
+    craft_config(&p, ".releases/v2.toml", &huge);
     relink(&p, ".releases/v3.toml", ".releases/v2.toml");
     p.ok(&["check"]);
     refused_saying(
@@ -114,14 +104,14 @@ fn a_crafted_release_over_the_limit_is_refused_before_env_changes() {
     );
 
     // The chain broken: refused all the same.
-    craft(&p, ".releases/v1.toml", &huge);
+    craft_config(&p, ".releases/v1.toml", &huge);
     let run = p.run(&["rollback", "v1"]);
     assert_ne!(run.code, 0, "{run}");
     assert!(run.changes.is_empty(), "{run}");
 
     // The newest release (nothing links to it): `sync`, `run` and `--shell`
     // refuse it rather than write it to `[env]` or start a program with it.
-    craft(&p, ".releases/v3.toml", &huge);
+    craft_config(&p, ".releases/v3.toml", &huge);
     refused_saying(
         &p,
         &["sync"],

@@ -9,17 +9,6 @@ use fs_err as fs;
 
 use crate::support::*;
 
-/// Puts `line` at the top of the `[config]` table of the newest release
-/// file `file`, as a clone could (nothing links to the newest yet).
-fn craft(p: &Project, file: &str, line: &str) {
-    let text = p.read(file);
-    assert!(text.contains("\n[config]\n"), "{text}");
-    p.write(
-        file,
-        &text.replacen("\n[config]\n", &format!("\n[config]\n{line}\n"), 1),
-    );
-}
-
 /// Adds `settings` to the manifest's release-log table.
 fn allow(p: &Project, settings: &str) {
     let manifest = p.read("Cargo.toml");
@@ -34,7 +23,7 @@ fn a_crafted_release_cannot_preload_a_library_or_change_path() {
     let p = Project::new();
     p.ok(&["deploy"]);
     p.ok(&["config", "set", "MYVAR=1"]);
-    craft(&p, ".releases/v2.toml", "LD_PRELOAD = \"/tmp/evil.so\"");
+    craft_config(&p, ".releases/v2.toml", "LD_PRELOAD = \"/tmp/evil.so\"");
     for args in [&["run"][..], &["config", "--shell"], &["info", "--shell"]] {
         let run = refused_saying(
             &p,

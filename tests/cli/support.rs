@@ -542,6 +542,17 @@ pub fn refused(p: &Project, args: &[&str]) -> Run {
     run
 }
 
+/// Puts `line` at the top of the `[config]` table of release file `file`,
+/// as a clone could (a crafted release).
+pub fn craft_config(p: &Project, file: &str, line: &str) {
+    let text = p.read(file);
+    assert!(text.contains("\n[config]\n"), "{text}");
+    p.write(
+        file,
+        &text.replacen("\n[config]\n", &format!("\n[config]\n{line}\n"), 1),
+    );
+}
+
 /// Runs a command that must be refused, changing nothing, with `message`
 /// in what it says (a warning may come first).
 pub fn refused_saying(p: &Project, args: &[&str], message: &str) -> Run {
