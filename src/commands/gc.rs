@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::ledger::retention::slugs_kept_here;
-use crate::ledger::{Ledger, LockedLedger, Release};
+use crate::ledger::{Ledger, Release};
+use crate::transaction::Transaction;
 use crate::workspace::Workspace;
 
 /// What `gc` deleted (or, with `dry_run`, would delete).
@@ -38,10 +39,12 @@ impl Workspace {
             dry_run,
             ..Collected::default()
         };
-        let Some(ledger) = LockedLedger::acquire(self.root(), self.env(), ctx.lock_wait_hook())?
-        else {
+        // Taken as a change is, so that one a killed command left is
+        // finished or undone before its slugs are counted.
+        let Some(tx) = Transaction::begin(self, ctx)? else {
             return Ok(collected);
         };
+        let ledger = tx.ledger();
         // Slugs are shared: what any environment's retained release needs
         // stays, here and in the store; `keep-slugs` trims only this one's.
         let mut needed: BTreeSet<(String, String)> = BTreeSet::new();
@@ -50,7 +53,7 @@ impl Workspace {
             let other = (&env != self.env()).then(|| Ledger::open(self.root(), &env));
             let ledger: &Ledger = match &other {
                 Some(other) => other.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?,
-                None => &ledger,
+                None => ledger,
             };
             for version in ledger.versions().iter() {
                 let release = ledger.read(version)?;
@@ -65,7 +68,7 @@ impl Workspace {
         let mut here: BTreeSet<String> = needed.iter().map(|(sha, _)| sha.clone()).collect();
         if let Some(k) = self.keep_slugs()? {
             here = here
-                .intersection(&slugs_kept_here(&ledger, self.tier()?, remote, k)?)
+                .intersection(&slugs_kept_here(ledger, self.tier()?, remote, k)?)
                 .cloned()
                 .chain(others_need)
                 .collect();

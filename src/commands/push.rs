@@ -11,7 +11,8 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::ledger::remote::{Damage, Found, RemoteStore, Trust, Uploaded};
 use crate::ledger::slugs::{SlugStore, sha256_file};
-use crate::ledger::{Environment, Executable, Ledger, LockedLedger};
+use crate::ledger::{Environment, Executable, Ledger};
+use crate::transaction::Transaction;
 use crate::workspace::Workspace;
 
 /// What `push` did (or, with `dry_run`, would do).
@@ -179,9 +180,9 @@ impl Workspace {
                 self.name()
             )));
         }
-        // Under the lock, no release or slug comes or goes meanwhile.
-        let Some(_lock) = LockedLedger::acquire(self.root(), self.env(), ctx.lock_wait_hook())?
-        else {
+        // Under the lock, no release or slug comes or goes meanwhile; a
+        // change a killed command left is finished or undone first.
+        let Some(_tx) = Transaction::begin(self, ctx)? else {
             return Ok(pushed);
         };
         for env in unshared {

@@ -15,7 +15,7 @@ use crate::files;
 use crate::ledger::slugs::Output;
 use crate::ledger::{Environment, LockedLedger, Release, Version, manifests};
 use crate::process::ProcessBuilder;
-use crate::transaction::require_current;
+use crate::transaction::{Transaction, require_current};
 use crate::workspace::{Workspace, git};
 
 /// How to rebuild.
@@ -98,10 +98,11 @@ impl Workspace {
         }
         let worktree = Worktree::add(self.root(), &commit)?;
         let built = self.build_in_worktree(&worktree, &release, &commit, &manifests, opts)?;
-        let (ledger, _) = LockedLedger::create(self.root(), self.env(), ctx.lock_wait_hook())?;
-        let executables = store_matching(&ledger, &release, &built.executables())?;
+        let (tx, _) = Transaction::create(self, ctx)?;
+        let ledger = tx.ledger();
+        let executables = store_matching(ledger, &release, &built.executables())?;
         let matched = matched_slug(&release, &executables);
-        let shared = share(self, &ledger, &matched)?;
+        let shared = share(self, ledger, &matched)?;
         Ok(Rebuilt {
             version: release.version,
             commit,

@@ -364,3 +364,47 @@ fn a_change_killed_in_one_environment_is_finished_by_a_command_in_another() {
         "[env]\nA = \"1\"\nC = \"3\"\n"
     );
 }
+
+#[test]
+fn gc_push_and_rebuild_finish_an_interrupted_change_before_their_own_work() {
+    let p = Project::new();
+    p.write(
+        "Cargo.toml",
+        &(p.read("Cargo.toml") + "\n[package.metadata.release-log]\nslug-store = \"../store\"\n"),
+    );
+    p.commit("share slugs");
+    fs::create_dir(p.root().parent().unwrap().join("store")).unwrap();
+    p.ok(&["deploy"]);
+    for (i, args) in [&["gc"][..], &["push"], &["rebuild"]]
+        .into_iter()
+        .enumerate()
+    {
+        // Recorded but not applied: finished.
+        assert!(killed_at(
+            &p,
+            "recorded",
+            &["config", "set", &format!("R{i}=1")]
+        ));
+        let out = ok(&p, args);
+        assert!(
+            out.stderr
+                .contains("was recorded by a command that was interrupted"),
+            "{args:?}: {out}"
+        );
+        assert!(config(&p).contains(&format!("R{i}")), "{args:?}");
+        assert!(!p.exists(".releases/.journal/intent.toml"), "{args:?}");
+        ok(&p, &["check"]);
+        // Journaled but not recorded: undone, nothing left behind.
+        let before = p.read(".cargo/config.toml");
+        assert!(killed_at(
+            &p,
+            "journaled",
+            &["config", "set", &format!("U{i}=1")]
+        ));
+        assert!(p.exists(".releases/.journal/intent.toml"), "{args:?}");
+        ok(&p, args);
+        assert_eq!(p.read(".cargo/config.toml"), before, "{args:?}");
+        assert!(!p.exists(".releases/.journal/intent.toml"), "{args:?}");
+        ok(&p, &["check"]);
+    }
+}
