@@ -115,12 +115,13 @@ impl Transaction<'_> {
         let recorded = {
             let ledger = other.as_ref().unwrap_or(&self.ledger);
             // The file this change wrote: one of that number from elsewhere
-            // (a pull) is not it.
+            // (a pull) is not it, nor is any when the journal names no digest
+            // (it is noted before the file is written).
             let ours = |bytes: &[u8]| {
                 intent
                     .digest
                     .as_ref()
-                    .is_none_or(|d| *d == crate::ledger::file_digest(bytes))
+                    .is_some_and(|d| *d == crate::ledger::file_digest(bytes))
             };
             match ledger.versions().contains(intent.release) {
                 true => {
@@ -197,12 +198,18 @@ impl Transaction<'_> {
         }
         self.journal
             .restore(intent, self.ledger.scratch())
-            .map_err(|e| Error::Other(e.context("an interrupted change could not be undone")))?;
+            .map_err(|e| {
+                Error::Other(e.context(
+                    "an interrupted change could not be undone; put the manifests back by \
+                     hand (`git checkout` them), then remove `.releases/.journal`",
+                ))
+            })?;
         let names: Vec<&str> = intent.files.iter().map(|f| f.path.as_str()).collect();
         ctx.warn(&format!(
-            "a change that was interrupted before its release was recorded was undone: {} \
-             are as they were",
-            and_list(&names)
+            "a change that was interrupted before its release was recorded was undone: {} {} \
+             as they were",
+            and_list(&names),
+            if names.len() == 1 { "is" } else { "are" }
         ));
         Ok(())
     }

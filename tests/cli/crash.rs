@@ -408,3 +408,40 @@ fn gc_push_and_rebuild_finish_an_interrupted_change_before_their_own_work() {
         ok(&p, &["check"]);
     }
 }
+
+#[test]
+fn a_release_of_the_same_number_pulled_after_a_kill_is_not_taken_for_the_killed_change() {
+    let p = registry_app();
+    let before = manifests(&p);
+    let other = p.share_and_clone("machine-b");
+    let (code, _, stderr) = p.run_in(&other, &["config", "set", "X=1"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let in_other = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&other)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    in_other(&["add", "-A"]);
+    in_other(&[
+        "-c",
+        "user.name=b",
+        "-c",
+        "user.email=b@example.com",
+        "commit",
+        "-qm",
+        "v2",
+    ]);
+    // Killed once the manifests were journaled; cargo's edit stands in the
+    // workspace, then a teammate's v2 arrives.
+    assert!(killed_at(&p, "manifests-saved", &["addons:add", "itoa"]));
+    p.write("Cargo.toml", &(p.read("Cargo.toml") + "itoa = \"1\"\n"));
+    p.git(&["pull", "-q", "--no-rebase", other.to_str().unwrap(), "HEAD"]);
+    let sync = ok(&p, &["sync"]);
+    assert_eq!(manifests(&p), before, "{sync}");
+    assert!(config(&p).contains("X"), "{sync}");
+    ok(&p, &["check"]);
+}

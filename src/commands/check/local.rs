@@ -93,6 +93,25 @@ pub(super) fn report_misnamed(ledger: &Ledger, report: &mut CheckReport) {
     }
 }
 
+/// Links under `.releases/` (problems: no command follows them) and caches
+/// git tracks (warnings: they are ignored).
+pub(super) fn report_committed(root: &std::path::Path, report: &mut CheckReport) {
+    let (links, caches) = crate::ledger::committed::findings(root);
+    let finding = |kind| {
+        move |(subject, message)| Finding {
+            subject,
+            kind,
+            message,
+        }
+    };
+    report
+        .problems
+        .extend(links.into_iter().map(finding(FindingKind::Link)));
+    report
+        .warnings
+        .extend(caches.into_iter().map(finding(FindingKind::CommittedCache)));
+}
+
 /// `.releases/current` names the release the workspace runs: one that is
 /// not the current release was left behind by an interrupted change or by
 /// git bringing newer releases (a fresh clone has none yet, which the next

@@ -17,7 +17,7 @@ use crate::ledger::{AddonDiff, Environment, Ledger, Release, Tier};
 use crate::transaction::{EnvState, env_state};
 use crate::workspace::{EnvFile, Workspace};
 use chain::walk_the_chain;
-use local::{check_current_pointer, check_slugs, report_misnamed};
+use local::{check_current_pointer, check_slugs, report_committed, report_misnamed};
 use store::StoreAudit;
 
 use crate::context::Context;
@@ -169,42 +169,14 @@ impl Workspace {
     ) -> crate::Result<CheckReport> {
         let mut report = CheckReport::default();
         let mut audit = opts.store.then(StoreAudit::default);
-        let tier = self.tier().unwrap_or_else(|e| {
-            report.problems.push(Finding {
-                subject: "Cargo.toml".to_owned(),
-                kind: FindingKind::Setting,
-                message: e.to_string(),
-            });
-            Tier::default()
-        });
-        // The commands a release runs are settings like the tier.
-        if let Err(e) = self.hooks() {
-            report.problems.push(Finding {
-                subject: "Cargo.toml".to_owned(),
-                kind: FindingKind::Setting,
-                message: e.to_string(),
-            });
-        }
+        let tier = self.check_settings(&mut report);
         // Writers wait while the ledger is read, so that no change is seen
         // half made; the folder is listed, not taken from its index.
         let _lock = self.lock_shared(on_wait)?;
         self.report_interrupted_change(&mut report);
         let ledger = Ledger::open_fresh(self.root(), self.env(), false)?;
         report_misnamed(&ledger, &mut report);
-        let (links, caches) = crate::ledger::committed::findings(self.root());
-        let finding = |kind| {
-            move |(subject, message)| Finding {
-                subject,
-                kind,
-                message,
-            }
-        };
-        report
-            .problems
-            .extend(links.into_iter().map(finding(FindingKind::Link)));
-        report
-            .warnings
-            .extend(caches.into_iter().map(finding(FindingKind::CommittedCache)));
+        report_committed(self.root(), &mut report);
         if self.env().is_default() {
             for env in self.environments().iter().filter(|e| !e.is_default()) {
                 self.check_other_environment(env, &mut report, audit.as_mut())?;
@@ -247,6 +219,26 @@ impl Workspace {
             report.store = Some(audit.checked);
         }
         Ok(report)
+    }
+
+    /// The tier, and a problem for each setting that does not read (the
+    /// commands a release runs are settings like the tier).
+    fn check_settings(&self, report: &mut CheckReport) -> Tier {
+        let mut setting = |e: Error| {
+            report.problems.push(Finding {
+                subject: "Cargo.toml".to_owned(),
+                kind: FindingKind::Setting,
+                message: e.to_string(),
+            });
+        };
+        let tier = self.tier().unwrap_or_else(|e| {
+            setting(e);
+            Tier::default()
+        });
+        if let Err(e) = self.hooks() {
+            setting(e);
+        }
+        tier
     }
 
     /// The ledger of environment `env`: its chain and its slugs, each
